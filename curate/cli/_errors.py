@@ -1,0 +1,69 @@
+"""One place that turns library exceptions into `Error: <what> — <how to fix>` and an exit code."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from curate.errors import EXIT_FAILURE, CurateError
+
+
+def report(exc: CurateError) -> int:
+    from curate.cli._output import err_console
+
+    msg = f"[bold red]Error:[/] {escape(exc.what)}"
+    if exc.fix:
+        msg += f" — {escape(exc.fix)}"
+    err_console().print(msg, highlight=False, soft_wrap=True)
+    return exc.exit_code
+
+
+def escape(text: str) -> str:
+    from rich.markup import escape as _escape
+
+    return _escape(text)
+
+
+def run_app(app: Any) -> None:
+    """Run the Typer app; library errors become one clean line on stderr, never a traceback."""
+    try:
+        app(standalone_mode=False)
+    except CurateError as exc:
+        sys.exit(report(exc))
+    except KeyboardInterrupt:
+        sys.stderr.write("Interrupted.\n")
+        sys.exit(130)
+    except BrokenPipeError:
+        sys.exit(0)
+    except SystemExit:
+        raise
+    except Exception as exc:  # Typer/Click usage errors and the unexpected
+        name = type(exc).__name__
+        if hasattr(exc, "show") and hasattr(exc, "exit_code"):  # a usage error from the parser
+            exc.show()
+            sys.exit(exc.exit_code)
+        if name == "Abort":
+            sys.stderr.write("Aborted.\n")
+            sys.exit(1)
+        import traceback
+
+        sys.stderr.write(f"Error: internal failure ({name}: {exc}) — please report it with the command you ran.\n")
+        if __import__("os").environ.get("CURATE_DEBUG"):
+            traceback.print_exc()
+        sys.exit(EXIT_FAILURE)
+
+
+def handle(fn: Any) -> Any:
+    """Decorator for command bodies so CliRunner tests see the same clean errors as the console script."""
+    import functools
+
+    import typer
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except CurateError as exc:
+            raise typer.Exit(report(exc)) from None
+
+    return wrapper

@@ -1,0 +1,71 @@
+"""The engine protocol: generate completions (k per prompt) and score prompt log-probabilities."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+from curate.registry import Registry
+
+# A prompt is raw text (completion API) or chat messages [{"role": ..., "content": ...}].
+Prompt = str | list[dict[str, str]]
+
+
+@dataclass(frozen=True)
+class SamplingParams:
+    max_tokens: int = 256
+    temperature: float = 0.0
+    top_p: float = 1.0
+    n: int = 1
+    stop: tuple[str, ...] = ()
+    logprobs: int | None = None  # top-k logprobs per generated token
+    json_schema: dict[str, Any] | None = None  # structured output, where the engine supports it
+
+    def key(self) -> dict[str, Any]:
+        return {
+            "max_tokens": self.max_tokens,
+            "temperature": self.temperature,
+            "top_p": self.top_p,
+            "n": self.n,
+            "stop": list(self.stop),
+            "logprobs": self.logprobs,
+            "json_schema": self.json_schema,
+        }
+
+
+@dataclass
+class Completion:
+    """The n samples for one prompt."""
+
+    texts: list[str]
+    token_counts: list[int] = field(default_factory=list)
+    finish_reasons: list[str] = field(default_factory=list)
+    # Per sample, per generated token: {token: logprob} for the top-k alternatives (when requested).
+    logprobs: list[list[dict[str, float]]] | None = None
+    cached: bool = False
+
+
+@dataclass
+class PromptScore:
+    """Log-probabilities of a text's own tokens under the model (for perplexity/entropy)."""
+
+    token_logprobs: list[float]
+    top_logprobs: list[dict[str, float]] | None = None
+
+
+@runtime_checkable
+class Engine(Protocol):
+    name: str
+    model: str
+
+    def generate(self, prompts: list[Prompt], params: SamplingParams) -> list[Completion]: ...
+
+    def score_prompts(self, texts: list[str], top_k: int = 0) -> list[PromptScore]: ...
+
+    def close(self) -> None: ...
+
+
+ENGINES: Registry[Any] = Registry(
+    "engines",
+    builtin_modules=("curate.engines.fake", "curate.engines.vllm_local", "curate.engines.openai_server"),
+)

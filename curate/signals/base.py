@@ -1,0 +1,98 @@
+"""The `Signal` protocol and its registry.
+
+A signal turns a batch of rows into one or more flat score columns named
+`score_<signal>[_<part>]`. Each column states its direction (which end is harder) and whether it
+enters the composite `difficulty` by default. Text signals are pure functions of the text and run
+in worker processes; model signals (`kind = "model"`) run in the main process with an engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
+
+import pyarrow as pa
+
+from curate.registry import Registry
+
+Direction = Literal["higher-is-harder", "lower-is-harder"]
+HIGHER: Direction = "higher-is-harder"
+LOWER: Direction = "lower-is-harder"
+SCORE_PREFIX = "score_"
+
+
+def column_name(signal: str, part: str = "") -> str:
+    return f"{SCORE_PREFIX}{signal}_{part}" if part else f"{SCORE_PREFIX}{signal}"
+
+
+@dataclass(frozen=True)
+class Column:
+    """One output column of a signal."""
+
+    part: str  # "" for the signal's main column
+    description: str
+    direction: Direction | None = None  # None: informational, never in the composite
+    composite: bool = True  # enters `difficulty` by default (when it has a direction)
+    dtype: pa.DataType = field(default_factory=pa.float64)
+
+
+@dataclass
+class BatchContext:
+    """What a signal sees of a batch: the table, its texts, and shared per-batch caches."""
+
+    table: pa.Table
+    text_field: str
+    options: dict[str, Any] = field(default_factory=dict)
+    engine: Any = None
+    _cache: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def texts(self) -> list[str]:
+        if "texts" not in self._cache:
+            self._cache["texts"] = self.table.column(self.text_field).to_pylist()
+        return self._cache["texts"]
+
+    def cached(self, key: str, make: Any) -> Any:
+        """Compute something once per batch and share it between signals (e.g. word lists)."""
+        if key not in self._cache:
+            self._cache[key] = make()
+        return self._cache[key]
+
+
+class Signal:
+    """Base class: subclasses set `name`, `description`, `columns` and implement `score`."""
+
+    name: ClassVar[str]
+    description: ClassVar[str]
+    columns: ClassVar[tuple[Column, ...]]
+    kind: ClassVar[Literal["text", "model"]] = "text"
+
+    def __init__(self, **options: Any):
+        self.options = options
+
+    def score(self, ctx: BatchContext) -> dict[str, Sequence[Any]]:
+        """Return one sequence per column, keyed by the column's full name (see `column_name`)."""
+        raise NotImplementedError
+
+    @classmethod
+    def column_names(cls) -> list[str]:
+        return [column_name(cls.name, c.part) for c in cls.columns]
+
+    @classmethod
+    def schema_fields(cls) -> list[pa.Field]:
+        return [pa.field(column_name(cls.name, c.part), c.dtype) for c in cls.columns]
+
+
+SIGNALS: Registry[type[Signal]] = Registry(
+    "signals",
+    builtin_modules=(
+        "curate.signals.length",
+        "curate.signals.compression",
+        "curate.signals.readability",
+        "curate.signals.lexical",
+        "curate.signals.entropy",
+        "curate.signals.pass_rate",
+        "curate.signals.lm",
+    ),
+)
