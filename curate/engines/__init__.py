@@ -1,5 +1,5 @@
 """Model engines behind one small protocol: in-process vLLM, an OpenAI-compatible server, a fake."""
 
-from curate.engines.base import ENGINES, Completion, Engine, Prompt, PromptScore, SamplingParams
+from curate.engines.base import ENGINES, Completion, Engine, EngineConfig, Prompt, PromptScore, SamplingParams
 
-__all__ = ["ENGINES", "Completion", "Engine", "Prompt", "PromptScore", "SamplingParams"]
+__all__ = ["ENGINES", "Completion", "Engine", "EngineConfig", "Prompt", "PromptScore", "SamplingParams"]

@@ -69,3 +69,20 @@ ENGINES: Registry[Any] = Registry(
     "engines",
     builtin_modules=("curate.engines.fake", "curate.engines.vllm_local", "curate.engines.openai_server"),
 )
+
+
+@dataclass
+class EngineConfig:
+    """How to reach a model. `open_engine(cfg)` (in curate.engines) builds the engine, wrapped in the request cache."""
+
+    engine: str = "vllm"  # registry name: vllm | openai | fake
+    model: str | None = None  # None → the bundled SmolLM2-135M-Instruct
+    url: str | None = None  # OpenAI-compatible server; implies engine="openai"
+    cache: bool = True  # read from the request cache (results are always written)
+    cache_dir: str | None = None  # default: $CURATE_CACHE_DIR or ~/.cache/curate
+    seed: int = 0
+    max_model_len: int = 2048
+    concurrency: int = 8  # in-flight requests to a server
+    timeout: float = 120.0  # seconds per server request
+    retries: int = 4
+    extra: dict[str, Any] = field(default_factory=dict)
