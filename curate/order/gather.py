@@ -1,0 +1,192 @@
+"""Write the ordered rows as Parquet shards: plan the shards, then gather the rows for each.
+
+Two ways to gather, chosen by the memory budget:
+
+* **in memory** — the input (uncompressed) fits in the budget: read it once as one Arrow table
+  and `take` each shard's rows.
+* **spill** — otherwise: one streaming pass over the input row groups scatters every row into a
+  temporary Arrow IPC bucket file per group of output shards (a row repeated by the schedule goes
+  to every slot it fills), tagged with its slot. Each bucket (≤ a quarter of the budget) is then
+  read, sorted by slot and cut into its shards. Memory: the index plus one bucket; disk: one extra
+  uncompressed copy of the input, in the temporary folder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from curate.io.writers import conform, shard_name
+from curate.order.index import Source
+
+SLOT = "__curate_slot"
+ADDED = (
+    pa.field("curriculum_step", pa.int64()),
+    pa.field("curriculum_position", pa.int64()),
+    pa.field("curriculum_fraction", pa.float64()),
+)
+
+
+@dataclass
+class Sequence:
+    """One ordered output (the curriculum, or the baseline): global rows in training order."""
+
+    name: str  # "curriculum" | "baseline"
+    prefix: str  # "" or "baseline/"
+    rows: np.ndarray  # global row index per position
+    fraction: np.ndarray  # curriculum_fraction per step
+    batch_size: int
+
+
+@dataclass
+class ShardSpec:
+    seq: Sequence
+    path: str  # relative to the output folder
+    start: int  # first position
+    stop: int  # one past the last position
+    stage: int
+    slot0: int = 0  # first slot in the concatenation of all sequences (spill mode)
+
+
+def plan_shards(seq: Sequence, steps: int, stages: int, rows_per_shard: int) -> list[ShardSpec]:
+    """Stages split the steps evenly; shards hold whole steps when rows_per_shard ≥ the batch size."""
+    b = seq.batch_size
+    per = (rows_per_shard // b) * b if rows_per_shard >= b else rows_per_shard
+    total = len(seq.rows)
+    specs: list[ShardSpec] = []
+    for k in range(stages):
+        start = min(total, (steps * k // stages) * b)
+        stop = total if k == stages - 1 else min(total, (steps * (k + 1) // stages) * b)
+        bounds = list(range(start, stop, per)) or [start]
+        n = len(bounds)
+        folder = seq.prefix + (f"stage-{k}/" if stages > 1 else "")
+        for i, s in enumerate(bounds):
+            specs.append(ShardSpec(seq, folder + shard_name(i, n), s, min(stop, s + per), k))
+    return specs
+
+
+def _with_order_columns(table: pa.Table, spec: ShardSpec, schema: pa.Schema) -> pa.Table:
+    pos = np.arange(spec.start, spec.stop, dtype=np.int64)
+    step = pos // spec.seq.batch_size
+    table = conform(table, schema)
+    return (
+        table.append_column(ADDED[0], pa.array(step))
+        .append_column(ADDED[1], pa.array(pos))
+        .append_column(ADDED[2], pa.array(spec.seq.fraction[step]))
+    )
+
+
+def _write(table: pa.Table, root: Path, spec: ShardSpec) -> dict:
+    path = root / spec.path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(table, str(path), compression="zstd")
+    return {"path": spec.path, "rows": table.num_rows, "bytes": path.stat().st_size, "sha256": sha256_file(path)}
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def gather_in_memory(sources: list[Source], schema: pa.Schema, specs: list[ShardSpec], root: Path, on_shard: Callable[[ShardSpec, dict], None]) -> None:
+    tables = [conform(pq.read_table(s.path), schema) for s in sources]
+    table = pa.concat_tables(tables).combine_chunks() if tables else schema.empty_table()
+    del tables
+    for spec in specs:
+        part = table.take(pa.array(spec.seq.rows[spec.start : spec.stop]))
+        on_shard(spec, _write(_with_order_columns(part, spec, schema), root, spec))
+
+
+def gather_spill(
+    sources: list[Source], schema: pa.Schema, specs: list[ShardSpec], root: Path, work: Path, bucket_rows: int, on_shard: Callable[[ShardSpec, dict], None]
+) -> None:
+    import pyarrow.ipc as ipc
+
+    # Slots number every output position of every sequence; buckets are runs of whole shards.
+    slot = 0
+    bucket_of_shard, bucket, in_bucket = [], 0, 0
+    for spec in specs:
+        spec.slot0 = slot
+        slot += spec.stop - spec.start
+        if in_bucket and in_bucket + (spec.stop - spec.start) > bucket_rows:
+            bucket, in_bucket = bucket + 1, 0
+        bucket_of_shard.append(bucket)
+        in_bucket += spec.stop - spec.start
+    n_buckets = bucket + 1
+    slot_rows = np.concatenate([spec.seq.rows[spec.start : spec.stop] for spec in specs]) if specs else np.empty(0, np.int64)
+    slot_bucket = np.repeat(np.array(bucket_of_shard, dtype=np.int32), [s.stop - s.start for s in specs])
+    order = np.argsort(slot_rows, kind="stable")
+    sorted_rows = slot_rows[order]
+    del slot_rows
+
+    spill_schema = schema.append(pa.field(SLOT, pa.int64()))
+    paths = [work / f"bucket-{b:05d}.arrow" for b in range(n_buckets)]
+    writers: dict[int, ipc.RecordBatchFileWriter] = {}
+    try:
+        for s in sources:
+            pf = pq.ParquetFile(s.path)
+            offset = s.offset
+            for rb in pf.iter_batches(batch_size=65536):
+                lo, hi = np.searchsorted(sorted_rows, [offset, offset + rb.num_rows])
+                if hi > lo:
+                    slots = order[lo:hi]
+                    local = sorted_rows[lo:hi] - offset
+                    buckets = slot_bucket[slots]
+                    t = conform(pa.Table.from_batches([rb]), schema)
+                    by_bucket = np.argsort(buckets, kind="stable")
+                    cuts = np.flatnonzero(np.diff(buckets[by_bucket])) + 1
+                    for grp in np.split(by_bucket, cuts):
+                        b = int(buckets[grp[0]])
+                        part = t.take(pa.array(local[grp])).append_column(SLOT, pa.array(slots[grp]))
+                        if b not in writers:
+                            writers[b] = ipc.new_file(str(paths[b]), spill_schema)
+                        writers[b].write_table(part)
+                offset += rb.num_rows
+    finally:
+        for w in writers.values():
+            w.close()
+    del order, sorted_rows
+
+    for b in range(n_buckets):
+        mine = [spec for spec, bb in zip(specs, bucket_of_shard) if bb == b]
+        if paths[b].exists():
+            with pa.memory_map(str(paths[b])) as src:
+                t = ipc.open_file(src).read_all()
+            t = t.take(pc.sort_indices(t, [(SLOT, "ascending")]))
+            first = mine[0].slot0
+        else:
+            t, first = spill_schema.empty_table(), 0
+        for spec in mine:
+            part = t.slice(spec.slot0 - first, spec.stop - spec.start).drop_columns([SLOT])
+            on_shard(spec, _write(_with_order_columns(part, spec, schema), root, spec))
+        del t
+        paths[b].unlink(missing_ok=True)
+
+
+def bucket_rows_for(budget_bytes: int, bytes_per_row: float) -> int:
+    return max(1, int(budget_bytes / 4 / max(bytes_per_row, 1.0)))
+
+
+def shard_rows_for_mb(mb: float, bytes_per_row: float) -> int:
+    return max(1, math.floor(mb * 1e6 / max(bytes_per_row, 1.0)))
+
+
+def read_rows(sources: list[Source], schema: pa.Schema, rows: list[int]) -> Iterator[dict]:
+    """Fetch a few rows by global index (used for quarantined rows)."""
+    want = sorted(rows)
+    for s in sources:
+        local = [r - s.offset for r in want if s.offset <= r < s.offset + s.rows]
+        if local:
+            t = conform(pq.read_table(s.path), schema).take(pa.array(local))
+            yield from t.to_pylist()

@@ -1,0 +1,272 @@
+"""`order()`: read keys → sort → schedule → gather shards → baseline → manifest + picture, atomically."""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from curate.errors import InputError, UsageError
+from curate.order.index import Index, SortKey, Source, build_index, describe_sources, unified_schema
+from curate.order.manifest import FORMAT_VERSION, MANIFEST, write_manifest
+from curate.order.schedules import Params, Plan, get_schedule
+
+DEFAULT_ROWS_PER_SHARD = 100_000
+DEFAULT_STEPS = 1000
+EXHAUSTED = ("widen", "repeat")
+
+
+@dataclass
+class OrderConfig:
+    inputs: list[str]
+    output: str
+    schedule: str = "linear"
+    by: list[str] = field(default_factory=lambda: ["difficulty"])
+    params: Params = field(default_factory=Params)
+    steps: int | None = None
+    batch_size: int | None = None
+    num_samples: int | None = None
+    exhausted: str = "widen"
+    seed: int = 0
+    stages: int = 1
+    rows_per_shard: int | None = None
+    shard_size_mb: float | None = None
+    baseline: bool = True
+    plot: bool = True
+    id_field: str | None = "id"
+    memory_mb: int | None = None  # gather budget; default: half the available memory
+
+
+@dataclass
+class Budget:
+    samples: int
+    steps: int
+    batch_size: int
+
+
+def resolve_budget(n: int, steps: int | None, batch_size: int | None, num_samples: int | None) -> Budget:
+    """S rows in T steps of B: any two of (--steps, --batch-size, --num-samples) fix the third."""
+    for flag, v in (("--steps", steps), ("--batch-size", batch_size), ("--num-samples", num_samples)):
+        if v is not None and v < 1:
+            raise UsageError(f"{flag} must be at least 1 (got {v})")
+    if steps and batch_size and num_samples and steps * batch_size != num_samples:
+        raise UsageError(
+            f"--steps {steps} × --batch-size {batch_size} = {steps * batch_size}, not --num-samples {num_samples}",
+            "give two of --steps, --batch-size, --num-samples",
+        )
+    if steps and batch_size:
+        return Budget(steps * batch_size, steps, batch_size)
+    s = num_samples or n
+    if batch_size:
+        return Budget(s, math.ceil(s / batch_size), batch_size)
+    t = steps or min(DEFAULT_STEPS, s)
+    if t > s:
+        raise UsageError(f"--steps {t} is more than the {s} rows to read", "lower --steps or raise --num-samples")
+    b = math.ceil(s / t)
+    return Budget(s, math.ceil(s / b), b)
+
+
+def check_params(p: Params, schedule: str) -> None:
+    if not 0 < p.start <= 1:
+        raise UsageError(f"--start must be in (0, 1] (got {p.start})")
+    if not 0 < p.full_at:
+        raise UsageError(f"--full-at must be > 0 (got {p.full_at})")
+    if p.k < 1:
+        raise UsageError(f"--k must be at least 1 (got {p.k})")
+    if not 0 <= p.warmup <= 1:
+        raise UsageError(f"--warmup must be in [0, 1] (got {p.warmup})")
+    if p.p <= 0:
+        raise UsageError(f"--p must be > 0 (got {p.p})")
+    if p.sigma < 0:
+        raise UsageError(f"--sigma must be ≥ 0 (got {p.sigma})")
+
+
+def order(cfg: OrderConfig, log: Any = None) -> dict[str, Any]:
+    """Write the ordered shard set for `cfg` and return its manifest."""
+    say = log or (lambda msg: None)
+    schedule = get_schedule(cfg.schedule)
+    check_params(cfg.params, cfg.schedule)
+    if cfg.exhausted not in EXHAUSTED:
+        raise UsageError(f"--exhausted must be one of {', '.join(EXHAUSTED)} (got {cfg.exhausted!r})")
+    if cfg.stages < 1:
+        raise UsageError(f"--stages must be at least 1 (got {cfg.stages})")
+    if cfg.rows_per_shard is not None and cfg.shard_size_mb is not None:
+        raise UsageError("--rows-per-shard and --shard-size-mb both given", "use one of them")
+    keys = [SortKey.parse(spec) for spec in cfg.by] or [SortKey("difficulty")]
+    out = Path(cfg.output)
+    _check_destination(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".curate-order-", dir=str(out.parent)))
+    try:
+        manifest = _order_into(cfg, schedule, keys, tmp, say)
+        _move_into_place(tmp / "out", out)
+        return manifest
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _check_destination(out: Path) -> None:
+    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / MANIFEST).exists())):
+        raise UsageError(f"'{out}' exists and is not an earlier `curate order` output", "choose a new or empty folder for -o")
+
+
+def _move_into_place(src: Path, dest: Path) -> None:
+    if dest.exists():
+        old = src.parent / "previous"
+        os.replace(dest, old)
+    os.replace(src, dest)
+
+
+def _order_into(cfg: OrderConfig, schedule: Any, keys: list[SortKey], tmp: Path, say: Any) -> dict[str, Any]:
+    from curate import __version__
+    from curate.io import expand_inputs, input_hashes
+    from curate.order import gather as G
+    from curate.order.materialise import baseline as shuffle_baseline
+    from curate.order.materialise import paced
+
+    work, root = tmp / "work", tmp / "out"
+    work.mkdir()
+    root.mkdir()
+    srcs = expand_inputs(cfg.inputs)
+    files, reader_rejects = _parquet_sources(srcs, work, cfg.id_field)
+    sources = describe_sources(files)
+    schema = unified_schema(sources) if sources else None
+    label = ", ".join(cfg.inputs) if len(cfg.inputs) < 4 else f"{cfg.inputs[0]} (+{len(cfg.inputs) - 1} more)"
+    if schema is None:
+        raise InputError(f"{label} holds no rows", "check the input")
+    index = build_index(sources, keys, cfg.id_field, cfg.seed, label)
+    if index.n == 0:
+        raise InputError(f"{label} has no row with a usable sort key ({len(index.rejected)} null/NaN)", "check the key column, or pick another with --by")
+    say(f"sorted {index.n:,} rows by {', '.join(k.column + (':desc' if k.descending else '') for k in keys)}")
+
+    budget = resolve_budget(index.n, cfg.steps, cfg.batch_size, cfg.num_samples)
+    seeds = np.random.SeedSequence(cfg.seed).spawn(2)
+    plan = Plan(index.n, budget.samples, budget.steps, budget.batch_size, cfg.params, np.random.default_rng(seeds[0]),
+                schedule.pacing(budget.steps, cfg.params), cfg.exhausted)
+    drawn = (schedule.draw or paced)(plan)
+    seq_rows = index.rows[drawn.ranks]
+    sequences = [G.Sequence("curriculum", "", seq_rows, drawn.fraction, budget.batch_size)]
+    base_ranks = None
+    if cfg.baseline:
+        base_ranks = shuffle_baseline(drawn.ranks, np.random.default_rng(seeds[1]))
+        sequences.append(G.Sequence("baseline", "baseline/", index.rows[base_ranks], np.ones(budget.steps), budget.batch_size))
+
+    total_bytes = sum(s.bytes_uncompressed for s in sources)
+    bytes_per_row = total_bytes / max(1, sum(s.rows for s in sources))
+    rps = cfg.rows_per_shard or (G.shard_rows_for_mb(cfg.shard_size_mb, bytes_per_row) if cfg.shard_size_mb else DEFAULT_ROWS_PER_SHARD)
+    specs = [spec for seq in sequences for spec in G.plan_shards(seq, budget.steps, cfg.stages, rps)]
+
+    rank_of = {"curriculum": drawn.ranks, "baseline": base_ranks}
+    records: dict[str, list[dict[str, Any]]] = {seq.name: [] for seq in sequences}
+
+    def on_shard(spec: G.ShardSpec, rec: dict[str, Any]) -> None:
+        ranks = rank_of[spec.seq.name][spec.start : spec.stop]
+        rec.update(stage=spec.stage, steps=[spec.start // budget.batch_size, max(spec.start, spec.stop - 1) // budget.batch_size],
+                   positions=[spec.start, spec.stop - 1])
+        if index.primary is not None and len(ranks):
+            vals = index.primary[ranks]
+            rec[keys[0].column] = {"min": float(vals.min()), "mean": float(vals.mean()), "max": float(vals.max())}
+        records[spec.seq.name].append(rec)
+        say(f"wrote {rec['path']} ({rec['rows']:,} rows)")
+
+    budget_bytes = (cfg.memory_mb * 2**20) if cfg.memory_mb else _default_memory()
+    in_memory = total_bytes * 2.5 <= budget_bytes
+    if in_memory:
+        G.gather_in_memory(sources, schema, specs, root, on_shard)
+    else:
+        say(f"input ({total_bytes / 2**20:,.0f} MiB uncompressed) exceeds the memory budget: gathering through spill buckets")
+        G.gather_spill(sources, schema, specs, root, work, G.bucket_rows_for(budget_bytes, bytes_per_row), on_shard)
+
+    rejects = _write_rejects(root, reader_rejects, index, sources, schema)
+    if cfg.plot and index.primary is not None:
+        from curate.order.plot import plot_curriculum
+
+        plot_curriculum(root / "curriculum.png", index.primary[drawn.ranks], index.primary, drawn.fraction, budget.batch_size, cfg.stages,
+                        f"curate order: {cfg.schedule} schedule, {budget.samples:,} rows in {budget.steps:,} steps of {budget.batch_size:,}",
+                        keys[0].column, index.primary[base_ranks] if base_ranks is not None else None)
+
+    import polars
+    import pyarrow
+
+    config = asdict(cfg)
+    config.pop("output")
+    config["by"] = [f"{k.column}:{'desc' if k.descending else 'asc'}" for k in keys]
+    config["resolved"] = {"samples": budget.samples, "steps": budget.steps, "batch_size": budget.batch_size, "rows_per_shard": rps}
+    manifest = {
+        "format_version": FORMAT_VERSION,
+        "curate_version": __version__,
+        "libraries": {"polars": polars.__version__, "pyarrow": pyarrow.__version__, "numpy": np.__version__},
+        "inputs": input_hashes([s for s in srcs]),
+        "config": config,
+        "schedule": {"name": schedule.name, "formula": schedule.formula},
+        "tie_break": f"polars hash of '{cfg.id_field}' (or the row number when absent) with seed {cfg.seed}",
+        "rows": {"input": index.total_rows + len(reader_rejects), "ordered": index.n, "quarantined": rejects, "read": budget.samples,
+                 "distinct_read": int(len(np.unique(drawn.ranks)))},
+        "gather": "memory" if in_memory else "spill",
+        "columns_added": [f.name for f in G.ADDED],
+        "files": [p for p in ("curriculum.png", "rejects.jsonl") if (root / p).exists()],
+        "sets": {name: {"rows": sum(r["rows"] for r in recs), "shards": recs} for name, recs in records.items()},
+    }
+    write_manifest(root, manifest)
+    return manifest
+
+
+def _default_memory() -> int:
+    try:
+        avail = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):  # pragma: no cover
+        avail = 4 << 30
+    return avail // 2
+
+
+def _parquet_sources(srcs: list[str], work: Path, id_field: str | None) -> tuple[list[str], list[Any]]:
+    """Parquet files are read in place; anything else (JSONL, CSV, stdin, HF folders) is spooled to Parquet once."""
+    import pyarrow.parquet as pq
+
+    from curate.io import read_batches
+    from curate.io.readers import ReadOptions, _kind
+
+    files, rejects, pending = [], [], []
+
+    def flush_pending() -> None:
+        if not pending:
+            return
+        for t, rej in read_batches(list(pending), ReadOptions(text_field=None, require_text=False, id_field=id_field, batch_rows=65536)):
+            rejects.extend(rej)
+            if t.num_rows:
+                path = work / f"spool-{len(files):05d}.parquet"
+                pq.write_table(t, str(path), compression="lz4")
+                files.append(str(path))
+        pending.clear()
+
+    for s in srcs:
+        if s != "-" and _kind(s) == "parquet":
+            flush_pending()
+            files.append(s)
+        else:
+            pending.append(s)
+    flush_pending()
+    return files, rejects
+
+
+def _write_rejects(root: Path, reader_rejects: list[Any], index: Index, sources: list[Source], schema: Any) -> int:
+    from curate.io import RejectWriter
+    from curate.io.readers import Reject
+    from curate.order.gather import read_rows
+
+    if not reader_rejects and not index.rejected:
+        return 0
+    w = RejectWriter(str(root / "rejects.jsonl"))
+    w.write(reader_rejects)
+    reasons = dict(index.rejected)
+    src_of = {r: next(s.path for s in sources if s.offset <= r < s.offset + s.rows) for r in reasons}
+    rows = list(read_rows(sources, schema, list(reasons)))
+    w.write([Reject(reasons[r], src_of[r], None, row=row) for r, row in zip(sorted(reasons), rows)])
+    w.close()
+    return w.count
