@@ -33,7 +33,7 @@ def order(
     no_baseline: Annotated[bool, typer.Option("--no-baseline", help="Do not write the seeded random-order baseline/.")] = False,
     no_plot: Annotated[bool, typer.Option("--no-plot", help="Do not draw curriculum.png.")] = False,
     id_field: Annotated[str, typer.Option("--id-field", help="Row id column; its hash with --seed breaks ties.")] = "id",
-    memory_mb: Annotated[Optional[int], typer.Option("--memory-mb", min=1, help="Memory budget for gathering rows (default: half the free memory); larger inputs spill to disk.")] = None,
+    memory_mb: Annotated[Optional[float], typer.Option("--memory-mb", min=0.001, help="Memory budget for gathering rows (default: half the free memory); larger inputs spill to disk.")] = None,
     seed: SeedOpt = 0,
 ) -> None:
     """Order scored rows by a pacing schedule into Parquet shards, a random baseline and a manifest.

@@ -36,41 +36,59 @@ def paced(plan: Plan, reverse: bool = False) -> Drawn:
     sizes = plan.step_sizes()
     out = np.empty(plan.samples, dtype=np.int64)
     frac = np.empty(plan.steps, dtype=np.float64)
-    bag = np.empty(n, dtype=np.int64)  # unused rows of the current pool, unordered
+    bag = np.empty(n, dtype=np.int64)  # unread rows of the current pool, unordered
+    used = np.zeros(n, dtype=bool)  # read in this pass (widen) or round (repeat)
     m = 0  # rows in bag
-    hi = 0  # ranks [0, hi) have entered the bag in this pass (widen) or round (repeat)
+    hi = 0  # ranks below hi have been offered to the bag
     pos = 0
+    span = 0  # every used row is below span
+    prev_pool = 0
     widen = plan.exhausted == "widen"
+
+    def offer(lo: int, up: int) -> int:
+        nonlocal m
+        fresh = lo + np.flatnonzero(~used[lo:up])
+        bag[m : m + len(fresh)] = fresh
+        m += len(fresh)
+        return len(fresh)
+
     for t in range(plan.steps):
         need = int(sizes[t])
         pool = int(pools[t])
         got: list[np.ndarray] = []
         top = 0
+        if pool < prev_pool:  # the pacing went down (cyclical): rows above the pool leave the bag
+            kept = bag[:m][bag[:m] < pool]
+            m = len(kept)
+            bag[:m] = kept
+            hi = pool
+        prev_pool = pool
         while need:
             if pool > hi:
-                bag[m : m + pool - hi] = np.arange(hi, pool)
-                m += pool - hi
+                offer(hi, pool)
                 hi = pool
-            if m < need and widen and hi < n:  # widen the pool to the next-easiest unused rows
-                add = min(need - m, n - hi)
-                bag[m : m + add] = np.arange(hi, hi + add)
-                m += add
-                hi += add
+            if m < need and widen and hi < n:  # widen the pool to the next-easiest unread rows
+                want = need - m
+                extra = _unread(used, hi, want)
+                bag[m : m + len(extra)] = extra
+                m += len(extra)
+                hi = int(extra[-1]) + 1 if len(extra) == want else n
             top = max(top, hi)
             take = min(need, m)
             if take:
-                got.append(_take(bag, m, take, rng))
+                rows = _take(bag, m, take, rng)
+                used[rows] = True
+                span = max(span, int(rows.max()) + 1)
+                got.append(rows)
                 m -= take
                 need -= take
             if need:  # exhausted: a new pass (widen) or a new round over the pool (repeat)
-                hi, m = 0, 0
-                if not widen:  # keep this step's rows out of the refill so a batch has no duplicates
-                    fresh = np.setdiff1d(np.arange(pool), np.concatenate(got) if got else [], assume_unique=True)
-                    if len(fresh) == 0:  # the pool is smaller than a batch: repeats inside the batch
-                        fresh = np.arange(pool)
-                    m = len(fresh)
-                    bag[:m] = fresh
-                    hi = pool
+                used[:span] = False
+                for g in got:  # no duplicates inside a batch, unless the pool is smaller than the batch
+                    used[g] = True
+                if used[:pool].all():
+                    used[:span] = False
+                m, hi = 0, 0
         rows = np.concatenate(got) if len(got) > 1 else got[0]
         out[pos : pos + len(rows)] = rows
         frac[t] = top / n if widen else pool / n
@@ -78,6 +96,19 @@ def paced(plan: Plan, reverse: bool = False) -> Drawn:
     if reverse:
         out = n - 1 - out
     return Drawn(out, frac)
+
+
+def _unread(used: np.ndarray, start: int, want: int) -> np.ndarray:
+    """The first `want` unread ranks at or after `start`, scanning in growing chunks."""
+    found: list[np.ndarray] = []
+    have, lo, chunk = 0, start, max(4096, 2 * want)
+    while have < want and lo < len(used):
+        hit = lo + np.flatnonzero(~used[lo : lo + chunk])
+        found.append(hit[: want - have])
+        have += len(found[-1])
+        lo += chunk
+        chunk *= 2
+    return np.concatenate(found) if found else np.empty(0, dtype=np.int64)
 
 
 def _take(bag: np.ndarray, m: int, k: int, rng: np.random.Generator) -> np.ndarray:

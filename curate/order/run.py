@@ -40,7 +40,7 @@ class OrderConfig:
     baseline: bool = True
     plot: bool = True
     id_field: str | None = "id"
-    memory_mb: int | None = None  # gather budget; default: half the available memory
+    memory_mb: float | None = None  # gather budget; default: half the available memory
 
 
 @dataclass
@@ -175,7 +175,7 @@ def _order_into(cfg: OrderConfig, schedule: Any, keys: list[SortKey], tmp: Path,
         records[spec.seq.name].append(rec)
         say(f"wrote {rec['path']} ({rec['rows']:,} rows)")
 
-    budget_bytes = (cfg.memory_mb * 2**20) if cfg.memory_mb else _default_memory()
+    budget_bytes = int(cfg.memory_mb * 2**20) if cfg.memory_mb else _default_memory()
     in_memory = total_bytes * 2.5 <= budget_bytes
     if in_memory:
         G.gather_in_memory(sources, schema, specs, root, on_shard)
