@@ -152,6 +152,8 @@ def test_spill_gather_writes_the_same_bytes_as_in_memory(data, tmp_path):
     cfg = dict(schedule="cyclical", num_samples=1000, batch_size=25, rows_per_shard=100, stages=2, seed=4)
     m1 = order(OrderConfig([str(data)], str(tmp_path / "mem"), **cfg))
     m2 = order(OrderConfig([str(data)], str(tmp_path / "spill"), memory_mb=0.01, **cfg))
+    m3 = order(OrderConfig([str(data)], str(tmp_path / "forced"), gather="spill", **cfg))
+    assert m3["gather"] == "spill" and _bytes(tmp_path / "forced") == _bytes(tmp_path / "mem")
     assert (m1["gather"], m2["gather"]) == ("memory", "spill")
     assert _bytes(tmp_path / "mem") == _bytes(tmp_path / "spill")
 

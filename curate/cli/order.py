@@ -34,6 +34,7 @@ def order(
     no_plot: Annotated[bool, typer.Option("--no-plot", help="Do not draw curriculum.png.")] = False,
     id_field: Annotated[str, typer.Option("--id-field", help="Row id column; its hash with --seed breaks ties.")] = "id",
     memory_mb: Annotated[Optional[float], typer.Option("--memory-mb", min=0.001, help="Memory budget for gathering rows (default: half the free memory); larger inputs spill to disk.")] = None,
+    gather: Annotated[str, typer.Option("--gather", help="How rows are gathered into shards: auto, memory (read the input once, whole) or spill (bucketed, bounded memory).")] = "auto",
     seed: SeedOpt = 0,
 ) -> None:
     """Order scored rows by a pacing schedule into Parquet shards, a random baseline and a manifest.
@@ -49,7 +50,7 @@ def order(
         params=Params(start=start, full_at=full_at, k=k, warmup=warmup, p=p, sigma=sigma),
         steps=steps, batch_size=batch_size, num_samples=num_samples, exhausted=exhausted, seed=seed, stages=stages,
         rows_per_shard=rows_per_shard, shard_size_mb=shard_size_mb, baseline=not no_baseline, plot=not no_plot,
-        id_field=id_field, memory_mb=memory_mb,
+        id_field=id_field, memory_mb=memory_mb, gather=gather,
     )
     m = run(cfg)
     cur = m["sets"]["curriculum"]

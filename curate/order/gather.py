@@ -1,14 +1,17 @@
 """Write the ordered rows as Parquet shards: plan the shards, then gather the rows for each.
 
-Two ways to gather, chosen by the memory budget:
+Two ways to gather (`--gather`, default auto):
 
-* **in memory** — the input (uncompressed) fits in the budget: read it once as one Arrow table
-  and `take` each shard's rows.
-* **spill** — otherwise: one streaming pass over the input row groups scatters every row into a
-  temporary Arrow IPC bucket file per group of output shards (a row repeated by the schedule goes
-  to every slot it fills), tagged with its slot. Each bucket (≤ a quarter of the budget) is then
+* **memory** — read the input once as one Arrow table and `take` each shard's rows. Chosen by
+  auto only for inputs up to 256 MiB uncompressed that fit the memory budget.
+* **spill** — one streaming pass over the input row groups scatters every row into a temporary
+  Arrow IPC bucket file per run of output shards (a row repeated by the schedule goes to every
+  slot it fills), tagged with its slot. Each bucket (≤ a quarter of the budget, ≤ 256 MiB) is then
   read, sorted by slot and cut into its shards. Memory: the index plus one bucket; disk: one extra
-  uncompressed copy of the input, in the temporary folder.
+  uncompressed copy of the input, in the temporary folder. Measured faster than `memory` on
+  large inputs too (the random `take` stays inside a cache-friendly bucket).
+
+Both write byte-identical shards; shards are compressed two at a time (Arrow releases the GIL).
 """
 
 from __future__ import annotations
@@ -99,17 +102,30 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def gather_in_memory(sources: list[Source], schema: pa.Schema, specs: list[ShardSpec], root: Path, on_shard: Callable[[ShardSpec, dict], None]) -> None:
+def gather_in_memory(sources: list[Source], schema: pa.Schema, specs: list[ShardSpec], root: Path, on_shard: Callable[[ShardSpec, dict], None], threads: int = 2) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
     tables = [conform(pq.read_table(s.path), schema) for s in sources]
     table = pa.concat_tables(tables).combine_chunks() if tables else schema.empty_table()
     del tables
-    for spec in specs:
+
+    def one(spec: ShardSpec) -> dict:
         part = table.take(pa.array(spec.seq.rows[spec.start : spec.stop]))
-        on_shard(spec, _write(_with_order_columns(part, spec, schema), root, spec))
+        return _write(_with_order_columns(part, spec, schema), root, spec)
+
+    # Shards are independent files, so two are gathered and compressed at once (Arrow drops the GIL).
+    ex = ThreadPoolExecutor(max(1, threads))
+    try:
+        futures = [ex.submit(one, spec) for spec in specs]
+        for spec, fut in zip(specs, futures):
+            on_shard(spec, fut.result())
+    finally:
+        ex.shutdown(wait=True, cancel_futures=True)
 
 
 def gather_spill(
-    sources: list[Source], schema: pa.Schema, specs: list[ShardSpec], root: Path, work: Path, bucket_rows: int, on_shard: Callable[[ShardSpec, dict], None]
+    sources: list[Source], schema: pa.Schema, specs: list[ShardSpec], root: Path, work: Path, bucket_rows: int, on_shard: Callable[[ShardSpec, dict], None],
+    threads: int = 2,
 ) -> None:
     import pyarrow.ipc as ipc
 
@@ -158,20 +174,31 @@ def gather_spill(
             w.close()
     del order, sorted_rows
 
-    for b in range(n_buckets):
-        mine = [spec for spec, bb in zip(specs, bucket_of_shard) if bb == b]
-        if paths[b].exists():
-            with pa.memory_map(str(paths[b])) as src:
-                t = ipc.open_file(src).read_all()
-            t = t.take(pc.sort_indices(t, [(SLOT, "ascending")]))
-            first = mine[0].slot0
-        else:
-            t, first = spill_schema.empty_table(), 0
-        for spec in mine:
-            part = t.slice(spec.slot0 - first, spec.stop - spec.start).drop_columns([SLOT])
-            on_shard(spec, _write(_with_order_columns(part, spec, schema), root, spec))
-        del t
-        paths[b].unlink(missing_ok=True)
+    from concurrent.futures import ThreadPoolExecutor
+
+    ex = ThreadPoolExecutor(max(1, threads))
+    try:
+        for b in range(n_buckets):
+            mine = [spec for spec, bb in zip(specs, bucket_of_shard) if bb == b]
+            if paths[b].exists():
+                with pa.memory_map(str(paths[b])) as src:
+                    t = ipc.open_file(src).read_all()
+                t = t.take(pc.sort_indices(t, [(SLOT, "ascending")]))
+                first = mine[0].slot0
+            else:
+                t, first = spill_schema.empty_table(), 0
+
+            def one(spec: ShardSpec, t: pa.Table = t, first: int = first) -> dict:
+                part = t.slice(spec.slot0 - first, spec.stop - spec.start).drop_columns([SLOT])
+                return _write(_with_order_columns(part, spec, schema), root, spec)
+
+            futures = [ex.submit(one, spec) for spec in mine]
+            for spec, fut in zip(mine, futures):
+                on_shard(spec, fut.result())
+            del t
+            paths[b].unlink(missing_ok=True)
+    finally:
+        ex.shutdown(wait=True, cancel_futures=True)
 
 
 def bucket_rows_for(budget_bytes: int, bytes_per_row: float) -> int:

@@ -92,9 +92,7 @@ def build_index(sources: list[Source], keys: list[SortKey], id_field: str | None
     for s in sources:
         names = pq.read_schema(s.path).names
         cols = [c for c in wanted if c in names]
-        t = pq.read_table(s.path, columns=cols)
-        df = pl.from_arrow(t, rechunk=False)
-        assert isinstance(df, pl.DataFrame)
+        df = pl.read_parquet(s.path, columns=cols)
         for c in wanted:
             if c not in df.columns:
                 df = df.with_columns(pl.from_arrow(pa.nulls(s.rows, schema.field(c).type)).alias(c))  # type: ignore[union-attr]

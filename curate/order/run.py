@@ -20,6 +20,9 @@ from curate.order.schedules import Params, Plan, get_schedule
 DEFAULT_ROWS_PER_SHARD = 100_000
 DEFAULT_STEPS = 1000
 EXHAUSTED = ("widen", "repeat")
+GATHER = ("auto", "memory", "spill")
+IN_MEMORY_MAX = 256 * 2**20  # above this (uncompressed), bucketed gathering was faster here, not only smaller
+BUCKET_MAX = 256 * 2**20
 
 
 @dataclass
@@ -41,6 +44,7 @@ class OrderConfig:
     plot: bool = True
     id_field: str | None = "id"
     memory_mb: float | None = None  # gather budget; default: half the available memory
+    gather: str = "auto"  # auto | memory | spill (see curate.order.gather)
 
 
 @dataclass
@@ -94,6 +98,8 @@ def order(cfg: OrderConfig, log: Any = None) -> dict[str, Any]:
     check_params(cfg.params, cfg.schedule)
     if cfg.exhausted not in EXHAUSTED:
         raise UsageError(f"--exhausted must be one of {', '.join(EXHAUSTED)} (got {cfg.exhausted!r})")
+    if cfg.gather not in GATHER:
+        raise UsageError(f"--gather must be one of {', '.join(GATHER)} (got {cfg.gather!r})")
     if cfg.stages < 1:
         raise UsageError(f"--stages must be at least 1 (got {cfg.stages})")
     if cfg.rows_per_shard is not None and cfg.shard_size_mb is not None:
@@ -176,12 +182,13 @@ def _order_into(cfg: OrderConfig, schedule: Any, keys: list[SortKey], tmp: Path,
         say(f"wrote {rec['path']} ({rec['rows']:,} rows)")
 
     budget_bytes = int(cfg.memory_mb * 2**20) if cfg.memory_mb else _default_memory()
-    in_memory = total_bytes * 2.5 <= budget_bytes
+    fits = total_bytes * 2.5 <= budget_bytes
+    in_memory = cfg.gather == "memory" or (cfg.gather == "auto" and fits and total_bytes <= IN_MEMORY_MAX)
     if in_memory:
         G.gather_in_memory(sources, schema, specs, root, on_shard)
     else:
-        say(f"input ({total_bytes / 2**20:,.0f} MiB uncompressed) exceeds the memory budget: gathering through spill buckets")
-        G.gather_spill(sources, schema, specs, root, work, G.bucket_rows_for(budget_bytes, bytes_per_row), on_shard)
+        say(f"input is {total_bytes / 2**20:,.0f} MiB uncompressed: gathering through spill buckets")
+        G.gather_spill(sources, schema, specs, root, work, G.bucket_rows_for(min(budget_bytes, 4 * BUCKET_MAX), bytes_per_row), on_shard)
 
     rejects = _write_rejects(root, reader_rejects, index, sources, schema)
     if cfg.plot and index.primary is not None:
@@ -207,7 +214,7 @@ def _order_into(cfg: OrderConfig, schedule: Any, keys: list[SortKey], tmp: Path,
         "schedule": {"name": schedule.name, "formula": schedule.formula},
         "tie_break": f"polars hash of '{cfg.id_field}' (or the row number when absent) with seed {cfg.seed}",
         "rows": {"input": index.total_rows + len(reader_rejects), "ordered": index.n, "quarantined": rejects, "read": budget.samples,
-                 "distinct_read": int(len(np.unique(drawn.ranks)))},
+                 "distinct_read": int(np.count_nonzero(np.bincount(drawn.ranks, minlength=index.n)))},
         "gather": "memory" if in_memory else "spill",
         "columns_added": [f.name for f in G.ADDED],
         "files": [p for p in ("curriculum.png", "rejects.jsonl") if (root / p).exists()],
