@@ -184,7 +184,11 @@ class _Unit:
         fields = self.key_fields or [c for c in table.column_names if not c.startswith("score_") and c != DIFFICULTY]
         keys = self.store.keys(table, fields, self.salt)
         found = self.store.get_many(keys)
-        missing = [i for i, k in enumerate(keys) if k not in found]
+        first: dict[bytes, int] = {}
+        for i, k in enumerate(keys):
+            if k not in found and k not in first:
+                first[k] = i
+        missing = list(first.values())  # each distinct missing row once
         self.computed += len(missing)
         self.reused += table.num_rows - len(missing)
         return table.take(pa.array(missing, pa.int64())), (keys, found, missing)
@@ -195,14 +199,12 @@ class _Unit:
             return _null_nans(computed, names)
         computed = _null_nans(computed, names)
         keys, found, missing = state
-        pos = {row: j for j, row in enumerate(missing)}
-        new_items = []
         cols = {n: (computed.column(n).to_pylist() if computed.num_rows else []) for n in names}
-        for j, row in enumerate(missing):
-            new_items.append((keys[row], {n: cols[n][j] for n in names}))
+        new_items = [(keys[row], {n: cols[n][j] for n in names}) for j, row in enumerate(missing)]
         self.store.put_many(new_items)  # type: ignore[union-attr]
+        values = {**found, **dict(new_items)}
         for f in self.fields:
-            vals = [cols[f.name][pos[i]] if i in pos else found[keys[i]].get(f.name) for i in range(table.num_rows)]
+            vals = [values[keys[i]].get(f.name) for i in range(table.num_rows)]
             arr = pa.array(vals, type=f.type)
             if f.name in table.column_names:
                 table = table.set_column(table.column_names.index(f.name), f.name, arr)
