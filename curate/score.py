@@ -197,7 +197,8 @@ class _Unit:
         names = [f.name for f in self.fields]
         if state is None:
             return _null_nans(computed, names)
-        computed = _null_nans(computed, names)
+        if computed.num_rows:
+            computed = _null_nans(computed, names)
         keys, found, missing = state
         cols = {n: (computed.column(n).to_pylist() if computed.num_rows else []) for n in names}
         new_items = [(keys[row], {n: cols[n][j] for n in names}) for j, row in enumerate(missing)]
