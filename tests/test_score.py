@@ -9,19 +9,7 @@ import pytest
 
 from curate.cli import app
 from curate.score import ScoreOptions, score
-from curate.signals.base import HIGHER, LOWER, SIGNALS, Column, Signal
-
-
-@SIGNALS.register("toy_len")
-class ToyLen(Signal):
-    """Characters, and the number of 'z's (lower-is-harder), for testing the pipeline."""
-
-    name = "toy_len"
-    description = "test signal"
-    columns = (Column("", "characters", HIGHER), Column("z", "count of z", LOWER))
-
-    def score(self, ctx):
-        return {"score_toy_len": [float(len(t)) for t in ctx.texts], "score_toy_len_z": [float(t.count("z")) for t in ctx.texts]}
+import toysignals  # noqa: F401  (registers toy_len)
 
 
 def write_jsonl(path, rows):
