@@ -5,10 +5,12 @@ The output is deterministic (seeded): re-running reproduces every file byte for 
 Every arithmetic answer is computed, every code solution is run against its tests, and every
 multiple-choice answer is checked to be among its choices before anything is written.
 
-Fields: id, text, answer (string; absent for prose), task_type (math | code | mc | text), source,
-level (1 = easiest .. 5 = hardest, the author's rough guess), plus per-type extras:
-math `solution` (worked steps ending in `#### <answer>`), code `entry_point` and `test_list`,
-mc `choices`.
+Every row has the same fields, in this order, null where they do not apply (so a folder of
+these files reads as one consistent table):
+  id, text, task_type (math | code | mc | text), answer (string; null for prose),
+  solution (math: worked steps ending in `#### <answer>`), choices (mc), entry_point and
+  test_list (code: the function name and its assert statements), source,
+  level (1 = easiest .. 5 = hardest, the author's rough guess).
 """
 
 from __future__ import annotations
@@ -537,10 +539,14 @@ def make_prose() -> list[dict]:
 # --------------------------------------------------------------------------- write
 
 
+FIELDS = ("id", "text", "task_type", "answer", "solution", "choices", "entry_point", "test_list", "source", "level")
+
+
 def write_jsonl(path: Path, rows: list[dict]) -> None:
     with open(path, "w", encoding="utf-8", newline="\n") as fh:
         for r in rows:
-            fh.write(json.dumps(r, ensure_ascii=False) + "\n")
+            assert set(r) <= set(FIELDS), set(r) - set(FIELDS)
+            fh.write(json.dumps({k: r.get(k) for k in FIELDS}, ensure_ascii=False) + "\n")
 
 
 def build() -> dict[str, list[dict]]:

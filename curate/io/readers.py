@@ -334,7 +334,7 @@ def _parse_json(text: str) -> tuple[Any, str | None]:
     try:
         obj = json.loads(text)
     except (ValueError, RecursionError):
-        return None, f"malformed JSON at column {first.colno}: {first.msg}"
+        return None, f"malformed JSON: {first.msg} (column {first.colno})"
     if _has_surrogate(obj):
         return None, "invalid UTF-8: a lone surrogate escape (\\ud800-\\udfff) in a string"
     return obj, None
@@ -362,7 +362,7 @@ class _JsonlReader:
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
-            self.rejects.append(Reject(f"invalid UTF-8 at byte {exc.start} of the line", self.name, lineno, raw=raw.decode("utf-8", "replace")[:RAW_PREVIEW_CHARS]))
+            self.rejects.append(Reject(f"invalid UTF-8: bad byte at offset {exc.start} of the line", self.name, lineno, raw=raw.decode("utf-8", "replace")[:RAW_PREVIEW_CHARS]))
             return
         obj, problem = _parse_json(text)
         if problem:
@@ -403,7 +403,7 @@ class _JsonlReader:
                 break
             size += len(head)
         preview = head[:200].decode("utf-8", "replace")
-        self.rejects.append(Reject(f"line too long ({size} bytes > {limit} byte limit; see --max-text-chars)", self.name, lineno, raw=preview))
+        self.rejects.append(Reject(f"line too long: {size} bytes > {limit} byte limit (raise --max-text-chars)", self.name, lineno, raw=preview))
 
     def __iter__(self) -> Iterator[tuple[pa.Table, list[Reject]]]:
         fh = _open_binary(self.source)
@@ -463,7 +463,7 @@ class _JsonlReader:
             text = data.decode("utf-8")
         except UnicodeDecodeError:
             text = None
-        doc, problem = _parse_json(text) if text is not None else (None, "invalid UTF-8")
+        doc, problem = _parse_json(text) if text is not None else (None, "invalid UTF-8: not a UTF-8 document")
         if problem is None and isinstance(doc, list):
             for i, item in enumerate(doc, start=1):
                 self._add_obj(item, i)
@@ -519,7 +519,7 @@ def _utf8_rejects(table: pa.Table, source: str, first_row: int) -> tuple[pa.Tabl
         for name in table.column_names:
             v = table.column(name)[i]
             row[name] = v.cast(pa.large_binary()).as_py().decode("utf-8", "replace") if pa.types.is_string(v.type) or pa.types.is_large_string(v.type) else v.as_py()
-        rejects.append(Reject(f"invalid UTF-8 in column '{bad_cols[i]}'", source, first_row + i + 1, row=_safe_row(row)))
+        rejects.append(Reject(f"invalid UTF-8: in column '{bad_cols[i]}'", source, first_row + i + 1, row=_safe_row(row)))
     return table.filter(pc.invert(pa.array(bad_mask))), rejects
 
 
