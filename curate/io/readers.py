@@ -362,11 +362,11 @@ class _JsonlReader:
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
-            self.rejects.append(Reject(f"invalid UTF-8: bad byte at offset {exc.start} of the line", self.name, lineno, raw=raw.decode("utf-8", "replace")[:RAW_PREVIEW_CHARS]))
+            self.rejects.append(Reject(f"invalid UTF-8: bad byte at offset {exc.start} of the line", self.name, lineno, raw=raw.rstrip(b"\r\n").decode("utf-8", "replace")[:RAW_PREVIEW_CHARS]))
             return
         obj, problem = _parse_json(text)
         if problem:
-            self.rejects.append(Reject(problem, self.name, lineno, raw=_safe_str(text, RAW_PREVIEW_CHARS)))
+            self.rejects.append(Reject(problem, self.name, lineno, raw=_safe_str(text.rstrip("\r\n"), RAW_PREVIEW_CHARS)))
             return
         self._add_obj(obj, lineno, text)
 
@@ -734,11 +734,13 @@ def _read_csv(source: str, opts: ReadOptions) -> Iterator[tuple[pa.Table, list[R
             t, skip = t.slice(drop), skip - drop
             if not t.num_rows:
                 continue
-        good, utf_rej = _utf8_rejects(t, source, row)
-        good, rej = _validate_table(good, source, opts, row)
-        row += t.num_rows
-        yield good, bad_lines + utf_rej + rej
-        bad_lines = []
+        for off in range(0, t.num_rows, opts.batch_rows):
+            part = t.slice(off, opts.batch_rows)
+            good, utf_rej = _utf8_rejects(part, source, row)
+            good, rej = _validate_table(good, source, opts, row)
+            row += part.num_rows
+            yield good, bad_lines + utf_rej + rej
+            bad_lines = []
     if bad_lines:
         yield pa.table({}), bad_lines
 
