@@ -60,8 +60,8 @@ order(OrderConfig([sys.argv[1]], sys.argv[2], **kw))
 """
 
 
-def run(code: str, *args: str) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MiB) of a fresh Python process running `code`."""
+def run(code: str, *args: str) -> tuple[float, float, float]:
+    """Wall seconds, CPU seconds (user + system, all threads) and peak RSS (MiB) of a fresh process."""
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     t0 = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-c", code, *args], env=env)
@@ -69,7 +69,7 @@ def run(code: str, *args: str) -> tuple[float, float]:
     wall = time.perf_counter() - t0
     if status != 0:
         raise SystemExit(f"benchmark step failed ({status}): {code.strip().splitlines()[-1]}")
-    return wall, usage.ru_maxrss / 1024
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
 
 
 def main() -> None:
@@ -101,15 +101,17 @@ def main() -> None:
     ]
     results = []
     for name, code, cargs in cases:
-        wall, rss = run(code, *cargs)
-        results.append({"case": name, "seconds": round(wall, 2), "peak_rss_mib": round(rss)})
-        print(f"{name:55s} {wall:8.2f} s   peak RSS {rss:8,.0f} MiB", flush=True)
+        wall, cpu, rss = run(code, *cargs)
+        results.append({"case": name, "seconds": round(wall, 2), "cpu_seconds": round(cpu, 2), "peak_rss_mib": round(rss)})
+        print(f"{name:50s} wall {wall:8.2f} s   cpu {cpu:8.2f} s   peak RSS {rss:8,.0f} MiB", flush=True)
         if Path(cargs[1]).is_dir():
             shutil.rmtree(cargs[1], ignore_errors=True)
-    raw = results[0]["seconds"]
+    raw, raw_cpu = results[0]["seconds"], results[0]["cpu_seconds"]
     for r in results[1:]:
         r["ratio_vs_raw"] = round(r["seconds"] / raw, 2)
-        print(f"ratio {r['case']}: {r['ratio_vs_raw']:.2f}× raw (target ≤ 1.5×)")
+        r["cpu_ratio_vs_raw"] = round(r["cpu_seconds"] / raw_cpu, 2)
+        print(f"{r['case']:50s} {r['ratio_vs_raw']:.2f}× raw wall, {r['cpu_ratio_vs_raw']:.2f}× raw cpu (target ≤ 1.5×)")
+    print(f"load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", file=sys.stderr)
     if args.json:
         Path(args.json).write_text(json.dumps({"rows": args.rows, "batch_size": args.batch_size, "schedule": args.schedule, "results": results}, indent=2))
 

@@ -243,6 +243,8 @@ def test_missing_difficulty_names_the_columns_and_suggests_score(runner, tmp_pat
         (["--rows-per-shard", "10", "--shard-size-mb", "1"], 2, "--rows-per-shard and --shard-size-mb both given"),
         (["--exhausted", "wrap"], 2, "--exhausted must be one of widen, repeat"),
         (["--steps", "5000"], 2, "--steps 5000 is more than the 600 rows"),
+        (["--steps", "4", "--stages", "5"], 2, "--stages 5 is more than the 4 steps"),
+        (["--gather", "disk"], 2, "--gather must be one of auto, memory, spill"),
     ],
 )
 def test_cli_usage_errors(runner, data, tmp_path, args, code, message):

@@ -159,15 +159,16 @@ def gather_spill(
                     slots = order[lo:hi]
                     local = sorted_rows[lo:hi] - offset
                     buckets = slot_bucket[slots]
-                    t = conform(pa.Table.from_batches([rb]), schema)
                     by_bucket = np.argsort(buckets, kind="stable")
-                    cuts = np.flatnonzero(np.diff(buckets[by_bucket])) + 1
-                    for grp in np.split(by_bucket, cuts):
-                        b = int(buckets[grp[0]])
-                        part = t.take(pa.array(local[grp])).append_column(SLOT, pa.array(slots[grp]))
+                    t = conform(pa.Table.from_batches([rb]), schema).take(pa.array(local[by_bucket]))
+                    t = t.append_column(SLOT, pa.array(slots[by_bucket]))
+                    ordered = buckets[by_bucket]
+                    cuts = [0, *(np.flatnonzero(np.diff(ordered)) + 1).tolist(), len(ordered)]
+                    for a, z in zip(cuts[:-1], cuts[1:]):  # one copy per input batch, zero-copy slices per bucket
+                        b = int(ordered[a])
                         if b not in writers:
                             writers[b] = ipc.new_file(str(paths[b]), spill_schema)
-                        writers[b].write_table(part)
+                        writers[b].write_table(t.slice(a, z - a))
                 offset += rb.num_rows
     finally:
         for w in writers.values():

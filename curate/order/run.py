@@ -152,10 +152,13 @@ def _order_into(cfg: OrderConfig, schedule: Any, keys: list[SortKey], tmp: Path,
     say(f"sorted {index.n:,} rows by {', '.join(k.column + (':desc' if k.descending else '') for k in keys)}")
 
     budget = resolve_budget(index.n, cfg.steps, cfg.batch_size, cfg.num_samples)
+    if cfg.stages > budget.steps:
+        raise UsageError(f"--stages {cfg.stages} is more than the {budget.steps} steps", "lower --stages or raise --steps")
     seeds = np.random.SeedSequence(cfg.seed).spawn(2)
     plan = Plan(index.n, budget.samples, budget.steps, budget.batch_size, cfg.params, np.random.default_rng(seeds[0]),
                 schedule.pacing(budget.steps, cfg.params), cfg.exhausted)
     drawn = (schedule.draw or paced)(plan)
+    say(f"{schedule.name}: {budget.samples:,} rows in {budget.steps:,} steps of {budget.batch_size:,}")
     seq_rows = index.rows[drawn.ranks]
     sequences = [G.Sequence("curriculum", "", seq_rows, drawn.fraction, budget.batch_size)]
     base_ranks = None
@@ -190,6 +193,7 @@ def _order_into(cfg: OrderConfig, schedule: Any, keys: list[SortKey], tmp: Path,
         say(f"input is {total_bytes / 2**20:,.0f} MiB uncompressed: gathering through spill buckets")
         G.gather_spill(sources, schema, specs, root, work, G.bucket_rows_for(min(budget_bytes, 4 * BUCKET_MAX), bytes_per_row), on_shard)
 
+    say("shards written")
     rejects = _write_rejects(root, reader_rejects, index, sources, schema)
     if cfg.plot and index.primary is not None:
         from curate.order.plot import plot_curriculum
@@ -198,6 +202,7 @@ def _order_into(cfg: OrderConfig, schedule: Any, keys: list[SortKey], tmp: Path,
                         f"curate order: {cfg.schedule} schedule, {budget.samples:,} rows in {budget.steps:,} steps of {budget.batch_size:,}",
                         keys[0].column, index.primary[base_ranks] if base_ranks is not None else None)
 
+    say("picture drawn")
     import polars
     import pyarrow
 
