@@ -96,7 +96,6 @@ def main() -> None:
         ("raw polars sort + write_parquet", RAW, [str(data), str(out / "raw.parquet")]),
         ("curate order --no-baseline", CURATE, [str(data), str(out / "nobase"), json.dumps(base | {"baseline": False})]),
         ("curate order (with baseline/)", CURATE, [str(data), str(out / "full"), json.dumps(base)]),
-        ("curate order --no-baseline --gather memory", CURATE, [str(data), str(out / "mem"), json.dumps(base | {"baseline": False, "gather": "memory"})]),
         ("curate order --no-baseline --memory-mb 512", CURATE, [str(data), str(out / "small"), json.dumps(base | {"baseline": False, "memory_mb": 512})]),
     ]
     results = []

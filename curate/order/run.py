@@ -21,8 +21,8 @@ DEFAULT_ROWS_PER_SHARD = 100_000
 DEFAULT_STEPS = 1000
 EXHAUSTED = ("widen", "repeat")
 GATHER = ("auto", "memory", "spill")
-IN_MEMORY_MAX = 256 * 2**20  # above this (uncompressed), bucketed gathering was faster here, not only smaller
-BUCKET_MAX = 256 * 2**20
+IN_MEMORY_MAX = 32 * 2**20  # above this (uncompressed) bucketed gathering was faster here, not only smaller
+BUCKET_MAX = 32 * 2**20  # a bucket this small keeps the random `take` inside the CPU cache
 
 
 @dataclass
