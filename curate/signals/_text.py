@@ -14,7 +14,15 @@ fast path (`bytes.translate`) that gives the same result as the regular expressi
 from __future__ import annotations
 
 import re
-from collections import Counter
+
+try:  # Counter's C counting loop, without Counter's per-call Mapping check
+    from _collections import _count_elements
+except ImportError:  # pragma: no cover - other Pythons
+
+    def _count_elements(mapping: dict, iterable: list) -> None:  # type: ignore[misc]
+        get = mapping.get
+        for x in iterable:
+            mapping[x] = get(x, 0) + 1
 
 from curate.signals.base import BatchContext
 
@@ -59,5 +67,12 @@ def words(ctx: BatchContext) -> list[list[str]]:
     return ctx.cached("words", lambda: list(map(words_of, texts(ctx), utf8(ctx))))
 
 
-def word_counts(ctx: BatchContext) -> list[Counter[str]]:
-    return ctx.cached("word_counts", lambda: list(map(Counter, words(ctx))))
+def count_words(ws: list[str]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    _count_elements(counts, ws)
+    return counts
+
+
+def word_counts(ctx: BatchContext) -> list[dict[str, int]]:
+    """Per text: word → occurrences."""
+    return ctx.cached("word_counts", lambda: list(map(count_words, words(ctx))))

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from curate.errors import UsageError
 from curate.signals import _text
 from curate.signals.base import HIGHER, SIGNALS, BatchContext, Column, Signal
 
@@ -86,8 +87,6 @@ class LexicalDiversity(Signal):
         super().__init__(**options)
         self.threshold = float(options.get("threshold", THRESHOLD))
         if not 0.0 < self.threshold < 1.0:
-            from curate.errors import UsageError
-
             raise UsageError(f"lexical_diversity threshold must be between 0 and 1, not {self.threshold}", "the standard is 0.72")
 
     @classmethod
