@@ -66,7 +66,7 @@ def naive_loop(src: str, dst: str) -> dict:
         n = len(words)
         return -sum(c / n * math.log2(c / n) for c in Counter(words).values()) if n else 0.0
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     rows = nbytes = 0
     with open(src) as f, open(dst, "w") as out:
         for line in f:
@@ -85,14 +85,14 @@ def naive_loop(src: str, dst: str) -> dict:
             out.write(json.dumps(row) + "\n")
             rows += 1
             nbytes += len(raw)
-    return {"seconds": time.perf_counter() - t0, "rows": rows, "bytes": nbytes}
+    return {"seconds": time.perf_counter() - t0, "cpu_seconds": time.process_time() - c0, "rows": rows, "bytes": nbytes}
 
 
 def zlib_loop(src: str, dst: str) -> dict:
     """The floor: only the zlib ratio, with the same JSONL reading and writing."""
     import zlib
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     rows = nbytes = 0
     with open(src) as f, open(dst, "w") as out:
         for line in f:
@@ -102,20 +102,58 @@ def zlib_loop(src: str, dst: str) -> dict:
             out.write(json.dumps(row) + "\n")
             rows += 1
             nbytes += len(raw)
-    t1 = time.perf_counter()
+    t1, c1 = time.perf_counter(), time.process_time()
     texts = [json.loads(line)["text"].encode() for line in open(src)]
     t2 = time.perf_counter()
     for raw in texts:
         len(raw) / len(zlib.compress(raw, 9))
-    return {"seconds": t1 - t0, "rows": rows, "bytes": nbytes, "in_memory_seconds": time.perf_counter() - t2}
+    return {"seconds": t1 - t0, "cpu_seconds": c1 - c0, "rows": rows, "bytes": nbytes, "in_memory_seconds": time.perf_counter() - t2}
+
+
+def _cpu_seconds(root: int, seen: dict[int, float]) -> None:
+    """Add the CPU seconds (user + system) of `root` and all its descendants to `seen`, by pid."""
+    tick = os.sysconf("SC_CLK_TCK")
+    parent: dict[int, int] = {}
+    cpu: dict[int, float] = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            fields = Path(f"/proc/{d}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parent[int(d)] = int(fields[1])
+        cpu[int(d)] = (int(fields[11]) + int(fields[12])) / tick
+    for pid, t in cpu.items():
+        p = pid
+        while p > 1 and p != root:
+            p = parent.get(p, 0)
+        if p == root:
+            seen[pid] = max(seen.get(pid, 0.0), t)
+
+
+def _run_measured(cmd: list[str], **kw) -> tuple[subprocess.CompletedProcess, float, float]:
+    """Run a command; return it, its wall seconds and the CPU seconds of its whole process tree
+    (sampled every 20 ms, so a process that lives less than that may be missed)."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, **kw)
+    seen: dict[int, float] = {}
+    while proc.poll() is None:
+        _cpu_seconds(proc.pid, seen)
+        time.sleep(0.02)
+    wall = time.perf_counter() - t0
+    out = proc.stdout.read() if proc.stdout else ""
+    if proc.returncode:
+        raise SystemExit(f"{cmd} failed with exit code {proc.returncode}")
+    return subprocess.CompletedProcess(cmd, proc.returncode, out, ""), wall, sum(seen.values())
 
 
 def _child(kind: str, src: Path, dst: Path) -> dict:
     """Run (b) or (c) in a fresh process, as a user would."""
-    res = subprocess.run(
-        [sys.executable, __file__, f"--{kind}", str(src), str(dst)], capture_output=True, text=True, check=True, env=_env()
-    )
-    return json.loads(res.stdout.strip().splitlines()[-1])
+    res, wall, _ = _run_measured([sys.executable, __file__, f"--{kind}", str(src), str(dst)], stdout=subprocess.PIPE, text=True, env=_env())
+    out = json.loads(res.stdout.strip().splitlines()[-1])
+    out["wall_seconds"] = wall
+    return out
 
 
 def _env() -> dict:
@@ -132,11 +170,9 @@ def curate_score(src: Path, workers: int | None) -> dict:
     cmd += ["--summary-json", str(summary), "--rejects", str(OUT / "rejects.jsonl")]
     if workers:
         cmd += ["--workers", str(workers)]
-    t0 = time.perf_counter()
-    subprocess.run(cmd, check=True, env=_env(), stderr=subprocess.DEVNULL)
-    wall = time.perf_counter() - t0
+    _, wall, cpu = _run_measured(cmd, env=_env(), stderr=subprocess.DEVNULL)
     s = json.loads(summary.read_text())
-    return {"seconds": wall, "internal_seconds": s["seconds"], "rows": s["rows_out"], "command": " ".join(cmd[1:])}
+    return {"seconds": wall, "cpu_seconds": cpu, "internal_seconds": s["seconds"], "rows": s["rows_out"], "command": " ".join(cmd[1:])}
 
 
 def batch_function(src: Path, limit_rows: int) -> dict:
@@ -220,15 +256,27 @@ def main() -> None:
 
     ra, rb, rc, rd, ra1 = _rate(a), _rate(b), _rate(c), _rate(d), _rate(a1)
     c_mem = one_bytes / 1e6 / c["in_memory_seconds"]
+    cores = os.cpu_count() or 1
+
+    def per_cpu(r: dict) -> float:
+        return r["bytes"] / 1e6 / r["cpu_seconds"]
+
+    # CPU time does not grow when other programs share the cores; wall time does.
+    pa_, pa1 = per_cpu(a) * cores, per_cpu(a1) * cores  # its CPU time spread over all cores
     lines = [
-        f"(a) curate score, {args.copies} copies ({a['rows']} rows): {ra[0]:6.2f} MB/s {ra[1]:8.0f} docs/s  (wall {a['seconds']:.1f} s incl. start-up)",
-        f"(a') curate score, 1 copy ({a1['rows']} rows):   {ra1[0]:6.2f} MB/s {ra1[1]:8.0f} docs/s  (wall {a1['seconds']:.1f} s incl. start-up)",
-        f"(b) per-row loop, textstat + zlib:        {rb[0]:6.2f} MB/s {rb[1]:8.0f} docs/s",
-        f"(c) zlib-only floor, JSONL in/out:        {rc[0]:6.2f} MB/s {rc[1]:8.0f} docs/s  (in memory: {c_mem:.2f} MB/s)",
-        f"(d) batch function, one core:             {rd[0]:6.2f} MB/s {rd[1]:8.0f} docs/s  per signal (us/doc): {d['per_signal_us']}",
-        f"ratios: (a)/(b) = {ra[0] / rb[0]:.1f}x (target >= 10), (c)/(a) = {rc[0] / ra[0]:.2f} (target <= 3); "
+        "wall clock (what a user waits for; inflated when other programs load the machine):",
+        f"  (a)  curate score, {args.copies} copies, {a['rows']} rows: {ra[0]:6.2f} MB/s {ra[1]:7.0f} docs/s  (wall {a['seconds']:.1f} s incl. start-up)",
+        f"  (a') curate score, 1 copy, {a1['rows']} rows:   {ra1[0]:6.2f} MB/s {ra1[1]:7.0f} docs/s  (wall {a1['seconds']:.1f} s incl. start-up)",
+        f"  (b)  per-row loop, textstat + zlib:      {rb[0]:6.2f} MB/s {rb[1]:7.0f} docs/s",
+        f"  (c)  zlib-only floor, JSONL in/out:      {rc[0]:6.2f} MB/s {rc[1]:7.0f} docs/s  (in memory: {c_mem:.2f} MB/s)",
+        f"  ratios: (a)/(b) = {ra[0] / rb[0]:.1f}x (target >= 10), (c)/(a) = {rc[0] / ra[0]:.2f} (target <= 3); "
         f"1 copy: (a')/(b) = {ra1[0] / rb[0]:.1f}x, (c)/(a') = {rc[0] / ra1[0]:.2f}",
-        f"command (a): {a['command']}",
+        "CPU time (load-independent):",
+        f"  (a)  curate score: {per_cpu(a):.2f} MB per CPU-second, all processes; over {cores} cores: {pa_:.2f} MB/s (1 copy: {pa1:.2f})",
+        f"  (b)  per-row loop: {per_cpu(b):.2f} MB per CPU-second   (c) zlib floor: {per_cpu(c):.2f} MB per CPU-second",
+        f"  ratios: (a)/(b) = {pa_ / per_cpu(b):.1f}x, (c)/(a) = {per_cpu(c) / pa_:.2f}; 1 copy: {pa1 / per_cpu(b):.1f}x, {per_cpu(c) / pa1:.2f}",
+        f"  (d)  the signals' batch function alone, one core: {rd[0]:.2f} MB/s {rd[1]:.0f} docs/s; us/doc: {d['per_signal_us']}",
+        f"command (a): python {a['command']}",
     ]
     print("\n".join(lines))
     args.json.parent.mkdir(parents=True, exist_ok=True)

@@ -13,7 +13,10 @@ fast path (`bytes.translate`) that gives the same result as the regular expressi
 
 from __future__ import annotations
 
+import gc
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 try:  # Counter's C counting loop, without Counter's per-call Mapping check
     from _collections import _count_elements
@@ -64,7 +67,11 @@ def utf8(ctx: BatchContext) -> list[bytes]:
 
 
 def words(ctx: BatchContext) -> list[list[str]]:
-    return ctx.cached("words", lambda: list(map(words_of, texts(ctx), utf8(ctx))))
+    def make() -> list[list[str]]:
+        with gc_paused():
+            return list(map(words_of, texts(ctx), utf8(ctx)))
+
+    return ctx.cached("words", make)
 
 
 def count_words(ws: list[str]) -> dict[str, int]:
@@ -75,4 +82,21 @@ def count_words(ws: list[str]) -> dict[str, int]:
 
 def word_counts(ctx: BatchContext) -> list[dict[str, int]]:
     """Per text: word → occurrences."""
-    return ctx.cached("word_counts", lambda: list(map(count_words, words(ctx))))
+    def make() -> list[dict[str, int]]:
+        with gc_paused():
+            return list(map(count_words, words(ctx)))
+
+    return ctx.cached("word_counts", make)
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a batch builds many small, acyclic lists and sets
+    (its collections would walk them again and again: ~8% of the signals' time)."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()

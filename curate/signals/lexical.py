@@ -96,7 +96,9 @@ class LexicalDiversity(Signal):
     def score(self, ctx: BatchContext) -> dict[str, Sequence[Any]]:
         ws = _text.words(ctx)
         counts = _text.word_counts(ctx)
+        with _text.gc_paused():
+            diversity = [mtld(w, self.threshold) for w in ws]
         return {
-            "score_lexical_diversity_mtld": [mtld(w, self.threshold) for w in ws],
+            "score_lexical_diversity_mtld": diversity,
             "score_lexical_diversity_ttr": [len(c) / len(w) if w else 0.0 for w, c in zip(ws, counts)],
         }
