@@ -8,11 +8,6 @@ texts score below 1: zlib's 6 bytes of header and checksum outweigh what it save
 Direction: lower is harder (REFERENCE §1: higher = more redundant = easier — a choice; on some
 data, such as math problems, it runs the other way, so users can flip it with
 `--direction compression_ratio=higher-is-harder`). An empty text scores 0.
-
-Speed: for a short text most of `zlib.compress`'s time is setting up its 32 KiB window. The
-window is sized to the text instead (the smallest power of two ≥ len + 262, zlib's look-ahead);
-no match can reach further back than the text's own start, so the compressed stream and hence
-the ratio are exactly those of `zlib.compress(utf8, level)` (a test checks this).
 """
 
 from __future__ import annotations
@@ -25,17 +20,9 @@ from curate.errors import UsageError
 from curate.signals import _text
 from curate.signals.base import LOWER, SIGNALS, BatchContext, Column, Signal
 
-_LOOKAHEAD = 262  # zlib's MIN_LOOKAHEAD: a window of w bytes finds matches up to w - 262 back
-
-
-def compressed_size(raw: bytes, level: int = 9) -> int:
-    """`len(zlib.compress(raw, level))`, faster for short inputs."""
-    wbits = max(9, min(15, (len(raw) + _LOOKAHEAD).bit_length()))
-    return len(zlib.compress(raw, level, wbits))
-
 
 def compression_ratio(raw: bytes, level: int = 9) -> float:
-    return len(raw) / compressed_size(raw, level) if raw else 0.0
+    return len(raw) / len(zlib.compress(raw, level)) if raw else 0.0
 
 
 @SIGNALS.register()
