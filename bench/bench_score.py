@@ -263,6 +263,7 @@ def main() -> None:
 
     # CPU time does not grow when other programs share the cores; wall time does.
     pa_, pa1 = per_cpu(a) * cores, per_cpu(a1) * cores  # its CPU time spread over all cores
+    marg = (a["bytes"] - a1["bytes"]) / 1e6 / max(1e-9, a["cpu_seconds"] - a1["cpu_seconds"]) if args.copies > 1 else float("nan")
     lines = [
         "wall clock (what a user waits for; inflated when other programs load the machine):",
         f"  (a)  curate score, {args.copies} copies, {a['rows']} rows: {ra[0]:6.2f} MB/s {ra[1]:7.0f} docs/s  (wall {a['seconds']:.1f} s incl. start-up)",
@@ -275,6 +276,8 @@ def main() -> None:
         f"  (a)  curate score: {per_cpu(a):.2f} MB per CPU-second, all processes; over {cores} cores: {pa_:.2f} MB/s (1 copy: {pa1:.2f})",
         f"  (b)  per-row loop: {per_cpu(b):.2f} MB per CPU-second   (c) zlib floor: {per_cpu(c):.2f} MB per CPU-second",
         f"  ratios: (a)/(b) = {pa_ / per_cpu(b):.1f}x, (c)/(a) = {per_cpu(c) / pa_:.2f}; 1 copy: {pa1 / per_cpu(b):.1f}x, {per_cpu(c) / pa1:.2f}",
+        f"  (a-a') curate score past start-up (marginal cost of copies 2..N): {marg:.2f} MB per CPU-second; "
+        f"over {cores} cores: {marg * cores:.2f} MB/s -> {marg * cores / per_cpu(b):.1f}x (b), (c)/that = {per_cpu(c) / (marg * cores):.2f}",
         f"  (d)  the signals' batch function alone, one core: {rd[0]:.2f} MB/s {rd[1]:.0f} docs/s; us/doc: {d['per_signal_us']}",
         f"command (a): python {a['command']}",
     ]
