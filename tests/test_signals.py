@@ -99,6 +99,8 @@ def test_compression_level_option_and_params():
     for bad in (10, -2, "9", 2.5, True):
         with pytest.raises(UsageError):
             CompressionRatio(level=bad)
+    with pytest.raises(UsageError):
+        CompressionRatio(levl=3)
 
 
 # ----------------------------------------------------------------------------- readability
@@ -160,8 +162,9 @@ def test_mtld_threshold_option():
     text = "the cat and the dog and the bird and the fish saw the cat and the dog"
     base = one(text, "score_lexical_diversity_mtld")
     assert one(text, "score_lexical_diversity_mtld", lexical_diversity={"threshold": 0.5}) != base
-    with pytest.raises(UsageError):
-        SIGNALS.get("lexical_diversity")(threshold=1.5)
+    for bad in ({"threshold": 1.5}, {"threshold": "0.7"}, {"treshold": 0.7}):
+        with pytest.raises(UsageError):
+            SIGNALS.get("lexical_diversity")(**bad)
 
 
 def test_ttr_known_values():
