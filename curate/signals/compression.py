@@ -34,8 +34,9 @@ class CompressionRatio(Signal):
 
     def __init__(self, **options: Any):
         super().__init__(**options)
-        if set(options) - {"level"}:
-            raise UsageError(f"compression_ratio takes the option 'level', not {sorted(set(options) - {'level'})}", "e.g. level=9")
+        unknown = sorted(set(options) - {"level"})
+        if unknown:
+            raise UsageError(f"compression_ratio takes the option 'level', not {unknown}", "e.g. level=9")
         level = options.get("level", self.level)
         if not isinstance(level, int) or isinstance(level, bool) or not 0 <= level <= 9:
             raise UsageError(f"compression_ratio level must be an integer 0-9, not {level!r}", "e.g. level=9 (the default)")

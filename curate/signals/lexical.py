@@ -85,14 +85,15 @@ class LexicalDiversity(Signal):
 
     def __init__(self, **options: Any):
         super().__init__(**options)
-        if set(options) - {"threshold"}:
-            raise UsageError(f"lexical_diversity takes the option 'threshold', not {sorted(set(options) - {'threshold'})}", "e.g. threshold=0.72")
+        unknown = sorted(set(options) - {"threshold"})
+        if unknown:
+            raise UsageError(f"lexical_diversity takes the option 'threshold', not {unknown}", "e.g. threshold=0.72")
         threshold = options.get("threshold", THRESHOLD)
         if isinstance(threshold, bool) or not isinstance(threshold, (int, float)):
             raise UsageError(f"lexical_diversity threshold must be a number, not {threshold!r}", "the standard is 0.72")
         self.threshold = float(threshold)
         if not 0.0 < self.threshold < 1.0:
-            raise UsageError(f"lexical_diversity threshold must be between 0 and 1, not {self.threshold}", "the standard is 0.72")
+            raise UsageError(f"lexical_diversity threshold must be in (0, 1), not {self.threshold}", "the standard is 0.72")
 
     @classmethod
     def params(cls) -> dict[str, Any]:
