@@ -7,8 +7,9 @@ Words are textstat 0.7's words (`textstat.lexicon_count`), lowercased: non-contr
 apostrophes and every character that is neither a word character, whitespace nor an apostrophe
 are deleted, and the rest is split on whitespace. So "Don't stop--now!" gives
 ["don't", "stopnow"] exactly as textstat counts it, and readability, length, lexical diversity
-and entropy all see the same words. Pure-ASCII texts (most of any English corpus) take a byte
-fast path (`bytes.translate`) that gives the same result as the regular expressions.
+and entropy all see the same words. The work is done on the UTF-8 bytes (`bytes.translate` for
+ASCII, `bytes.replace` for each distinct other character to delete), which gives the same words
+as textstat's regular expressions on the text (a hypothesis test checks it) several times faster.
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ _B_NONCONTRACTION_APOSTROPHE = re.compile(rb"'(?!(?:[tsd]|ve|ll|re))")
 # ASCII characters PUNCTUATION deletes; \x1c-\x1f are whitespace to str.split but not to bytes.split.
 _ASCII_DELETE = bytes(i for i in range(128) if PUNCTUATION.match(chr(i)))
 _ASCII_TABLE = bytes.maketrans(b"\x1c\x1d\x1e\x1f", b"    ")
+_ASCII_ALL = bytes(range(128))
+_drop: dict[str, bool] = {}  # non-ASCII character -> PUNCTUATION deletes it
 
 
 def encode(text: str) -> bytes:
@@ -45,17 +48,30 @@ def encode(text: str) -> bytes:
     return text.encode("utf-8", "surrogatepass")
 
 
+def _strip_non_ascii(raw: bytes) -> bytes:
+    """Delete the non-ASCII characters PUNCTUATION would. A character's UTF-8 bytes can only be
+    found at character boundaries (UTF-8 is self-synchronising), so `bytes.replace` is exact."""
+    for ch in set(raw.translate(None, _ASCII_ALL).decode("utf-8", "surrogatepass")):
+        drop = _drop.get(ch)
+        if drop is None:
+            drop = PUNCTUATION.match(ch) is not None
+            if len(_drop) < 50_000:
+                _drop[ch] = drop
+        if drop:
+            raw = raw.replace(encode(ch), b"")
+    return raw
+
+
 def words_of(text: str, raw: bytes | None = None) -> list[str]:
     """textstat's word list of `text`, lowercased. `raw` is `encode(text)` when already at hand."""
     if raw is None:
         raw = encode(text)
-    if len(raw) == len(text):  # pure ASCII
-        if b"'" in raw:
-            raw = _B_NONCONTRACTION_APOSTROPHE.sub(b"", raw)
+    ascii_only = len(raw) == len(text)
+    if b"'" in raw:  # the look-ahead only ever sees ASCII letters, so bytes and text agree
+        raw = _B_NONCONTRACTION_APOSTROPHE.sub(b"", raw)
+    if ascii_only:
         return raw.translate(_ASCII_TABLE, _ASCII_DELETE).lower().decode("ascii").split()
-    if "'" in text:
-        text = NONCONTRACTION_APOSTROPHE.sub("", text)
-    return PUNCTUATION.sub("", text).lower().split()
+    return _strip_non_ascii(raw).translate(None, _ASCII_DELETE).decode("utf-8", "surrogatepass").lower().split()
 
 
 def texts(ctx: BatchContext) -> list[str]:
