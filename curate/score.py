@@ -28,6 +28,7 @@ from curate.difficulty import Composite
 from curate.errors import RejectRateExceeded, UsageError
 from curate.io import Format, RejectWriter, conform, expand_inputs, input_hashes, open_sink, read_batches
 from curate.io.readers import ReadOptions
+from curate.rowstore import RowStore
 from curate.signals import SIGNALS, BatchContext, Signal
 
 DEFAULT_SIGNALS = ("length", "compression_ratio", "readability", "lexical_diversity", "word_entropy")
@@ -50,6 +51,7 @@ class ScoreOptions:
     max_text_chars: int = 1_000_000
     signal_options: dict[str, Any] = field(default_factory=dict)
     engine: Any = None  # EngineConfig, used when a model signal is selected
+    row_store: str | None = None  # SQLite file of per-row scores reused across runs
     seed: int = 0
 
 
@@ -149,31 +151,105 @@ def _mp_context() -> Any:
     return mp.get_context("forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn")
 
 
+def _null_nans(table: pa.Table, names: list[str]) -> pa.Table:
+    """A missing score is null, never NaN, so stored and freshly computed rows are byte-identical."""
+    import pyarrow.compute as pc
+
+    for n in names:
+        col = table.column(n)
+        if pa.types.is_floating(col.type) and col.length():
+            nan = pc.is_nan(col)
+            if pc.any(nan).as_py():
+                table = table.set_column(table.column_names.index(n), n, pc.if_else(nan, pa.scalar(None, col.type), col))
+    return table
+
+
+class _Unit:
+    """A group of signals scored together, optionally through the row store."""
+
+    def __init__(self, signals: list[type[Signal]], fields: list[str] | None, salt: dict[str, Any], store: RowStore | None):
+        self.names = [s.name for s in signals]
+        self.fields = [f for s in signals for f in s.schema_fields()]
+        self.key_fields = fields  # None: every input column
+        self.salt = {"signals": self.names, **salt}
+        self.store = store
+        self.computed = 0
+        self.reused = 0
+
+    def split(self, table: pa.Table) -> tuple[pa.Table, Any]:
+        """(rows that need computing, state to merge them back)."""
+        if self.store is None or not table.num_rows:
+            self.computed += table.num_rows
+            return table, None
+        fields = self.key_fields or [c for c in table.column_names if not c.startswith("score_") and c != DIFFICULTY]
+        keys = self.store.keys(table, fields, self.salt)
+        found = self.store.get_many(keys)
+        first: dict[bytes, int] = {}
+        for i, k in enumerate(keys):
+            if k not in found and k not in first:
+                first[k] = i
+        missing = list(first.values())  # each distinct missing row once
+        self.computed += len(missing)
+        self.reused += table.num_rows - len(missing)
+        return table.take(pa.array(missing, pa.int64())), (keys, found, missing)
+
+    def merge(self, table: pa.Table, computed: pa.Table, state: Any) -> pa.Table:
+        names = [f.name for f in self.fields]
+        if state is None:
+            return _null_nans(computed, names)
+        if computed.num_rows:
+            computed = _null_nans(computed, names)
+        keys, found, missing = state
+        cols = {n: (computed.column(n).to_pylist() if computed.num_rows else []) for n in names}
+        new_items = [(keys[row], {n: cols[n][j] for n in names}) for j, row in enumerate(missing)]
+        self.store.put_many(new_items)  # type: ignore[union-attr]
+        values = {**found, **dict(new_items)}
+        for f in self.fields:
+            vals = [values[keys[i]].get(f.name) for i in range(table.num_rows)]
+            arr = pa.array(vals, type=f.type)
+            if f.name in table.column_names:
+                table = table.set_column(table.column_names.index(f.name), f.name, arr)
+            else:
+                table = table.append_column(f.name, arr)
+        return table
+
+
 class _Scorer:
     """Runs text signals in a bounded process pool (or inline with one worker), in input order."""
 
-    def __init__(self, text_signals: list[str], text_field: str, options: dict[str, Any], workers: int):
-        self.text_signals = text_signals
+    def __init__(self, unit: _Unit, text_field: str, options: dict[str, Any], workers: int):
+        self.unit = unit
         self.text_field = text_field
         self.options = options
         self.workers = workers
-        self.pool = ProcessPoolExecutor(workers, mp_context=_mp_context()) if workers > 1 and text_signals else None
+        self.pool = ProcessPoolExecutor(workers, mp_context=_mp_context()) if workers > 1 and unit.names else None
 
-    def map(self, batches: Iterator[tuple[pa.Table, Any]]) -> Iterator[tuple[pa.Table, Any]]:
+    def _submit(self, todo: pa.Table) -> Future[pa.Table] | pa.Table:
+        if not self.unit.names or not todo.num_rows:
+            return todo
         if self.pool is None:
-            for table, meta in batches:
-                yield (score_batch(table, self.text_signals, self.text_field, self.options) if table.num_rows else table), meta
-            return
-        inflight: list[tuple[Future[pa.Table] | None, pa.Table, Any]] = []
-        limit = self.workers * 2
-        for table, meta in batches:
-            fut = self.pool.submit(_pool_task, table, self.text_signals, self.text_field, self.options) if table.num_rows else None
-            inflight.append((fut, table, meta))
+            return score_batch(todo, self.unit.names, self.text_field, self.options)
+        return self.pool.submit(_pool_task, todo, self.unit.names, self.text_field, self.options)
+
+    def map(self, batches: Iterator[pa.Table]) -> Iterator[pa.Table]:
+        inflight: list[tuple[Future[pa.Table] | pa.Table, pa.Table, Any]] = []
+        limit = max(1, self.workers * 2)
+        for table in batches:
+            if not self.unit.names or not table.num_rows:
+                inflight.append((table, table, "skip"))
+            else:
+                todo, state = self.unit.split(table)
+                inflight.append((self._submit(todo), table, state))
             while len(inflight) >= limit:
-                f, t, m = inflight.pop(0)
-                yield (f.result() if f else t), m
-        for f, t, m in inflight:
-            yield (f.result() if f else t), m
+                yield self._finish(*inflight.pop(0))
+        for item in inflight:
+            yield self._finish(*item)
+
+    def _finish(self, fut: Future[pa.Table] | pa.Table, table: pa.Table, state: Any) -> pa.Table:
+        if isinstance(state, str):
+            return table
+        computed = fut.result() if isinstance(fut, Future) else fut
+        return self.unit.merge(table, computed, state)
 
     def close(self) -> None:
         if self.pool:
@@ -229,7 +305,22 @@ def score(inputs: list[str], opts: ScoreOptions, on_progress: Callable[[int], No
     rejects_path = opts.rejects if opts.rejects is not None else default_rejects_path(opts.output)
     rejects = RejectWriter(rejects_path)
     workers = opts.workers or os.cpu_count() or 1
-    scorer = _Scorer(text_sigs, opts.text_field, opts.signal_options, workers)
+    store = RowStore(opts.row_store) if opts.row_store else None
+    from curate import __version__
+
+    text_unit = _Unit(
+        [s for s in signals if s.kind == "text"],
+        [opts.text_field],
+        {"version": __version__, "options": {n: opts.signal_options.get(n) for n in text_sigs}},
+        store,
+    )
+    model_unit = _Unit(
+        [s for s in signals if s.kind == "model"],
+        None,
+        {"version": __version__, "options": opts.signal_options, "model": summary.extra.get("engine")},
+        store,
+    )
+    scorer = _Scorer(text_unit, opts.text_field, opts.signal_options, workers)
     read_opts = ReadOptions(text_field=opts.text_field, id_field=opts.id_field, batch_rows=opts.batch_rows, max_text_chars=opts.max_text_chars)
     spool = Path(tempfile.mkdtemp(prefix="curate-score-"))
     spool_files: list[Path] = []
@@ -237,20 +328,22 @@ def score(inputs: list[str], opts: ScoreOptions, on_progress: Callable[[int], No
     sink = None
     try:
 
-        def batches() -> Iterator[tuple[pa.Table, None]]:
+        def batches() -> Iterator[pa.Table]:
             for table, rej in read_batches(sources, read_opts):
                 rejects.write(rej)
                 summary.rows_in += table.num_rows + len(rej)
                 if on_progress:
                     on_progress(table.num_rows + len(rej))
-                yield table, None
+                yield table
 
         # Pass 1: score and spool.
-        for table, _ in scorer.map(batches()):
+        for table in scorer.map(batches()):
             if not table.num_rows:
                 continue
             if model_sigs:
-                table = score_batch(table, model_sigs, opts.text_field, opts.signal_options, engine)
+                todo, state = model_unit.split(table)
+                computed = score_batch(todo, model_sigs, opts.text_field, opts.signal_options, engine) if todo.num_rows else todo
+                table = model_unit.merge(table, computed, state)
             summary.bytes_text += int(pa.compute.sum(pa.compute.binary_length(table.column(opts.text_field))).as_py() or 0)
             composite.add(table)
             path = spool / f"batch-{len(spool_files):06d}.parquet"
@@ -287,10 +380,14 @@ def score(inputs: list[str], opts: ScoreOptions, on_progress: Callable[[int], No
     finally:
         scorer.close()
         rejects.close()
+        if store is not None:
+            store.close()
         shutil.rmtree(spool, ignore_errors=True)
         if engine is not None:
             engine.close()
 
+    summary.extra["rows_computed"] = {"text": text_unit.computed, "model": model_unit.computed}
+    summary.extra["rows_reused"] = {"text": text_unit.reused, "model": model_unit.reused}
     summary.quarantined = rejects.count
     summary.reject_reasons = rejects.reasons
     summary.rejects_path = rejects_path if rejects.count else None

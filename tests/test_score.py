@@ -9,19 +9,7 @@ import pytest
 
 from curate.cli import app
 from curate.score import ScoreOptions, score
-from curate.signals.base import HIGHER, LOWER, SIGNALS, Column, Signal
-
-
-@SIGNALS.register("toy_len")
-class ToyLen(Signal):
-    """Characters, and the number of 'z's (lower-is-harder), for testing the pipeline."""
-
-    name = "toy_len"
-    description = "test signal"
-    columns = (Column("", "characters", HIGHER), Column("z", "count of z", LOWER))
-
-    def score(self, ctx):
-        return {"score_toy_len": [float(len(t)) for t in ctx.texts], "score_toy_len_z": [float(t.count("z")) for t in ctx.texts]}
+import toysignals  # noqa: F401  (registers toy_len)
 
 
 def write_jsonl(path, rows):
@@ -123,3 +111,24 @@ def test_summary_has_quantiles_and_agreement(tmp_path):
     assert set(s["quantiles"]) == {"score_toy_len", "score_toy_len_z", "difficulty"}
     assert s["agreement_spearman"]["score_toy_len"]["score_toy_len"] == 1.0
     assert -1 <= s["agreement_spearman"]["score_toy_len"]["score_toy_len_z"] <= 1
+
+
+def test_row_store_reuses_unchanged_rows(tmp_path):
+    store = tmp_path / "rows.sqlite"
+    base = rows(120)
+    src = write_jsonl(tmp_path / "in.jsonl", base)
+    s1 = score([str(src)], ScoreOptions(signals=["toy_len"], output=str(tmp_path / "a.parquet"), workers=1, row_store=str(store), batch_rows=50))
+    distinct = len({r["text"] for r in base})
+    assert distinct <= s1.extra["rows_computed"]["text"] < 120  # repeated texts are mostly computed once
+    assert s1.extra["rows_computed"]["text"] + s1.extra["rows_reused"]["text"] == 120
+    new = [{"id": f"new{i}", "text": "q" * (i + 3), "n": 1000 + i} for i in range(10)]
+    write_jsonl(src, base + new)
+    s2 = score([str(src)], ScoreOptions(signals=["toy_len"], output=str(tmp_path / "b.parquet"), workers=1, row_store=str(store), batch_rows=50))
+    assert s2.extra["rows_computed"]["text"] == 10
+    assert s2.extra["rows_reused"]["text"] == 120
+    a = pl.read_parquet(tmp_path / "a.parquet")
+    b = pl.read_parquet(tmp_path / "b.parquet").head(120)
+    assert a.select("id", "score_toy_len", "score_toy_len_z").equals(b.select("id", "score_toy_len", "score_toy_len_z"))
+    # Same result as a run without the store.
+    score([str(src)], ScoreOptions(signals=["toy_len"], output=str(tmp_path / "c.parquet"), workers=1, batch_rows=50))
+    assert pl.read_parquet(tmp_path / "b.parquet").equals(pl.read_parquet(tmp_path / "c.parquet"))

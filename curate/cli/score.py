@@ -75,6 +75,9 @@ def score_cmd(
     engine_url: EngineUrlOpt = None,
     model: ModelOpt = None,
     no_cache: NoCacheOpt = False,
+    row_store: Annotated[
+        Optional[str], typer.Option("--row-store", help="SQLite file of per-row scores: reruns reuse unchanged rows and only compute new ones.")
+    ] = None,
     seed: SeedOpt = 0,
 ) -> None:
     """Add difficulty signals and a composite `difficulty` in [0, 1] to every row.
@@ -119,6 +122,7 @@ def score_cmd(
             "seed": seed,
         },
         engine=EngineConfig(engine="openai" if engine_url else engine, model=model, url=engine_url, cache=not no_cache, seed=seed),
+        row_store=row_store,
         seed=seed,
     )
     total = estimate_rows(expand_inputs(inputs))
