@@ -112,8 +112,16 @@ def _overview(run: RunData, facts: Facts, stats: ScoredStats | None) -> str:
     if o.get("quarantined"):
         tiles.append(("quarantined by order", o["quarantined"]))
     out = [_tiles(tiles) if tiles else _missing("No row counts: neither a score summary, scored rows nor a manifest was found.")]
+    stages = [(name, d) for name, d in run.stage_summaries.items() if any(k in d for k in ("rows_in", "rows_out", "quarantined"))]
+    if stages:
+        rows = []
+        for name, d in stages:
+            reasons = d.get("reject_reasons") or {}
+            top = ", ".join(f"{k} {v}" for k, v in sorted(reasons.items(), key=lambda kv: -kv[1])[:4]) if isinstance(reasons, dict) else ""
+            rows.append([name, d.get("rows_in", "—"), d.get("rows_out", "—"), d.get("quarantined", "—"), top or "—", d.get("seconds", "—")])
+        out.append("<h3>Pipeline stages</h3>" + _table(["stage", "rows in", "rows out", "quarantined", "reasons", "seconds"], rows, {1, 2, 3, 5}))
     if facts.reject_reasons:
-        out.append("<h3>Quarantine reasons</h3>" + _table(["reason", "rows"], sorted(facts.reject_reasons.items(), key=lambda kv: -kv[1]), {1}))
+        out.append("<h3>Quarantine reasons (score)</h3>" + _table(["reason", "rows"], sorted(facts.reject_reasons.items(), key=lambda kv: -kv[1]), {1}))
     elif c.get("quarantined") == 0:
         out.append('<p class="note">No rows were quarantined.</p>')
     if stats is not None and stats.groups:
@@ -171,8 +179,8 @@ def _signals(stats: ScoredStats | None) -> str:
 def _sample_note(stats: ScoredStats) -> str:
     if not stats.sampled:
         return ""
-    return (f'<p class="note"><b>Sampled:</b> {stats.rows:,} rows are more than the limit, so these pictures use every '
-            f"{stats.sample_every:,}th row ({stats.sampled_rows:,} rows). Counts elsewhere use all rows.</p>")
+    return (f'<p class="note"><b>Sampled:</b> {stats.rows:,} rows are more than the limit, so these pictures use one row in every '
+            f"{stats.sample_every:,} rows, evenly spaced ({stats.sampled_rows:,} rows). Counts elsewhere use all rows.</p>")
 
 
 def _agreement(stats: ScoredStats | None, run: RunData) -> str:

@@ -22,14 +22,15 @@ class RunData:
     root: Path
     scored: list[str] = field(default_factory=list)  # Parquet files with scored rows
     score_summary: dict[str, Any] | None = None
-    synth_summaries: dict[str, dict[str, Any]] = field(default_factory=dict)  # file name → summary
+    synth_summaries: dict[str, dict[str, Any]] = field(default_factory=dict)  # stage or file name → summary
+    stage_summaries: dict[str, dict[str, Any]] = field(default_factory=dict)  # pipeline stages/NN-type.summary.json
     ordered: Path | None = None
     manifest: dict[str, Any] | None = None
     missing: list[str] = field(default_factory=list)  # "what — where it was looked for"
     problems: list[str] = field(default_factory=list)  # present but unreadable
 
     def is_empty(self) -> bool:
-        return not (self.scored or self.score_summary or self.synth_summaries or self.manifest)
+        return not (self.scored or self.score_summary or self.synth_summaries or self.manifest or self.stage_summaries)
 
 
 def _read_json(path: Path, problems: list[str]) -> dict[str, Any] | None:
@@ -89,10 +90,24 @@ def load_run(folder: str | Path, scored: list[str] | None = None) -> RunData:
     else:
         run.missing.append(f"score summary — looked for {SCORE_SUMMARY}")
 
-    for path in sorted(root.glob("synth*summary*.json")) + sorted(root.glob("synth*/summary.json")):
+    for path in sorted(root.glob("stages/*.summary.json")):
         data = _read_json(path, run.problems)
         if data is not None:
-            run.synth_summaries[path.relative_to(root).as_posix()] = data
+            run.stage_summaries[path.name.removesuffix(".summary.json")] = data
+
+    for path in sorted(root.glob("synth*summary*.json")):
+        data = _read_json(path, run.problems)
+        if data is None:
+            continue
+        parts = data.get("stages")
+        if isinstance(parts, list) and parts and all(isinstance(x, dict) and "funnel" in x for x in parts):
+            for i, item in enumerate(parts):  # a pipeline's merged summary: one entry per synthesize stage
+                run.synth_summaries[str(item.get("name") or f"{path.name}#{i}")] = item
+        else:
+            run.synth_summaries[path.name] = data
+    for name, data in run.stage_summaries.items():  # stage summaries not merged (yet) into synth-summary.json
+        if "funnel" in data and name not in run.synth_summaries:
+            run.synth_summaries[name] = data
     if not run.synth_summaries:
         run.missing.append(f"synthesis summary — looked for {SYNTH_SUMMARY}")
 
