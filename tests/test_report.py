@@ -143,8 +143,11 @@ def test_spearman_matches_ranks_then_pearson_with_pairwise_nulls():
 
     from curate.report.stats import spearman
 
-    df = pl.DataFrame({"a": [1.0, 5.0, 3.0, None, 2.0, 8.0], "b": [2.0, 4.0, 4.0, 1.0, float("nan"), 9.0], "c": [6.0, 5.0, 4.0, 3.0, 2.0, 1.0]})
-    mat, n = spearman(df, ["a", "b", "c"])
+    df = pl.DataFrame({"a": [1.0, 5.0, 3.0, None, 2.0, 8.0], "b": [2.0, 4.0, 4.0, 1.0, float("nan"), 9.0], "c": [6.0, 5.0, 4.0, 3.0, 2.0, 1.0],
+                       "d": [1.0, 3.0, 2.0, 2.0, 9.0, 0.5]})
+    mat, n = spearman(df, ["a", "b", "c", "d"])
+    rc, rd = df["c"].rank().to_numpy(), df["d"].rank().to_numpy()
+    assert mat[2][3] == pytest.approx(np.corrcoef(rc, rd)[0, 1], abs=1e-3) and n[2][3] == 6
     keep = [0, 1, 2, 5]  # rows where a and b both have a finite value
     ra = pl.Series([1.0, 5.0, 3.0, 8.0]).rank().to_numpy()
     rb = pl.Series([2.0, 4.0, 4.0, 9.0]).rank().to_numpy()
@@ -258,19 +261,30 @@ def render(html: Path, png: Path, profile: Path, height: int = 3000) -> None:
     subprocess.run(cmd, capture_output=True, timeout=120, check=True)
 
 
-@pytest.mark.skipif(find_chromium() is None, reason="chromium is not installed (Debian: apt-get install -y chromium)")
-def test_page_renders_in_headless_chromium(full_run, tmp_path):
+def ink(png: Path) -> tuple[float, int, object]:
+    """Share of pixels that are neither the page background nor white, and the number of distinct colours."""
     import numpy as np
     from PIL import Image
 
+    img = np.asarray(Image.open(png).convert("RGB")).astype(int)
+    drawn = (np.abs(img - [246, 247, 249]).sum(axis=2) > 30) & (np.abs(img - 255).sum(axis=2) > 30)
+    return float(drawn.mean()), len(np.unique(img.reshape(-1, 3)[::7], axis=0)), img
+
+
+@pytest.mark.skipif(find_chromium() is None, reason="chromium is not installed (Debian: apt-get install -y chromium)")
+def test_page_renders_in_headless_chromium(full_run, tmp_path):
+    import numpy as np
+
     png = tmp_path / "shot.png"
     render(full_run / "report.html", png, tmp_path / "profile")
-    img = np.asarray(Image.open(png).convert("RGB"))
+    drawn, colours, img = ink(png)
     assert img.shape[:2] == (3000, 1200)
-    px = img.astype(int)
-    ink = (np.abs(px - [246, 247, 249]).sum(axis=2) > 30) & (np.abs(px - 255).sum(axis=2) > 30)
-    assert ink.mean() > 0.05  # text, tables and pictures, not an empty or error page
-    assert len(np.unique(img.reshape(-1, 3)[::7], axis=0)) > 200  # pictures, not a flat error page
+    assert drawn > 0.05 and colours > 200  # text, tables and pictures, not an empty or error page
     # the header bar and the blue histogram bars are drawn
-    assert (np.abs(img[10:60, :, :].astype(int) - [31, 42, 58]).sum(axis=2) < 10).mean() > 0.5
-    assert (np.abs(img.astype(int) - [59, 110, 168]).sum(axis=2) < 10).sum() > 2000
+    assert (np.abs(img[10:60, :, :] - [31, 42, 58]).sum(axis=2) < 10).mean() > 0.5
+    assert (np.abs(img - [59, 110, 168]).sum(axis=2) < 10).sum() > 2000
+    # and the check would catch a blank page
+    blank = tmp_path / "blank.html"
+    blank.write_text("<!doctype html><html><body></body></html>")
+    render(blank, tmp_path / "blank.png", tmp_path / "profile")
+    assert ink(tmp_path / "blank.png")[0] < 0.01

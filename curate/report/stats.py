@@ -87,29 +87,41 @@ def _histogram(col: str, values: Any, nulls: int) -> Histogram:
 
 
 def spearman(df: Any, columns: list[str]) -> tuple[list[list[float | None]], list[list[int]]]:
-    """Pairwise Spearman (rank, then Pearson) on rows where both columns are present."""
+    """Pairwise Spearman (rank, then Pearson) on rows where both columns have a value (NaN counts as missing).
+
+    Complete columns are ranked once; only pairs involving a column with gaps rank per pair."""
     import polars as pl
 
-    exprs = []
-    for i, a in enumerate(columns):
-        for j, b in enumerate(columns[i + 1 :], start=i + 1):
-            ok = pl.col(a).is_not_null() & pl.col(b).is_not_null() & pl.col(a).is_not_nan() & pl.col(b).is_not_nan()
-            exprs.append(pl.corr(pl.col(a).filter(ok).rank(), pl.col(b).filter(ok).rank()).alias(f"r{i}_{j}"))
-            exprs.append(ok.sum().alias(f"n{i}_{j}"))
     k = len(columns)
     mat: list[list[float | None]] = [[1.0 if i == j else None for j in range(k)] for i in range(k)]
     cnt = [[0] * k for _ in range(k)]
-    if not exprs:
+    if not k:
         return mat, cnt
-    cast = df.select([pl.col(c).cast(pl.Float64) for c in columns])
-    row = cast.select(exprs).row(0, named=True)
-    for i in range(k):
-        cnt[i][i] = int(cast[columns[i]].drop_nulls().drop_nans().len())
+    cast = df.select([pl.col(c).cast(pl.Float64).fill_nan(None) for c in columns])
+    present = [cast.height - n for n in cast.null_count().row(0)]
+    complete = [present[i] == cast.height for i in range(k)]
+    ranked = cast.select([pl.col(c).rank() for c, ok in zip(columns, complete) if ok])
+    fast, slow = [], []
+    for i, a in enumerate(columns):
+        cnt[i][i] = present[i]
         for j in range(i + 1, k):
-            r = row[f"r{i}_{j}"]
+            b = columns[j]
+            if complete[i] and complete[j]:
+                fast.append(pl.corr(a, b).alias(f"r{i}_{j}"))
+            else:
+                ok = pl.col(a).is_not_null() & pl.col(b).is_not_null()
+                slow += [pl.corr(pl.col(a).filter(ok).rank(), pl.col(b).filter(ok).rank()).alias(f"r{i}_{j}"), ok.sum().alias(f"n{i}_{j}")]
+    row: dict[str, Any] = {}
+    if fast:
+        row |= ranked.select(fast).row(0, named=True)
+    if slow:
+        row |= cast.select(slow).row(0, named=True)
+    for i in range(k):
+        for j in range(i + 1, k):
+            r = row.get(f"r{i}_{j}")
             r = None if r is None or (isinstance(r, float) and math.isnan(r)) else round(float(r), 3)
             mat[i][j] = mat[j][i] = r
-            cnt[i][j] = cnt[j][i] = int(row[f"n{i}_{j}"] or 0)
+            cnt[i][j] = cnt[j][i] = int(row.get(f"n{i}_{j}", cast.height) or 0)
     return mat, cnt
 
 
