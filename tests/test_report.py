@@ -13,7 +13,7 @@ import pytest
 from curate.errors import InputError, UsageError
 from curate.report import ReportOptions, build_report
 
-from report_fixtures import SCORE_SUMMARY, make_run, scored_table  # noqa: I001
+from report_fixtures import SCORE_SUMMARY, SYNTH_SUMMARY, make_run, scored_table  # noqa: I001
 
 SECTION_IDS = ["overview", "config", "signals", "agreement", "pass-rate", "synthesis", "curriculum"]
 
@@ -288,3 +288,52 @@ def test_page_renders_in_headless_chromium(full_run, tmp_path):
     blank.write_text("<!doctype html><html><body></body></html>")
     render(blank, tmp_path / "blank.png", tmp_path / "profile")
     assert ink(tmp_path / "blank.png")[0] < 0.01
+
+
+def test_pipeline_layout_stage_summaries_and_merged_funnels(tmp_path):
+    """`curate run` keeps per-stage summaries in stages/ and merges synthesis summaries into synth-summary.json."""
+    import copy
+
+    root = make_run(tmp_path / "out", synth=False, ordered=False)
+    stages = root / "stages"
+    stages.mkdir()
+    (stages / "01-score.summary.json").write_text(json.dumps({**SCORE_SUMMARY, "rows_in": 200, "rows_out": 190, "quarantined": 10}))
+    ladder = {"name": "02-synthesize", **copy.deepcopy(SYNTH_SUMMARY)}
+    defect = {"name": "03-synthesize", "mode": "defect", "critic_model": "critic-x",
+              "funnel": {"stages": {"defect/targeted": {"attempted": 9, "parsed": 9, "verified": 5, "novel": 5, "kept": 3}, "total": {"attempted": 9, "parsed": 9, "verified": 5, "novel": 5, "kept": 3}}, "reasons": {}}}
+    (stages / "02-synthesize.summary.json").write_text(json.dumps(SYNTH_SUMMARY))
+    # before the merge (the report stage may run first): the stage summaries alone are enough
+    res = build_report(root)
+    html = res.html.read_text()
+    assert "02-synthesize" in html and "ladder/deepen" in html and "synthesis summary" not in " ".join(res.missing)
+    assert "Pipeline stages" in html and ">01-score<" in html and ">190<" in html
+    # after the merge: one funnel per synthesize stage, not counted twice
+    (stages / "03-synthesize.summary.json").write_text(json.dumps(defect))
+    (root / "synth-summary.json").write_text(json.dumps({"stages": [ladder, defect], "funnel": {}}))
+    res = build_report(root)
+    sec = _sections(res.html.read_text())
+    assert sec["synthesis"].count("<h3>02-synthesize") == 1 and "<h3>03-synthesize — mode defect</h3>" in sec["synthesis"]
+    card = res.card.read_text()
+    assert "synthesized and kept: 27" in card and "critic (defect): `critic-x`" in card
+
+
+def test_scored_rows_without_scores_or_rows(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    root = tmp_path / "out"
+    root.mkdir()
+    pq.write_table(pa.table({"id": ["a", "b"], "text": ["x $a$ y", "z"]}), root / "scored.parquet")
+    html = build_report(root).html.read_text()
+    assert "no numeric score_* or difficulty columns" in html
+    empty = scored_table(4).slice(0, 0)
+    pq.write_table(empty, root / "scored.parquet")
+    res = build_report(root)
+    assert res.rows == 0 and "no values" in res.html.read_text()
+
+
+def test_unreadable_manifest_is_reported(tmp_path):
+    root = make_run(tmp_path / "out", scored=False, synth=False)
+    (root / "ordered" / "manifest.json").write_text("{not json")
+    html = build_report(root).html.read_text()
+    assert "manifest.json could not be read" in html

@@ -31,7 +31,7 @@ class ReportResult:
 
 
 def _check_card_target(path: Path) -> None:
-    if path.exists() and CARD_MARK not in path.read_text(errors="replace")[:4096]:
+    if path.exists() and CARD_MARK not in path.read_text(errors="replace"):
         raise UsageError(f"{path} exists and was not written by `curate report`", "pass --card OTHER.md or --no-card (or remove the file)")
 
 
@@ -56,7 +56,7 @@ def build_report(folder: str | Path, opts: ReportOptions | None = None) -> Repor
     if opts.write_card:
         link = _relative(html_path, card_path.parent) if opts.write_html else None
         card_path.parent.mkdir(parents=True, exist_ok=True)
-        card_path.write_text(CARD_MARK + "\n" + render_card(run, facts, stats, link), encoding="utf-8")
+        card_path.write_text(render_card(run, facts, stats, link) + "\n" + CARD_MARK + "\n", encoding="utf-8")
         written_card = card_path
     written_html = None
     if opts.write_html:

@@ -26,6 +26,7 @@ def _plt() -> Any:
         "axes.titlesize": 10,
         "axes.titleweight": "bold",
         "svg.hashsalt": "curate",  # stable ids: same run → same page
+        "text.parse_math": False,  # column names and labels are data, never mathtext
     })
     return plt
 

@@ -266,6 +266,8 @@ def _curriculum(run: RunData, facts: Facts, shards: list[ShardStat]) -> str:
         out.append(_table(["set", "shards", "rows", "folder"], rows, {1, 2}))
     if any(s.difficulty for s in shards):
         out.append(_fig(charts.curriculum(shards, facts.sort_key)))
+    elif run.manifest is None:
+        out.append(_missing(f"{run.ordered / 'manifest.json'} could not be read: no shard layout."))
     elif shards:
         out.append(_missing(f"The shards carry no {facts.sort_key} statistics and their files could not be read."))
     else:

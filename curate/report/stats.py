@@ -261,7 +261,8 @@ def shard_stats(root: Any, manifest: dict[str, Any]) -> list[ShardStat]:
             steps = e.get("steps") or e.get("step_range")
             frac = None
             file = root / path
-            if file.is_file():
+            # baseline shards are only read when the manifest lacks their statistics
+            if file.is_file() and (name != "baseline" or not isinstance(diff, dict)):
                 schema = pl.read_parquet_schema(file)
                 aggs = []
                 if not isinstance(diff, dict) and key in schema:
