@@ -337,3 +337,16 @@ def test_unreadable_manifest_is_reported(tmp_path):
     (root / "ordered" / "manifest.json").write_text("{not json")
     html = build_report(root).html.read_text()
     assert "manifest.json could not be read" in html
+
+
+def test_curve_per_shard_or_over_segments(tmp_path, full_run):
+    from report_fixtures import write_ordered
+
+    sec = _sections((full_run / "report.html").read_text())
+    assert "With 6 shard(s), the curve is drawn over" in sec["curriculum"] and "per segment along the training order" in sec["curriculum"]
+    root = tmp_path / "many"
+    root.mkdir()
+    write_ordered(root / "ordered", scored_table(200, synth=0), rows_per_shard=8)  # 25 shards: one point each
+    sec = _sections(build_report(root, ReportOptions(write_card=False)).html.read_text())
+    assert "equal segments" not in sec["curriculum"] and "per shard along the training order" in sec["curriculum"]
+    assert "25 shards; the first and last 20 are listed" not in sec["curriculum"]  # 25 ≤ 40 rows listed

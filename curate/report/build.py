@@ -40,7 +40,7 @@ def build_report(folder: str | Path, opts: ReportOptions | None = None) -> Repor
     from curate.report.card import render_card
     from curate.report.facts import gather_facts
     from curate.report.load import load_run
-    from curate.report.stats import scored_stats, shard_stats
+    from curate.report.stats import CURVE_MIN_SHARDS, scored_stats, segment_stats, shard_stats
 
     opts = opts or ReportOptions()
     if not (opts.write_html or opts.write_card):
@@ -63,8 +63,13 @@ def build_report(folder: str | Path, opts: ReportOptions | None = None) -> Repor
         from curate.report.html import render_page, write_page
 
         shards = shard_stats(run.ordered, run.manifest) if run.ordered is not None and run.manifest else []
+        curve, unit = shards, "shard"
+        if shards and sum(s.set != "baseline" for s in shards) < CURVE_MIN_SHARDS:
+            seg = segment_stats(run.ordered, run.manifest)
+            if seg:
+                curve, unit = seg, "segment"
         link = _relative(card_path, html_path.parent) if written_card else None
-        write_page(html_path, render_page(run, facts, stats, shards, link))
+        write_page(html_path, render_page(run, facts, stats, shards, link, curve=curve, curve_unit=unit))
         written_html = html_path
     return ReportResult(written_html, written_card, list(run.missing), stats.rows if stats else None, bool(stats and stats.sampled))
 

@@ -131,8 +131,8 @@ def funnel(rows: list[tuple[str, dict[str, float]]], stages: list[str], title: s
     return _svg(fig)
 
 
-def curriculum(shards: list[ShardStat], key: str) -> str:
-    """Difficulty min/mean/max per shard along the training order, with the pacing fraction on a second axis."""
+def curriculum(shards: list[ShardStat], key: str, unit: str = "shard") -> str:
+    """Difficulty min/mean/max per shard (or segment) along the training order, with the pacing fraction on a second axis."""
     import numpy as np
 
     plt = _plt()
@@ -152,16 +152,16 @@ def curriculum(shards: list[ShardStat], key: str) -> str:
         hi = np.array([np.nan if v is None else v.get("max", np.nan) for v in d], dtype=float)
         color = GREY if name == "baseline" else BLUE
         if name == "baseline":
-            ax.plot(mid, mean, marker="o", ms=2.5, lw=1.2, color=color, label=f"{name}: mean {key}")
+            ax.plot(mid, mean, marker="o" if len(items) <= 60 else None, ms=2.5, lw=1.2, color=color, label=f"{name}: mean {key}")
         else:
-            ax.fill_between(mid, lo, hi, alpha=0.18, color=color, lw=0, label=f"{name}: min–max {key} per shard")
-            ax.plot(mid, mean, marker="o", ms=3, lw=1.8, color=color, label=f"{name}: mean {key}")
+            ax.fill_between(mid, lo, hi, alpha=0.18, color=color, lw=0, label=f"{name}: min–max {key} per {unit}")
+            ax.plot(mid, mean, marker="o" if len(items) <= 60 else None, ms=3, lw=1.8, color=color, label=f"{name}: mean {key}")
         if name == "curriculum" or (fr_ax is None and name != "baseline"):
             fr = [s.fraction for s in items]
             if any(f is not None for f in fr):
                 fr_ax = ax.twinx()
                 top = [np.nan if f is None else f["max"] for f in fr]
-                fr_ax.step(pos, top + top[-1:], where="post", color=ORANGE, lw=1.4, ls="--", label="pacing fraction g(t) (max in shard)")
+                fr_ax.step(pos, top + top[-1:], where="post", color=ORANGE, lw=1.4, ls="--", label=f"pacing fraction g(t) (max in {unit})")
                 fr_ax.set_ylim(0, 1.05)
                 fr_ax.set_ylabel("g(t): fraction of sorted data available")
                 fr_ax.spines["right"].set_visible(True)
@@ -169,10 +169,10 @@ def curriculum(shards: list[ShardStat], key: str) -> str:
         for i in range(1, len(items)):
             if stages[i] != stages[i - 1] and stages[i] is not None and name == "curriculum":
                 ax.axvline(pos[i], color="#bbb", lw=0.8, ls=":")
-    ax.set_xlabel("rows read, in training order (one point per shard)")
+    ax.set_xlabel(f"rows read, in training order (one point per {unit})")
     ax.set_xlim(left=0)
     ax.set_ylabel(key)
-    ax.set_title(f"{key} per shard along the training order")
+    ax.set_title(f"{key} per {unit} along the training order")
     h1, l1 = ax.get_legend_handles_labels()
     if fr_ax is not None:
         h2, l2 = fr_ax.get_legend_handles_labels()

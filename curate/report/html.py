@@ -255,7 +255,7 @@ def _synthesis(facts: Facts, stats: ScoredStats | None) -> str:
     return "".join(out)
 
 
-def _curriculum(run: RunData, facts: Facts, shards: list[ShardStat]) -> str:
+def _curriculum(run: RunData, facts: Facts, shards: list[ShardStat], curve: list[ShardStat], unit: str) -> str:
     if run.ordered is None:
         return _missing("No ordered dataset (ordered/manifest.json): run `curate order` to get shards in training order.")
     out = ['<div class="warning"><b>Read the shards in order, without shuffling.</b> The curriculum is the order of rows across '
@@ -264,8 +264,11 @@ def _curriculum(run: RunData, facts: Facts, shards: list[ShardStat]) -> str:
     if facts.sets:
         rows = [[name, v["shards"], v["rows"], ", ".join(v["folders"]) or "—"] for name, v in facts.sets.items()]
         out.append(_table(["set", "shards", "rows", "folder"], rows, {1, 2}))
-    if any(s.difficulty for s in shards):
-        out.append(_fig(charts.curriculum(shards, facts.sort_key)))
+    if any(s.difficulty for s in curve):
+        if unit != "shard":
+            out.append(f'<p class="note">With {len([s for s in shards if s.set != "baseline"])} shard(s), the curve is drawn over '
+                       f"{len([s for s in curve if s.set != 'baseline'])} equal segments of the run, read from the shards in order.</p>")
+        out.append(_fig(charts.curriculum(curve, facts.sort_key, unit)))
     elif run.manifest is None:
         out.append(_missing(f"{run.ordered / 'manifest.json'} could not be read: no shard layout."))
     elif shards:
@@ -291,7 +294,8 @@ def _curriculum(run: RunData, facts: Facts, shards: list[ShardStat]) -> str:
     return "".join(out)
 
 
-def render_page(run: RunData, facts: Facts, stats: ScoredStats | None, shards: list[ShardStat], card: str | None) -> str:
+def render_page(run: RunData, facts: Facts, stats: ScoredStats | None, shards: list[ShardStat], card: str | None,
+                curve: list[ShardStat] | None = None, curve_unit: str = "shard") -> str:
     body = {
         "overview": _overview(run, facts, stats),
         "config": _config(facts),
@@ -299,7 +303,7 @@ def render_page(run: RunData, facts: Facts, stats: ScoredStats | None, shards: l
         "agreement": _agreement(stats, run),
         "pass-rate": _pass_rate(stats),
         "synthesis": _synthesis(facts, stats),
-        "curriculum": _curriculum(run, facts, shards),
+        "curriculum": _curriculum(run, facts, shards, shards if curve is None else curve, curve_unit),
     }
     nav = "".join(f'<a href="#{sid}">{escape(title)}</a>' for sid, title in SECTIONS)
     sections = "".join(f'<section id="{sid}"><h2>{escape(title)}</h2>{body[sid]}</section>' for sid, title in SECTIONS)

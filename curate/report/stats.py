@@ -284,3 +284,42 @@ def shard_stats(root: Any, manifest: dict[str, Any]) -> list[ShardStat]:
                           diff if isinstance(diff, dict) else None, frac, e.get("sha256") or e.get("checksum"))
             )
     return out
+
+
+CURVE_MIN_SHARDS = 20  # with fewer shards, the curve is drawn over equal segments of the run instead
+CURVE_SEGMENTS = 40
+
+
+def segment_stats(root: Any, manifest: dict[str, Any], segments: int = CURVE_SEGMENTS) -> list[ShardStat]:
+    """Sort key min/mean/max and pacing fraction over equal segments of each set, read from its shards in order.
+
+    Reads two columns; used when a set has too few shards for a per-shard curve to show the pacing."""
+    import polars as pl
+
+    key = sort_key_column(manifest)
+    out: list[ShardStat] = []
+    for name, entries in manifest_shards(manifest).items():
+        files = [root / str(e.get("path") or e.get("file") or "") for e in entries if isinstance(e, dict)]
+        if not files or not all(f.is_file() for f in files):
+            continue
+        schemas = [pl.read_parquet_schema(f) for f in files]
+        if not all(key in s for s in schemas):
+            continue
+        frac = all("curriculum_fraction" in s for s in schemas) and name != "baseline"
+        cols = [key] + (["curriculum_fraction"] if frac else [])
+        lf = pl.concat([pl.scan_parquet(f).select(cols) for f in files], how="diagonal_relaxed").with_row_index("_pos")
+        total = int(lf.select(pl.len()).collect().item())
+        if not total:
+            continue
+        w = min(segments, max(10, total // 5), total)
+        aggs = [pl.len().alias("n"), pl.col("_pos").min().alias("a"), pl.col("_pos").max().alias("b"),
+                pl.col(key).min().alias("dmin"), pl.col(key).mean().alias("dmean"), pl.col(key).max().alias("dmax")]
+        if frac:
+            aggs += [pl.col("curriculum_fraction").min().alias("fmin"), pl.col("curriculum_fraction").max().alias("fmax")]
+        seg = (pl.col("_pos").cast(pl.Int64) * w // total).alias("_seg")
+        rows = lf.group_by(seg).agg(aggs).sort("_seg").collect().to_dicts()
+        for r in rows:
+            out.append(ShardStat(name, f"rows {r['a']:,}–{r['b']:,}", int(r["n"]), None, None,
+                                 {"min": r["dmin"], "mean": r["dmean"], "max": r["dmax"]} if r["dmin"] is not None else None,
+                                 {"min": r["fmin"], "max": r["fmax"]} if frac and r.get("fmin") is not None else None, None))
+    return out
