@@ -75,6 +75,12 @@ SYNTH_SUMMARY = {  # the shape `curate synthesize` writes
         },
         "reasons": {"ladder/deepen": {"not_monotonic": 12, "refusal": 8}, "total": {"not_monotonic": 20, "refusal": 11}},
     },
+    "pass_rate_by_level": {"measured": {"0": {"n": 20, "mean_pass_rate": 0.61}, "1": {"n": 30, "mean_pass_rate": 0.42}},
+                           "kept": {"1": {"n": 24, "mean_pass_rate": 0.38}}},
+    "monotonic": {"checked": 52, "dropped": 12, "relabelled": 3},
+    "input_rows": 20,
+    "rows_written": 24,
+    "rejects": 56,
 }
 
 SYNTH_SUMMARY_NESTED = {  # the looser shape: {mode: {op: counts}}

@@ -46,6 +46,7 @@ def test_page_has_every_section_with_pictures(full_run):
     assert "rows by difficulty and pass rate" in sec["pass-rate"]
     assert "ladder/deepen" in sec["synthesis"] and "not_monotonic 12" in sec["synthesis"]
     assert "<b>total</b>" in sec["synthesis"]
+    assert "Target pass rate by ladder level" in sec["synthesis"] and ">0.61<" in sec["synthesis"] and "dropped 12" in sec["synthesis"]
     assert "part-00000-of-00006.parquet" in sec["curriculum"] and "data:image/png;base64," in sec["curriculum"]
     assert "without shuffling" in sec["curriculum"] and "baseline/" in sec["curriculum"]
     # counts and config
@@ -307,6 +308,7 @@ def test_pipeline_layout_stage_summaries_and_merged_funnels(tmp_path):
     html = res.html.read_text()
     assert "02-synthesize" in html and "ladder/deepen" in html and "synthesis summary" not in " ".join(res.missing)
     assert "Pipeline stages" in html and ">01-score<" in html and ">190<" in html
+    assert ">02-synthesize<" in html and ">56<" in html  # synthesize's input_rows / rows_written / rejects
     # after the merge: one funnel per synthesize stage, not counted twice
     (stages / "03-synthesize.summary.json").write_text(json.dumps(defect))
     (root / "synth-summary.json").write_text(json.dumps({"stages": [ladder, defect], "funnel": {}}))

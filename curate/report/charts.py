@@ -125,7 +125,7 @@ def funnel(rows: list[tuple[str, dict[str, float]]], stages: list[str], title: s
     ax.set_xticks(x, [label for label, _ in rows], fontsize=8)
     ax.set_ylabel("candidates")
     ax.set_title(title)
-    ax.legend(fontsize=7, ncols=len(stages), loc="upper right", frameon=False)
+    ax.legend(fontsize=7, ncols=len(stages), loc="upper center", bbox_to_anchor=(0.5, -0.14), frameon=False)
     ax.margins(y=0.2)
     fig.tight_layout()
     return _svg(fig)

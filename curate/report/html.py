@@ -97,6 +97,36 @@ def _tiles(items: list[tuple[str, Any]]) -> str:
     return '<div class="tiles">' + "".join(f'<div class="tile"><div class="v">{_n(v)}</div><div class="k">{escape(k)}</div></div>' for k, v in items) + "</div>"
 
 
+def _first(d: dict[str, Any], *keys: str) -> Any:
+    for k in keys:
+        v = d.get(k)
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            return v
+    return "—"
+
+
+def _ladder_levels(summary: dict[str, Any]) -> str:
+    """Measured target pass rate per ladder level (0 = the parents): levels should get harder."""
+    by = summary.get("pass_rate_by_level")
+    if not isinstance(by, dict):
+        return ""
+    measured = by.get("measured") if isinstance(by.get("measured"), dict) else {}
+    kept = by.get("kept") if isinstance(by.get("kept"), dict) else {}
+    levels = sorted(set(measured) | set(kept), key=lambda x: float(x) if str(x).lstrip("-").replace(".", "").isdigit() else 0)
+    if not levels:
+        return ""
+    rows = []
+    for lv in levels:
+        m, k = measured.get(lv) or {}, kept.get(lv) or {}
+        rows.append([lv, m.get("n", "—"), m.get("mean_pass_rate", "—"), k.get("n", "—"), k.get("mean_pass_rate", "—")])
+    out = '<p class="note">Target pass rate by ladder level (0 = the seed rows, negative = easier variants): harder levels should pass less.</p>'
+    out += _table(["level", "measured", "mean pass rate", "kept", "kept mean pass rate"], rows, {1, 2, 3, 4})
+    mono = summary.get("monotonic")
+    if isinstance(mono, dict) and mono:
+        out += '<p class="note">Monotonicity check: ' + ", ".join(f"{escape(str(k))} {_n(v)}" for k, v in mono.items()) + ".</p>"
+    return out
+
+
 def _overview(run: RunData, facts: Facts, stats: ScoredStats | None) -> str:
     c = facts.counts
     tiles = [(label, c[k]) for k, label in (("rows_in", "rows in (score)"), ("rows_out", "rows scored"), ("quarantined", "quarantined"),
@@ -112,13 +142,13 @@ def _overview(run: RunData, facts: Facts, stats: ScoredStats | None) -> str:
     if o.get("quarantined"):
         tiles.append(("quarantined by order", o["quarantined"]))
     out = [_tiles(tiles) if tiles else _missing("No row counts: neither a score summary, scored rows nor a manifest was found.")]
-    stages = [(name, d) for name, d in run.stage_summaries.items() if any(k in d for k in ("rows_in", "rows_out", "quarantined"))]
-    if stages:
+    if run.stage_summaries:
         rows = []
-        for name, d in stages:
+        for name, d in run.stage_summaries.items():
             reasons = d.get("reject_reasons") or {}
             top = ", ".join(f"{k} {v}" for k, v in sorted(reasons.items(), key=lambda kv: -kv[1])[:4]) if isinstance(reasons, dict) else ""
-            rows.append([name, d.get("rows_in", "—"), d.get("rows_out", "—"), d.get("quarantined", "—"), top or "—", d.get("seconds", "—")])
+            rows.append([name, _first(d, "rows_in", "input_rows"), _first(d, "rows_out", "rows_written", "new_rows"),
+                         _first(d, "quarantined", "rejects"), top or "—", _first(d, "seconds")])
         out.append("<h3>Pipeline stages</h3>" + _table(["stage", "rows in", "rows out", "quarantined", "reasons", "seconds"], rows, {1, 2, 3, 5}))
     if facts.reject_reasons:
         out.append("<h3>Quarantine reasons (score)</h3>" + _table(["reason", "rows"], sorted(facts.reject_reasons.items(), key=lambda kv: -kv[1]), {1}))
@@ -227,7 +257,7 @@ def _pass_rate(stats: ScoredStats | None) -> str:
     return "".join(out)
 
 
-def _synthesis(facts: Facts, stats: ScoredStats | None) -> str:
+def _synthesis(run: RunData, facts: Facts, stats: ScoredStats | None) -> str:
     out = []
     if not facts.funnels:
         out.append(_missing("No synthesis summary (synth-summary.json): this run did not synthesize, or its summary is elsewhere."))
@@ -245,6 +275,7 @@ def _synthesis(facts: Facts, stats: ScoredStats | None) -> str:
         out.append(_table(["mode/op", *fn.stages, "top drop reasons"], rows, set(range(1, len(fn.stages) + 1))))
         bars = [r for r in fn.rows if r[0] != "total"] or fn.rows
         out.append(_fig(charts.funnel(bars, fn.stages, "candidates reaching each stage")))
+        out.append(_ladder_levels(run.synth_summaries.get(fn.name) or {}))
     if stats is not None and stats.synth_ops:
         keys = [k for k in stats.synth_ops[0] if k not in ("rows", "mean_difficulty", "mean_pass_rate")]
         cols = keys + [k for k in ("rows", "mean_difficulty", "mean_pass_rate") if k in stats.synth_ops[0]]
@@ -302,7 +333,7 @@ def render_page(run: RunData, facts: Facts, stats: ScoredStats | None, shards: l
         "signals": _signals(stats),
         "agreement": _agreement(stats, run),
         "pass-rate": _pass_rate(stats),
-        "synthesis": _synthesis(facts, stats),
+        "synthesis": _synthesis(run, facts, stats),
         "curriculum": _curriculum(run, facts, shards, shards if curve is None else curve, curve_unit),
     }
     nav = "".join(f'<a href="#{sid}">{escape(title)}</a>' for sid, title in SECTIONS)
