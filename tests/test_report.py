@@ -352,3 +352,12 @@ def test_curve_per_shard_or_over_segments(tmp_path, full_run):
     sec = _sections(build_report(root, ReportOptions(write_card=False)).html.read_text())
     assert "equal segments" not in sec["curriculum"] and "per shard along the training order" in sec["curriculum"]
     assert "25 shards; the first and last 20 are listed" not in sec["curriculum"]  # 25 ≤ 40 rows listed
+
+
+def test_agreement_uses_signal_columns_not_bookkeeping():
+    from curate.report.stats import agreement_columns
+
+    numeric = ["score_length", "score_zlib", "score_pass_rate", "score_pass_rate_passes", "score_pass_rate_lo", "score_pass_rate_tokens", "difficulty"]
+    assert agreement_columns(numeric, ["score_length", "score_pass_rate"]) == ["score_length", "score_pass_rate", "difficulty"]
+    assert agreement_columns(numeric, None) == ["score_length", "score_zlib", "score_pass_rate", "difficulty"]
+    assert agreement_columns(numeric, ["score_other"]) == ["score_length", "score_zlib", "score_pass_rate", "difficulty"]

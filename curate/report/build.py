@@ -50,7 +50,8 @@ def build_report(folder: str | Path, opts: ReportOptions | None = None) -> Repor
     card_path = Path(opts.card) if opts.card else run.root / "README.md"
     if opts.write_card:
         _check_card_target(card_path)
-    stats = scored_stats(run.scored, opts.sample_rows) if run.scored else None
+    composite = [c.get("column") for c in (run.score_summary or {}).get("composite") or [] if isinstance(c, dict)]
+    stats = scored_stats(run.scored, opts.sample_rows, [c for c in composite if c]) if run.scored else None
     facts = gather_facts(run, stats)
     written_card = None
     if opts.write_card:

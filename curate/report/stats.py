@@ -159,8 +159,20 @@ def _counts(lf: Any, col: str) -> list[tuple[str, int]]:
     return [("(none)" if k is None else str(k), int(n)) for k, n in out.iter_rows()]
 
 
-def scored_stats(files: list[str], sample_rows: int = DEFAULT_SAMPLE_ROWS) -> ScoredStats:
-    """Distributions, Spearman matrix, buckets, pass-rate heatmap and synthesis counts of scored rows."""
+INFO_SUFFIXES = ("_passes", "_k", "_lo", "_hi", "_tokens", "_tokens_saved")
+
+
+def agreement_columns(numeric: list[str], signal_columns: list[str] | None) -> list[str]:
+    """The columns worth correlating: the signals' own columns (the composite's, when known), pass rate, difficulty."""
+    if signal_columns and any(c in signal_columns for c in numeric):
+        return [c for c in numeric if c in signal_columns or c in (PASS_RATE, DIFFICULTY)]
+    return [c for c in numeric if not c.endswith(INFO_SUFFIXES)]
+
+
+def scored_stats(files: list[str], sample_rows: int = DEFAULT_SAMPLE_ROWS, signal_columns: list[str] | None = None) -> ScoredStats:
+    """Distributions, Spearman matrix, buckets, pass-rate heatmap and synthesis counts of scored rows.
+
+    `signal_columns` (e.g. the composite's columns) picks the columns of the correlation matrix."""
     import polars as pl
 
     lf, schema = _scan(files)
@@ -178,7 +190,7 @@ def scored_stats(files: list[str], sample_rows: int = DEFAULT_SAMPLE_ROWS) -> Sc
         for c in numeric:
             s = df[c].cast(pl.Float64)
             st.histograms.append(_histogram(c, s.drop_nulls().to_numpy(), int(s.null_count())))
-        varying = [c for c in numeric if df[c].cast(pl.Float64).drop_nulls().drop_nans().n_unique() > 1]
+        varying = [c for c in agreement_columns(numeric, signal_columns) if df[c].cast(pl.Float64).drop_nulls().drop_nans().n_unique() > 1]
         st.corr_columns = varying[: MAX_CORR_COLUMNS - 1] + ([DIFFICULTY] if DIFFICULTY in varying[MAX_CORR_COLUMNS - 1 :] else [])
         st.corr, st.corr_n = spearman(df, st.corr_columns)
         st.heatmap = _heatmap(df)
