@@ -48,13 +48,17 @@ def histograms(hists: list[Histogram], per_row: int = 3) -> str:
     for ax in axes.flat[n:]:
         ax.set_visible(False)
     for ax, h in zip(axes.flat, hists):
-        if h.counts:
+        color = GREEN if h.column == "difficulty" else BLUE
+        if h.counts and h.values is not None:
+            ax.bar(h.values, h.counts, width=h.width, color=color)
+            if len(h.values) <= 9:
+                ax.set_xticks(h.values, [f"{x:.3g}" for x in h.values])
+        elif h.counts:
             widths = [b - a for a, b in zip(h.edges[:-1], h.edges[1:])]
-            ax.bar(h.edges[:-1], h.counts, width=widths, align="edge", color=GREEN if h.column == "difficulty" else BLUE,
-                   edgecolor="white", linewidth=0.4)
-            if h.mean is not None:
-                ax.axvline(h.mean, color=RED, lw=1, ls="--")
-        else:
+            ax.bar(h.edges[:-1], h.counts, width=widths, align="edge", color=color, edgecolor="white", linewidth=0.4)
+        if h.counts and h.mean is not None:
+            ax.axvline(h.mean, color=RED, lw=1, ls="--")
+        if not h.counts:
             ax.text(0.5, 0.5, "no values", ha="center", va="center", transform=ax.transAxes, color=GREY)
         ax.set_title(h.column, fontsize=9)
         sub = f"n={h.n:,}" + (f"   mean={h.mean:.3g}" if h.mean is not None else "") + (f"   null={h.nulls:,}" if h.nulls else "")

@@ -202,7 +202,7 @@ def _signals(stats: ScoredStats | None) -> str:
         return _missing("No scored rows: distributions need scored.parquet or scored/ (or --scored PATH).")
     if not stats.histograms:
         return _missing("The scored rows have no numeric score_* or difficulty columns.")
-    note = '<p class="note">One histogram per numeric score column; dashed line = mean. Discrete columns (e.g. pass rate c/k) get one bar per value.</p>'
+    note = '<p class="note">One histogram per numeric score column (pass-rate bookkeeping such as passes, k, interval ends and tokens left out); dashed line = mean. Columns with few distinct values (e.g. pass rate c/k) get one bar per value.</p>'
     return note + _sample_note(stats) + _fig(charts.histograms(stats.histograms))
 
 

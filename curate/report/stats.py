@@ -25,6 +25,8 @@ class Histogram:
     n: int
     nulls: int
     mean: float | None
+    values: list[float] | None = None  # discrete columns: one bar per value (counts align with values)
+    width: float | None = None
 
 
 @dataclass
@@ -78,10 +80,11 @@ def _histogram(col: str, values: Any, nulls: int) -> Histogram:
         return Histogram(col, [], [], 0, nulls, None)
     uniq = np.unique(v)
     if len(uniq) <= 12:  # discrete (pass rate c/k, small counts): one bar per value
+        span = float(uniq[-1] - uniq[0])
         step = float(np.min(np.diff(uniq))) if len(uniq) > 1 else 1.0
-        edges = np.concatenate([uniq - step / 2, [uniq[-1] + step / 2]])
+        width = max(step, span / 40) * 0.8 if span else 0.8
         counts = [int((v == u).sum()) for u in uniq]
-        return Histogram(col, counts, edges.tolist(), len(v), nulls, float(v.mean()))
+        return Histogram(col, counts, [], len(v), nulls, float(v.mean()), uniq.astype(float).tolist(), width)
     counts, edges = np.histogram(v, bins=HIST_BINS)
     return Histogram(col, counts.astype(int).tolist(), edges.tolist(), len(v), nulls, float(v.mean()))
 
@@ -187,7 +190,7 @@ def scored_stats(files: list[str], sample_rows: int = DEFAULT_SAMPLE_ROWS, signa
         df = (score_lf.gather_every(every) if every > 1 else score_lf).collect()
     st = ScoredStats(rows=rows, sampled_rows=df.height if df is not None else rows, sample_every=every, numeric=numeric)
     if df is not None:
-        for c in numeric:
+        for c in [c for c in numeric if not c.endswith(INFO_SUFFIXES)] or numeric:
             s = df[c].cast(pl.Float64)
             st.histograms.append(_histogram(c, s.drop_nulls().to_numpy(), int(s.null_count())))
         varying = [c for c in agreement_columns(numeric, signal_columns) if df[c].cast(pl.Float64).drop_nulls().drop_nans().n_unique() > 1]
