@@ -361,3 +361,15 @@ def test_agreement_uses_signal_columns_not_bookkeeping():
     assert agreement_columns(numeric, ["score_length", "score_pass_rate"]) == ["score_length", "score_pass_rate", "difficulty"]
     assert agreement_columns(numeric, None) == ["score_length", "score_zlib", "score_pass_rate", "difficulty"]
     assert agreement_columns(numeric, ["score_other"]) == ["score_length", "score_zlib", "score_pass_rate", "difficulty"]
+
+
+@pytest.mark.parametrize("layout", ["sets", "flat"])
+def test_card_snippet_reads_the_rows_in_training_order(tmp_path, monkeypatch, layout):
+    root = make_run(tmp_path / "out", layout=layout, synth=False)
+    card = build_report(root, ReportOptions(write_html=False)).card.read_text()
+    code = card.split("```python\n", 1)[1].split("```", 1)[0]
+    code = code.replace("        ...", "        seen.extend(batch.column('curriculum_position').to_pylist())")
+    monkeypatch.chdir(root)
+    scope: dict = {"seen": []}
+    exec(code, scope)
+    assert scope["seen"] == list(range(276))

@@ -43,9 +43,16 @@ def render_card(run: RunData, facts: Facts, stats: ScoredStats | None, report_na
         lines += ["", "| set | shards | rows | folder |", "|---|---:|---:|---|"]
         for set_name, v in facts.sets.items():
             lines.append(f"| {set_name} | {v['shards']:,} | {v['rows']:,} | {', '.join(f'`{f}`' for f in v['folders']) or '—'} |")
+        rel = _ordered_rel(run)
         lines += ["", "Each row carries `curriculum_step` (the training step that reads it), `curriculum_position` (its place in the run), "
-                  "`curriculum_fraction` (the pacing fraction g(t) at that step) and `difficulty`. `manifest.json` lists every shard "
-                  "with its rows, steps, difficulty range and SHA-256; `curate verify` checks a copy against it."]
+                  f"`curriculum_fraction` (the pacing fraction g(t) at that step) and `{facts.sort_key}`. `{rel}manifest.json` lists "
+                  f"every shard in training order with its rows, steps, difficulty range and checksum; `curate verify {rel or '.'}` "
+                  "checks a copy against it."]
+        lines += ["", "Reading it in order:", "", "```python", "import json", "", "import pyarrow.parquet as pq", "",
+                  f'manifest = json.load(open("{rel}manifest.json"))',
+                  f"for shard in {_shards_expr(run.manifest or {})}:  # training order",
+                  f'    for batch in pq.ParquetFile("{rel}" + shard["{_path_key(run.manifest or {})}"]).iter_batches():  # rows in order',
+                  "        ...", "```"]
     else:
         lines += ["No ordered shards in this folder (no `ordered/manifest.json`)."]
 
@@ -96,3 +103,25 @@ def render_card(run: RunData, facts: Facts, stats: ScoredStats | None, report_na
     if run.missing:
         lines += ["", "## Not in this folder", ""] + [f"- {m}" for m in run.missing]
     return "\n".join(lines) + "\n"
+
+
+def _ordered_rel(run: RunData) -> str:
+    if run.ordered is None or run.ordered.resolve() == run.root.resolve():
+        return ""
+    return run.ordered.relative_to(run.root).as_posix() + "/"
+
+
+def _shards_expr(manifest: dict[str, Any]) -> str:
+    if isinstance(manifest.get("sets"), dict):
+        return 'manifest["sets"]["curriculum"]["shards"]'
+    return 'manifest["shards"]'
+
+
+def _path_key(manifest: dict[str, Any]) -> str:
+    from curate.report.stats import manifest_shards
+
+    for entries in manifest_shards(manifest).values():
+        for e in entries:
+            if isinstance(e, dict):
+                return "path" if "path" in e else "file"
+    return "path"
