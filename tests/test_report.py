@@ -358,9 +358,11 @@ def test_agreement_uses_signal_columns_not_bookkeeping():
     from curate.report.stats import agreement_columns
 
     numeric = ["score_length", "score_zlib", "score_pass_rate", "score_pass_rate_passes", "score_pass_rate_lo", "score_pass_rate_tokens", "difficulty"]
-    assert agreement_columns(numeric, ["score_length", "score_pass_rate"]) == ["score_length", "score_pass_rate", "difficulty"]
+    assert agreement_columns(numeric, ["score_length", "score_pass_rate"]) == ["score_length", "score_zlib", "score_pass_rate", "difficulty"]
     assert agreement_columns(numeric, None) == ["score_length", "score_zlib", "score_pass_rate", "difficulty"]
-    assert agreement_columns(numeric, ["score_other"]) == ["score_length", "score_zlib", "score_pass_rate", "difficulty"]
+    many = [f"score_s{i:02d}" for i in range(30)] + ["difficulty"]
+    got = agreement_columns(many, ["score_s29", "score_s28"])
+    assert len(got) == 20 and got[-3:] == ["score_s28", "score_s29", "difficulty"] and got[0] == "score_s00"
 
 
 @pytest.mark.parametrize("layout", ["sets", "flat"])

@@ -166,10 +166,13 @@ INFO_SUFFIXES = ("_passes", "_k", "_lo", "_hi", "_tokens", "_tokens_saved")
 
 
 def agreement_columns(numeric: list[str], signal_columns: list[str] | None) -> list[str]:
-    """The columns worth correlating: the signals' own columns (the composite's, when known), pass rate, difficulty."""
-    if signal_columns and any(c in signal_columns for c in numeric):
-        return [c for c in numeric if c in signal_columns or c in (PASS_RATE, DIFFICULTY)]
-    return [c for c in numeric if not c.endswith(INFO_SUFFIXES)]
+    """The columns worth correlating: every signal column but pass-rate bookkeeping; the composite's first
+    (when there are more than fit), difficulty last."""
+    cols = [c for c in numeric if not c.endswith(INFO_SUFFIXES) and c != DIFFICULTY]
+    first = [c for c in cols if signal_columns and c in signal_columns]
+    cols = (first + [c for c in cols if c not in first])[: MAX_CORR_COLUMNS - 1]
+    cols = [c for c in numeric if c in cols]  # back in data order
+    return cols + ([DIFFICULTY] if DIFFICULTY in numeric else [])
 
 
 def scored_stats(files: list[str], sample_rows: int = DEFAULT_SAMPLE_ROWS, signal_columns: list[str] | None = None) -> ScoredStats:
@@ -194,7 +197,7 @@ def scored_stats(files: list[str], sample_rows: int = DEFAULT_SAMPLE_ROWS, signa
             s = df[c].cast(pl.Float64)
             st.histograms.append(_histogram(c, s.drop_nulls().to_numpy(), int(s.null_count())))
         varying = [c for c in agreement_columns(numeric, signal_columns) if df[c].cast(pl.Float64).drop_nulls().drop_nans().n_unique() > 1]
-        st.corr_columns = varying[: MAX_CORR_COLUMNS - 1] + ([DIFFICULTY] if DIFFICULTY in varying[MAX_CORR_COLUMNS - 1 :] else [])
+        st.corr_columns = varying
         st.corr, st.corr_n = spearman(df, st.corr_columns)
         st.heatmap = _heatmap(df)
     if BUCKET in schema:
