@@ -153,7 +153,7 @@ def _overview(run: RunData, facts: Facts, stats: ScoredStats | None) -> str:
     if facts.reject_reasons:
         out.append("<h3>Quarantine reasons (score)</h3>" + _table(["reason", "rows"], sorted(facts.reject_reasons.items(), key=lambda kv: -kv[1]), {1}))
     elif c.get("quarantined") == 0:
-        out.append('<p class="note">No rows were quarantined.</p>')
+        out.append('<p class="note">Scoring quarantined no rows.</p>')
     if stats is not None and stats.groups:
         parts = []
         for g, counts in stats.groups.items():
