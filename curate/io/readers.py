@@ -465,13 +465,15 @@ class _JsonlReader:
             text = None
         doc, problem = _parse_json(text) if text is not None else (None, "invalid UTF-8: not a UTF-8 document")
         if problem is None and isinstance(doc, list):
+            if not doc:
+                raise InputError(f"'{self.name}' has no rows (an empty JSON array)", "pass a file with one JSON object per line")
             for i, item in enumerate(doc, start=1):
                 self._add_obj(item, i)
                 if len(self.rows) >= self.opts.batch_rows:
                     yield from self._flush()
             yield from self._flush(final=True)
             return
-        for lineno, raw in enumerate(data.splitlines(keepends=True), start=1):
+        for lineno, raw in enumerate(io.BytesIO(data), start=1):  # split on \n only, as when streaming
             self._add(raw, lineno)
             if len(self.rows) >= self.opts.batch_rows:
                 yield from self._flush()
@@ -705,7 +707,10 @@ def _read_csv(source: str, opts: ReadOptions) -> Iterator[tuple[pa.Table, list[R
             raise InputError(f"cannot read CSV file '{source}': {exc}", "check the delimiter, header row, encoding (UTF-8) and that the file is complete") from exc
 
     reader = open_reader(None)
-    names = reader.schema.names
+    try:
+        names = reader.schema.names
+    except UnicodeDecodeError as exc:
+        raise InputError(f"the header row of CSV file '{source}' is not valid UTF-8", "save the file as UTF-8") from exc
     _check_columns(names, source, opts)
     row = 0  # data rows already yielded (good or rejected for their content)
     skip = 0  # rows to drop after a restart with all-string columns
