@@ -102,7 +102,7 @@ def test_jsonl_rows_with_arbitrary_unicode(rows, how, batch_rows):
     assert all(r.reason and r.line for r in rejects)
     accepted = [r for r in rows if should_accept(r["text"])]
     assert [g["text"] for g in got] == [r["text"] for r in accepted]
-    assert all(isinstance(g["id"], str) or isinstance(g["id"], int) for g in got)
+    assert all(g["id"] is not None for g in got)  # every kept row has an id
     # every reject record can be written as JSON (the rejects file never fails)
     for r in rejects:
         assert jsonl_bytes([r.to_record()]).endswith(b"\n")

@@ -314,8 +314,23 @@ def _open_binary(path: str) -> BinaryIO:
     if not hasattr(fh, "peek"):
         fh = io.BufferedReader(fh)
     if fh.peek(2)[:2] == GZIP_MAGIC:
-        return gzip.GzipFile(fileobj=fh, mode="rb")  # type: ignore[return-value]
+        return _GzipReader(fh)  # type: ignore[return-value]
     return fh
+
+
+class _GzipReader(gzip.GzipFile):
+    """A GzipFile over an open file that closes that file too (except stdin)."""
+
+    def __init__(self, fh: Any):
+        super().__init__(fileobj=fh, mode="rb")
+        self._outer = fh
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            if self._outer is not getattr(sys.stdin, "buffer", None):
+                self._outer.close()
 
 
 def _first_byte(fh: Any) -> bytes:
@@ -438,7 +453,7 @@ class _JsonlReader:
                 if len(self.rows) >= self.opts.batch_rows or len(self.rejects) >= self.opts.batch_rows:
                     yield from self._flush()
         finally:
-            if fh is not sys.stdin.buffer:
+            if fh is not getattr(sys.stdin, "buffer", None):
                 fh.close()
         if not self.seen_rows and not self.rejects and not self.any_rejects:
             raise InputError(f"'{self.name}' has no rows (only blank lines)", "pass a file with one JSON object per line")
