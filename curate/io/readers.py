@@ -208,8 +208,8 @@ def content_id(row: dict[str, Any], id_field: str | None) -> str:
 
     Identical rows get identical ids: the id names the content, not the position.
     """
-    payload = {k: v for k, v in row.items() if k != id_field}
-    return "h" + hashlib.blake2b(_canonical(payload), digest_size=8).hexdigest()
+    payload = {k: v for k, v in row.items() if k != id_field} if id_field in row else row
+    return "h" + hashlib.blake2b(_canonical(payload), digest_size=8).digest().hex()
 
 
 # --------------------------------------------------------------------------- row validation
@@ -230,15 +230,20 @@ def _text_problem(value: Any, max_chars: int) -> str | None:
 def _validate_rows(rows: list[dict[str, Any]], lines: list[int | None], source: str, opts: ReadOptions) -> tuple[list[dict[str, Any]], list[Reject]]:
     good: list[dict[str, Any]] = []
     rejects: list[Reject] = []
-    tf = opts.text_field
+    tf = opts.text_field if opts.require_text else None
+    idf = opts.id_field
+    max_chars = opts.max_text_chars
     for row, line in zip(rows, lines):
-        if tf and opts.require_text:
-            problem = _text_problem(row.get(tf), opts.max_text_chars) if tf in row else f"missing text field '{tf}'"
-            if problem:
-                rejects.append(Reject(problem, source, line, row=_safe_row(row)))
-                continue
-        if opts.id_field and row.get(opts.id_field) is None:
-            row[opts.id_field] = content_id(row, opts.id_field)
+        if tf:
+            value = row.get(tf)
+            # the common case first: a non-blank string of a sane length
+            if not (type(value) is str and len(value) <= max_chars and value and not value.isspace()):
+                problem = _text_problem(value, max_chars) if tf in row else f"missing text field '{tf}'"
+                if problem:
+                    rejects.append(Reject(problem, source, line, row=_safe_row(row)))
+                    continue
+        if idf and row.get(idf) is None:
+            row[idf] = content_id(row, idf)
         good.append(row)
     return good, rejects
 
@@ -372,18 +377,30 @@ class _JsonlReader:
     def _add(self, raw: bytes, lineno: int) -> None:
         if lineno == 1 and raw.startswith(b"\xef\xbb\xbf"):
             raw = raw[3:]
-        if not raw.strip():
+        if not raw or raw.isspace():
             return
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            self.rejects.append(Reject(f"invalid UTF-8: bad byte at offset {exc.start} of the line", self.name, lineno, raw=raw.rstrip(b"\r\n").decode("utf-8", "replace")[:RAW_PREVIEW_CHARS]))
-            return
-        obj, problem = _parse_json(text)
-        if problem:
-            self.rejects.append(Reject(problem, self.name, lineno, raw=_safe_str(text.rstrip("\r\n"), RAW_PREVIEW_CHARS)))
-            return
-        self._add_obj(obj, lineno, text)
+        try:  # the fast path: orjson validates UTF-8 itself
+            obj = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                preview = raw.rstrip(b"\r\n").decode("utf-8", "replace")[:RAW_PREVIEW_CHARS]
+                self.rejects.append(Reject(f"invalid UTF-8: bad byte at offset {exc.start} of the line", self.name, lineno, raw=preview))
+                return
+            obj, problem = _parse_json(text)
+            if problem:
+                self.rejects.append(Reject(problem, self.name, lineno, raw=_safe_str(text.rstrip("\r\n"), RAW_PREVIEW_CHARS)))
+                return
+        if type(obj) is dict:
+            self.rows.append(obj)
+            self.lines.append(lineno)
+            self.seen_rows += 1
+            if not self.checked and len(self.rows) >= min(self.opts.batch_rows, 64):
+                _check_json_fields(self.rows, self.name, self.opts)
+                self.checked = True
+        else:
+            self._add_obj(obj, lineno, raw.rstrip(b"\r\n").decode("utf-8", "replace"))
 
     def _add_obj(self, obj: Any, lineno: int, text: str | None = None) -> None:
         if not isinstance(obj, dict):
