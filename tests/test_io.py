@@ -322,6 +322,21 @@ def test_empty_inputs(tmp_path, monkeypatch):
     assert_input_error(lambda: read_table("-"), "<stdin>", "empty")
 
 
+def test_directory_skips_rejects_files_and_globs_expand_directories(tmp_path):
+    write_jsonl(tmp_path / "scored.jsonl", ROWS)
+    write_jsonl(tmp_path / "scored.rejects.jsonl", [{"text": "bad", "reject_reason": "empty text"}])
+    assert expand_inputs(str(tmp_path)) == [str(tmp_path / "scored.jsonl")]
+    (tmp_path / "runs" / "a").mkdir(parents=True)
+    pq.write_table(pa.Table.from_pylist(ROWS), tmp_path / "runs" / "a" / "part-0.parquet")
+    assert read_table(str(tmp_path / "runs" / "*"))[0].to_pylist() == ROWS
+
+
+def test_parquet_on_stdin_is_a_clear_error(tmp_path, monkeypatch):
+    pq.write_table(pa.Table.from_pylist(ROWS), tmp_path / "p.parquet")
+    use_stdin(monkeypatch, (tmp_path / "p.parquet").read_bytes())
+    assert_input_error(lambda: read_table("-"), "Parquet")
+
+
 def test_missing_paths_dirs_and_globs(tmp_path):
     assert_input_error(lambda: expand_inputs(str(tmp_path / "nope.jsonl")), "does not exist")
     (tmp_path / "empty_dir").mkdir()

@@ -113,7 +113,13 @@ def _hf_splits(path: Path) -> list[str]:
     return out
 
 
-def _expand_dir(p: Path, spec: str) -> list[str]:
+def _is_rejects_file(name: str) -> bool:
+    """Quarantine files written beside outputs (`<stem>.rejects.jsonl`) are not data."""
+    low = name.lower()
+    return low.endswith((".rejects.jsonl", ".rejects.jsonl.gz")) or low == "curate-rejects.jsonl"
+
+
+def _expand_dir(p: Path, spec: str, required: bool = True) -> list[str]:
     if _is_hf_dataset_dir(p):
         return [str(p)]
     if _is_hf_dataset_dict(p):
@@ -131,6 +137,7 @@ def _expand_dir(p: Path, spec: str) -> list[str]:
         and not any(part.startswith((".", "_")) for part in f.relative_to(p).parts)
         and not any(d in f.parents for d in top_datasets)
         and f.name not in HF_META_FILES
+        and not _is_rejects_file(f.name)
     )
     # Prefer Parquet shards when the folder mixes formats (e.g. beside a manifest.json), and treat
     # plain .json files (configs, summaries) as data only when nothing else is there.
@@ -138,7 +145,7 @@ def _expand_dir(p: Path, spec: str) -> list[str]:
     lines = [f for f in files if _kind(f) in ("jsonl", "csv", "arrow") and not f.lower().endswith(".json")]
     files = parquet or lines or [f for f in files if not f.endswith("manifest.json")]
     out.extend(files)
-    if not out:
+    if not out and required:
         raise InputError(f"no readable data files in directory '{spec}'", "expected .parquet, .jsonl[.gz], .json, .csv or .tsv files, or a saved HF dataset")
     return out
 
@@ -166,8 +173,7 @@ def expand_inputs(spec: str | Iterable[str]) -> list[str]:
             for m in matches:
                 mp = Path(m)
                 if mp.is_dir():
-                    if _is_hf_dataset_dir(mp) or _is_hf_dataset_dict(mp):
-                        found.extend(_expand_dir(mp, m))
+                    found.extend(_expand_dir(mp, m, required=False))
                 elif _kind(m) != "unknown" and mp.name not in HF_META_FILES:
                     found.append(m)
             if not found:
@@ -448,6 +454,8 @@ class _JsonlReader:
                 raise self._broken(exc, 0) from exc
             if empty:
                 raise InputError(f"'{self.name}' is empty", "pass a file with one JSON object per line")
+            if self.source == "-" and fh.peek(4)[:4] == b"PAR1":
+                raise InputError("stdin holds Parquet, but '-' reads JSON Lines", "pass the Parquet file's path instead of piping it")
             if first == b"[":
                 yield from self._json_document(fh)
                 return
