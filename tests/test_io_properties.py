@@ -210,3 +210,32 @@ def test_sinks_round_trip_arbitrary_unicode(rows):
             again, rejects2 = read_all(str(Path(d) / name), opts)
             assert [r["text"] for r in again] == [r["text"] for r in first], name
             assert len(rejects2) == 0, name
+
+
+# --------------------------------------------------------------------------- end to end through the CLI
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(lines=lines_strategy)
+def test_score_cli_on_arbitrary_stdin_never_tracebacks(lines):
+    sys.path.insert(0, str(Path(__file__).parent))
+    import toysignals  # noqa: F401  (registers the toy_len test signal)
+    from typer.testing import CliRunner
+
+    from curate.cli import app
+
+    data = b"\n".join(lines)
+    with tempfile.TemporaryDirectory() as d:
+        rej = Path(d) / "rej.jsonl"
+        res = CliRunner().invoke(app, ["score", "-", "-s", "toy_len", "-j", "1", "--rejects", str(rej)], input=data)
+        assert res.exit_code in (0, 3), res.output
+        assert "Traceback" not in res.output
+        assert res.exception is None or isinstance(res.exception, SystemExit), repr(res.exception)
+        if res.exit_code == 3:
+            assert res.stderr.startswith("Error: "), res.stderr
+            return
+        # split on \n only: JSON leaves U+0085 and U+2028 unescaped, and str.splitlines breaks on them
+        out = [json.loads(x) for x in res.stdout.split("\n") if x]
+        rejected = [x for x in rej.read_text(encoding="utf-8").split("\n") if x] if rej.exists() else []
+        if not is_json_array_document(data):
+            assert len(out) + len(rejected) == len(nonblank_lines(data))
