@@ -254,6 +254,14 @@ def test_bad_parquet_and_csv_rows_are_rejected(tmp_path):
     assert sorted(r.reason.split(":")[0] for r in rejects) == ["empty text", "invalid UTF-8", "malformed CSV row"]
 
 
+def test_malformed_csv_row_with_invalid_utf8_is_a_reject_not_a_failure(tmp_path, capfd):
+    p = write_raw(tmp_path / "d.csv", b"id,text\n1,ok\n2,a\xe5b\n3,a,b\xe5\n4,fine\n")
+    table, rejects = read_table(str(p))
+    assert table.column("text").to_pylist() == ["ok", "fine"]
+    assert sorted(r.reason.split(":")[0] for r in rejects) == ["invalid UTF-8", "malformed CSV row"]
+    assert "Traceback" not in capfd.readouterr().err
+
+
 def test_non_string_text_columns(tmp_path):
     pq.write_table(pa.table({"text": pa.array([1, 2])}), tmp_path / "ints.parquet")
     table, rejects = read_table(str(tmp_path / "ints.parquet"))

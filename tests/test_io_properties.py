@@ -10,7 +10,6 @@ import tempfile
 from pathlib import Path
 from unittest import mock
 
-import orjson
 import pyarrow as pa
 import pyarrow.csv as pcsv
 import pyarrow.parquet as pq

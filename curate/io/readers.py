@@ -527,8 +527,11 @@ def _read_jsonl(source: str, opts: ReadOptions) -> Iterator[tuple[pa.Table, list
 # --------------------------------------------------------------------------- columnar sources
 
 
-def _utf8_rejects(table: pa.Table, source: str, first_row: int) -> tuple[pa.Table, list[Reject]]:
-    """Drop rows whose string columns hold invalid UTF-8 (possible in CSV and in Parquet binary data)."""
+def _utf8_rejects(table: pa.Table, source: str, first_row: int, replaced: bool = False) -> tuple[pa.Table, list[Reject]]:
+    """Drop rows whose string columns hold invalid UTF-8 (possible in CSV and in Parquet binary data).
+
+    `replaced`: the bytes were already decoded with U+FFFD for invalid sequences; flag rows holding it.
+    """
     import pyarrow.compute as pc
 
     bad_mask: list[bool] | None = None
@@ -536,6 +539,15 @@ def _utf8_rejects(table: pa.Table, source: str, first_row: int) -> tuple[pa.Tabl
     for name in table.column_names:
         col = table.column(name)
         if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
+            continue
+        if replaced:
+            hits = pc.fill_null(pc.match_substring(col, "\ufffd"), False)
+            if pc.any(hits).as_py():
+                if bad_mask is None:
+                    bad_mask = [False] * table.num_rows
+                for i in pc.indices_nonzero(hits).to_pylist():
+                    bad_mask[i] = True
+                    bad_cols.setdefault(i, name)
             continue
         try:
             col.validate(full=True)
@@ -718,7 +730,55 @@ def _read_hf_dir(source: str, opts: ReadOptions) -> Iterator[tuple[pa.Table, lis
             row_offset += t.num_rows + len(rej)
 
 
+class _Utf8Replacing(io.RawIOBase):
+    """A byte stream with invalid UTF-8 replaced by U+FFFD (for CSV files pyarrow cannot parse as is)."""
+
+    def __init__(self, fh: Any):
+        import codecs
+
+        self._fh = fh
+        self._dec = codecs.getincrementaldecoder("utf-8")("replace")
+        self._buf = b""
+        self._eof = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: Any) -> int:
+        while not self._buf and not self._eof:
+            chunk = self._fh.read(1 << 20)
+            self._eof = not chunk
+            self._buf = self._dec.decode(chunk, final=self._eof).encode("utf-8")
+        n = min(len(b), len(self._buf))
+        b[:n] = self._buf[:n]
+        self._buf = self._buf[n:]
+        return n
+
+    def close(self) -> None:
+        self._fh.close()
+        super().close()
+
+
+def _quiet_unraisable(seen: list[BaseException]) -> Any:
+    """pyarrow reports a failing CSV row callback as an 'Exception ignored' traceback on stderr: record it instead."""
+    import contextlib
+
+    @contextlib.contextmanager
+    def ctx() -> Iterator[None]:
+        old = sys.unraisablehook
+        sys.unraisablehook = lambda u: seen.append(u.exc_value)  # type: ignore[assignment,misc]
+        try:
+            yield
+        finally:
+            sys.unraisablehook = old
+
+    return ctx()
+
+
 def _read_csv(source: str, opts: ReadOptions) -> Iterator[tuple[pa.Table, list[Reject]]]:
+    """CSV/TSV in 1 MiB blocks. Types are inferred from the first block; if a later block does not
+    fit them, or a malformed row is also invalid UTF-8 (which pyarrow cannot report), the file is
+    re-read in a more forgiving mode, skipping the rows already delivered."""
     import pyarrow.csv as pcsv
 
     if _empty_file(source):
@@ -726,6 +786,8 @@ def _read_csv(source: str, opts: ReadOptions) -> Iterator[tuple[pa.Table, list[R
     delim = "\t" if source.lower().endswith((".tsv", ".tsv.gz")) else ","
     state = {"skip_invalid": 0, "invalid_seen": 0}
     bad_lines: list[Reject] = []
+    callback_errors: list[BaseException] = []
+    mode: dict[str, Any] = {"all_strings": None, "replace": False}
 
     def on_invalid(row: Any) -> str:
         state["invalid_seen"] += 1
@@ -734,44 +796,58 @@ def _read_csv(source: str, opts: ReadOptions) -> Iterator[tuple[pa.Table, list[R
             bad_lines.append(Reject(reason, source, row.number, raw=_safe_str(row.text, RAW_PREVIEW_CHARS) if row.text else None))
         return "skip"
 
-    def open_reader(all_strings: list[str] | None) -> Any:
-        types = {n: pa.string() for n in all_strings} if all_strings else ({opts.text_field: pa.string()} if opts.text_field else None)
-        try:
+    def open_reader() -> Any:
+        names = mode["all_strings"]
+        types = {n: pa.string() for n in names} if names else ({opts.text_field: pa.string()} if opts.text_field else None)
+        src: Any = io.BufferedReader(_Utf8Replacing(_open_binary(source))) if mode["replace"] else source
+        with _quiet_unraisable(callback_errors):
             return pcsv.open_csv(
-                source,
+                src,
                 read_options=pcsv.ReadOptions(block_size=1 << 20),
                 parse_options=pcsv.ParseOptions(delimiter=delim, newlines_in_values=True, invalid_row_handler=on_invalid),
                 convert_options=pcsv.ConvertOptions(column_types=types, strings_can_be_null=False, check_utf8=False),
             )
-        except (pa.ArrowInvalid, OSError, EOFError, zlib.error) as exc:
-            raise InputError(f"cannot read CSV file '{source}': {exc}", "check the delimiter, header row, encoding (UTF-8) and that the file is complete") from exc
 
-    reader = open_reader(None)
+    def can_recover(exc: BaseException) -> bool:
+        """Switch to replacing invalid UTF-8 when that is what broke pyarrow's row callback."""
+        if mode["replace"] or not any(isinstance(e, UnicodeDecodeError) for e in callback_errors):
+            return False
+        mode["replace"] = True
+        return True
+
+    try:
+        reader = open_reader()
+    except (pa.ArrowInvalid, OSError, EOFError, zlib.error) as exc:
+        if not can_recover(exc):
+            raise InputError(f"cannot read CSV file '{source}': {exc}", "check the delimiter, header row, encoding (UTF-8) and that the file is complete") from exc
+        reader = open_reader()
     try:
         names = reader.schema.names
     except UnicodeDecodeError as exc:
         raise InputError(f"the header row of CSV file '{source}' is not valid UTF-8", "save the file as UTF-8") from exc
     _check_columns(names, source, opts)
     row = 0  # data rows already yielded (good or rejected for their content)
-    skip = 0  # rows to drop after a restart with all-string columns
-    restarted = False
+    skip = 0  # rows to drop after a restart
     while True:
         try:
-            rb = reader.read_next_batch()
+            with _quiet_unraisable(callback_errors):
+                rb = reader.read_next_batch()
         except StopIteration:
             break
         except (OSError, EOFError, zlib.error) as exc:
             raise InputError(f"CSV file '{source}' is truncated or corrupt after row {row}: {exc}", "re-create the file") from exc
         except pa.ArrowInvalid as exc:
-            if restarted:
+            if can_recover(exc):
+                pass
+            elif mode["all_strings"] is None:
+                # A later block does not fit the types inferred from the first: re-read as strings.
+                mode["all_strings"] = names
+            else:
                 raise InputError(f"cannot read CSV file '{source}' after row {row}: {exc}", "check the delimiter, quoting and that the file is complete") from exc
-            # A later block does not fit the types inferred from the first: re-read everything as
-            # strings and skip what was already delivered.
-            restarted = True
             state["skip_invalid"], state["invalid_seen"] = state["invalid_seen"], 0
             bad_lines = []
             skip = row
-            reader = open_reader(names)
+            reader = open_reader()
             continue
         t = pa.Table.from_batches([rb])
         if skip:
@@ -781,7 +857,7 @@ def _read_csv(source: str, opts: ReadOptions) -> Iterator[tuple[pa.Table, list[R
                 continue
         for off in range(0, t.num_rows, opts.batch_rows):
             part = t.slice(off, opts.batch_rows)
-            good, utf_rej = _utf8_rejects(part, source, row)
+            good, utf_rej = _utf8_rejects(part, source, row, replaced=mode["replace"])
             good, rej = _validate_table(good, source, opts, row)
             row += part.num_rows
             yield good, bad_lines + utf_rej + rej
