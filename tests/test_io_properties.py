@@ -70,7 +70,7 @@ def is_json_array_document(data: bytes) -> bool:
 
 def expected_input_error(err: InputError) -> bool:
     msg = str(err)
-    return any(s in msg for s in ("is empty", "has no rows", "has no field 'text'", "truncated or corrupt"))
+    return any(s in msg for s in ("is empty", "has no rows", "has no field 'text'", "truncated or corrupt", "stdin holds Parquet"))
 
 
 # --------------------------------------------------------------------------- JSONL
