@@ -508,3 +508,17 @@ def test_sample_data_reads_cleanly():
     table, rejects = read_table("sample_data/")
     assert rejects == [] and table.num_rows >= 300
     assert set(table.column("task_type").to_pylist()) == {"math", "code", "mc", "text"}
+
+
+def test_reading_without_a_text_field(tmp_path):
+    """Stages that only reorder rows read with text_field=None: nothing is checked or rejected for text."""
+    rows = [{"id": "1", "text": None}, {"id": "2", "n": 5}]
+    p = write_jsonl(tmp_path / "d.jsonl", rows)
+    for opts in (ReadOptions(text_field=None), ReadOptions(require_text=False)):
+        table, rejects = read_table(str(p), opts)
+        assert rejects == [] and table.column("id").to_pylist() == ["1", "2"]
+    pq.write_table(pa.table({"id": ["1"], "body": ["x"]}), tmp_path / "p.parquet")
+    write_raw(tmp_path / "c.csv", "id,body\n1,x\n")
+    for name in ("p.parquet", "c.csv"):
+        table, rejects = read_table(str(tmp_path / name), ReadOptions(text_field=None))
+        assert rejects == [] and table.column("body").to_pylist() == ["x"]
