@@ -63,6 +63,7 @@ class RayExecutor:
         ctx.execution_options.preserve_order = True
         ctx.enable_progress_bars = False
         ctx.print_on_execution_start = False
+        ctx.raise_original_map_exception = True  # a CurateError raised by `fn` reaches the caller as itself
         logging.getLogger("ray.data").setLevel(logging.WARNING)
         logging.getLogger("ray.data._internal.progress").setLevel(logging.ERROR)  # "progress bars disabled"
 
@@ -88,7 +89,13 @@ class RayExecutor:
         if todo:
             ds = ray.data.from_arrow_refs([ray.put(t) for t in todo])
             ds = ds.map_batches(_apply, fn_args=(fn, args), batch_format="pyarrow", batch_size=None, zero_copy_batch=True)
-            done = ray.get(ds.to_arrow_refs())
+            try:
+                done = ray.get(ds.to_arrow_refs())
+            except ray.exceptions.RayTaskError as exc:
+                if isinstance(exc.cause, CurateError):
+                    exc.cause.args = (exc.cause.what,)  # drop the retry advice Ray Data appends
+                    raise exc.cause from None
+                raise
             sizes = [t.num_rows for t in todo]
             if [t.num_rows for t in done] != sizes:  # Ray split or merged blocks: cut back to the input batches
                 whole = pa.concat_tables(done, promote_options="permissive").combine_chunks()
