@@ -156,14 +156,25 @@ def test_missing_ray_says_what_to_install(monkeypatch):
         open_executor(ExecutorConfig("ray"))
 
 
-def test_unreachable_cluster_is_a_clean_error(monkeypatch):
-    from curate.errors import CurateError
-    from curate.executors import ExecutorConfig, open_executor
+def test_unreachable_cluster_is_a_clean_error_without_waiting(monkeypatch, runner, tmp_path):
+    import socket
+    import time
 
+    import toysignals  # noqa: F401
+
+    from curate.cli import app
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
     monkeypatch.setattr(ray, "is_initialized", lambda: False)
-    monkeypatch.setattr(ray, "init", lambda **kw: (_ for _ in ()).throw(ConnectionError("no cluster at 10.0.0.1:6379")))
-    with pytest.raises(CurateError, match="cannot connect to Ray at '10.0.0.1:6379'.*ray start --head"):
-        open_executor(ExecutorConfig("ray", address="10.0.0.1:6379"))
+    monkeypatch.setattr(ray, "init", lambda **kw: pytest.fail("ray.init must not be reached"))
+    t0 = time.monotonic()
+    res = runner.invoke(app, ["score", str(SAMPLE), "-s", "toy_len", "--ray-address", f"127.0.0.1:{port}", "-o", str(tmp_path / "o.jsonl")])
+    assert res.exit_code == 2
+    assert f"cannot connect to Ray at '127.0.0.1:{port}'" in res.output and "ray start --head" in res.output
+    assert time.monotonic() - t0 < 10
+    assert not (tmp_path / "o.jsonl").exists()
 
 
 def _die_once(table: pa.Table, marker: str) -> pa.Table:

@@ -20,7 +20,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from curate.errors import CurateError, require
+from curate.errors import CurateError, UsageError, require
 from curate.executors.base import EXECUTORS, BatchFn, ExecutorConfig
 
 INSTALL = "pip install 'curate[ray]'"
@@ -28,6 +28,22 @@ INSTALL = "pip install 'curate[ray]'"
 
 def _apply(batch: pa.Table, fn: BatchFn, args: tuple[Any, ...]) -> pa.Table:
     return fn(batch, *args)
+
+
+def _check_reachable(address: str | None, timeout: float = 5.0) -> None:
+    """Fail fast when an explicit HOST:PORT (or ray://HOST:PORT) does not accept connections."""
+    import socket
+
+    if not address or address == "auto":
+        return
+    hostport = address.removeprefix("ray://")
+    host, _, port = hostport.rpartition(":")
+    if not host or not port.isdigit():
+        raise ValueError("expected auto, HOST:PORT or ray://HOST:PORT")
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout).close()
+    except OSError as exc:
+        raise ConnectionError(f"nothing answers at {host}:{port} ({exc.strerror or exc})") from exc
 
 
 @EXECUTORS.register("ray")
@@ -47,9 +63,10 @@ class RayExecutor:
             if cfg.address is None:
                 kwargs["num_cpus"] = cfg.workers  # None: all cores
             try:
+                _check_reachable(cfg.address)  # Ray itself keeps retrying an unreachable address for minutes
                 ray.init(address=cfg.address, **kwargs)
             except (ConnectionError, RuntimeError, ValueError) as exc:
-                raise CurateError(
+                raise UsageError(
                     f"cannot connect to Ray at '{cfg.address}': {exc}",
                     "start a cluster with `ray start --head` (then --ray-address auto), or omit --ray-address to start a local Ray",
                 ) from exc
