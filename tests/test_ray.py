@@ -41,6 +41,7 @@ def ray_cluster():
     """One local Ray for the session: 2 CPUs, a small object store, workers that can import the tests' signals."""
     path = os.pathsep.join([str(ROOT), str(ROOT / "tests"), os.environ.get("PYTHONPATH", "")])
     ray.init(
+        address="local",  # a fresh instance, whatever else runs on this machine
         num_cpus=2,
         include_dashboard=False,
         object_store_memory=500 * 2**20,
@@ -137,6 +138,25 @@ def test_cli_executor_ray_matches_local(ray_cluster, runner, tmp_path):
     assert len(outs[0].splitlines()) == sum(1 for f in SAMPLE.glob("*.jsonl") for _ in f.open())
 
 
+def test_pipeline_with_executor_ray_matches_local(ray_cluster, runner, tmp_path):
+    import toysignals  # noqa: F401
+    import yaml
+
+    from curate.cli import app
+
+    outs = {}
+    for ex in ("local", "ray"):
+        cfg = {"input": str(SAMPLE), "output": str(tmp_path / ex), "executor": ex, "stages": [{"score": {"signals": ["toy_len", "ray_words"], "workers": 2}}]}
+        p = tmp_path / f"{ex}.yaml"
+        p.write_text(yaml.safe_dump(cfg))
+        res = runner.invoke(app, ["run", str(p)])
+        assert res.exit_code == 0, res.output
+        outs[ex] = (tmp_path / ex / "scored.parquet").read_bytes()
+    assert outs["ray"] == outs["local"]
+    summary = json.loads((tmp_path / "ray" / "score-summary.json").read_text())
+    assert summary["executor"]["executor"] == "ray"
+
+
 def test_unknown_executor_is_a_usage_error(runner, tmp_path):
     import toysignals  # noqa: F401
 
@@ -215,10 +235,11 @@ def test_a_failing_batch_function_raises_its_own_error(ray_cluster):
     assert ray.is_initialized()  # a Ray the executor did not start is left running
 
 
-def test_map_batches_keeps_order_and_empty_batches(ray_cluster):
+def test_map_batches_keeps_order_and_empty_batches(ray_cluster, monkeypatch):
     from curate.executors import ExecutorConfig, open_executor
     from curate.executors.local import LocalExecutor
 
+    monkeypatch.setattr("curate.executors.ray_data.WINDOW_BYTES", 200)  # windows also end on size
     sizes = [3, 0, 1, 7, 0, 0, 2] * 3  # 21 batches: more than the 8-batch window
     batches = [pa.table({"t": pa.array([f"{i}:{j}" for j in range(n)], pa.string())}) for i, n in enumerate(sizes)]
     ex = open_executor(ExecutorConfig("ray"))

@@ -38,5 +38,5 @@ ModelOpt = Annotated[Optional[str], typer.Option("--model", help="Model path or 
 NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="Bypass the request cache (results are still stored).")]
 ExecutorOpt = Annotated[str, typer.Option("--executor", help="Where batches run: local (process pool) or ray.")]
 RayAddressOpt = Annotated[
-    Optional[str], typer.Option("--ray-address", help="Ray cluster to use ('auto' on a cluster node, or ray://HOST:10001); implies --executor ray. Default: start a local Ray.")
+    Optional[str], typer.Option("--ray-address", help="Ray cluster to use ('auto' on a cluster node, or ray://HOST:10001); implies --executor ray. Default: $RAY_ADDRESS, else start a local Ray.")
 ]

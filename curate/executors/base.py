@@ -17,7 +17,7 @@ BatchFn = Callable[..., pa.Table]
 class ExecutorConfig:
     name: str = "local"
     workers: int | None = None  # local: processes (default: all cores); ray: CPUs of a Ray started here
-    address: str | None = None  # ray: cluster address ("auto", "ray://host:10001"); None starts a local Ray
+    address: str | None = None  # ray: "auto", HOST:PORT or ray://HOST:10001; None: $RAY_ADDRESS, else a new local Ray
 
 
 class Executor(Protocol):

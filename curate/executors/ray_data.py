@@ -1,6 +1,6 @@
 """`ray`: the same batch functions under Ray Data `map_batches`, on a local or remote Ray cluster.
 
-The driver streams input batches in windows (a few per cluster CPU). Each window becomes a Ray
+The driver streams input batches in windows (4 per cluster CPU, at most 512 MiB). Each window becomes a Ray
 Data dataset (`from_arrow_refs`) mapped with `map_batches(fn, batch_size=None)` — one task per
 input batch, any worker on any node — and its results come back in input order
 (`preserve_order`). While one window runs, the driver reads the next, so the cluster stays busy
@@ -13,6 +13,7 @@ raised by `fn` itself is not retried and fails the run.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from itertools import islice
@@ -24,6 +25,7 @@ from curate.errors import CurateError, UsageError, require
 from curate.executors.base import EXECUTORS, BatchFn, ExecutorConfig
 
 INSTALL = "pip install 'curate[ray]'"
+WINDOW_BYTES = 512 * 2**20  # driver memory: two windows of input plus their results
 
 
 def _apply(batch: pa.Table, fn: BatchFn, args: tuple[Any, ...]) -> pa.Table:
@@ -34,7 +36,7 @@ def _check_reachable(address: str | None, timeout: float = 5.0) -> None:
     """Fail fast when an explicit HOST:PORT (or ray://HOST:PORT) does not accept connections."""
     import socket
 
-    if not address or address == "auto":
+    if not address or address in ("auto", "local"):
         return
     hostport = address.removeprefix("ray://")
     host, _, port = hostport.rpartition(":")
@@ -56,18 +58,20 @@ class RayExecutor:
         cfg = cfg or ExecutorConfig("ray")
         ray = require("ray", INSTALL, "--executor ray")
         require("ray.data", INSTALL, "--executor ray")
-        self.address = cfg.address
+        # No address: $RAY_ADDRESS when set (as Ray's own tools do), else a new local Ray just for this run.
+        address = cfg.address or os.environ.get("RAY_ADDRESS") or "local"
+        self.address = address
         self._owned = False
         if not ray.is_initialized():
             kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False, "logging_level": logging.WARNING}
-            if cfg.address is None:
+            if address == "local":
                 kwargs["num_cpus"] = cfg.workers  # None: all cores
             try:
-                _check_reachable(cfg.address)  # Ray itself keeps retrying an unreachable address for minutes
-                ray.init(address=cfg.address, **kwargs)
+                _check_reachable(address)  # Ray itself keeps retrying an unreachable address for minutes
+                ray.init(address=address, **kwargs)
             except (ConnectionError, RuntimeError, ValueError) as exc:
                 raise UsageError(
-                    f"cannot connect to Ray at '{cfg.address}': {exc}",
+                    f"cannot connect to Ray at '{address}': {exc}",
                     "start a cluster with `ray start --head` (then --ray-address auto), or omit --ray-address to start a local Ray",
                 ) from exc
             self._owned = True
@@ -84,12 +88,23 @@ class RayExecutor:
         logging.getLogger("ray.data").setLevel(logging.WARNING)
         logging.getLogger("ray.data._internal.progress").setLevel(logging.ERROR)  # "progress bars disabled"
 
+    def _chunk(self, it: Iterator[pa.Table]) -> list[pa.Table]:
+        """The next window: up to 4 batches per cluster CPU, and at most WINDOW_BYTES of input."""
+        chunk: list[pa.Table] = []
+        size = 0
+        for table in islice(it, self.window):
+            chunk.append(table)
+            size += table.nbytes
+            if size >= WINDOW_BYTES:
+                break
+        return chunk
+
     def map_batches(self, fn: BatchFn, batches: Iterable[pa.Table], *args: Any) -> Iterator[pa.Table]:
         it = iter(batches)
         with ThreadPoolExecutor(1, thread_name_prefix="curate-ray") as runner:
             prev: Future[list[pa.Table]] | None = None
             while True:
-                chunk = list(islice(it, self.window))
+                chunk = self._chunk(it)
                 cur = runner.submit(self._run_window, fn, chunk, args) if chunk else None
                 if prev is not None:
                     yield from prev.result()
@@ -122,7 +137,7 @@ class RayExecutor:
         return [next(results) if t.num_rows else fn(t, *args) for t in chunk]
 
     def describe(self) -> dict[str, Any]:
-        return {"executor": self.name, "address": self.address or "local", "cluster_cpus": self.cpus}
+        return {"executor": self.name, "address": self.address, "cluster_cpus": self.cpus}
 
     def close(self) -> None:
         if self._owned:
