@@ -249,6 +249,24 @@ def test_map_batches_keeps_order_and_empty_batches(ray_cluster, monkeypatch):
     assert got == want
 
 
+def test_recut_blocks_write_the_same_parquet_bytes(tmp_path):
+    import pyarrow.parquet as pq
+
+    from curate.executors.ray_data import recut
+
+    batches = [pa.table({"t": [f"{i}:{j}" * (j % 5) for j in range(n)], "x": [float(j) for j in range(n)]}) for i, n in enumerate([5, 300, 1, 64])]
+    whole = pa.concat_tables(batches)
+    split = [whole.slice(0, 3), whole.slice(3, 200), whole.slice(203)]  # how Ray might have cut the blocks
+
+    def raw(t: pa.Table) -> bytes:
+        pq.write_table(t, tmp_path / "x.parquet")
+        return (tmp_path / "x.parquet").read_bytes()
+
+    back = recut(split, [b.num_rows for b in batches])
+    assert [raw(t) for t in back] == [raw(t) for t in batches]
+    assert recut(batches, [b.num_rows for b in batches]) is batches
+
+
 def test_cli_does_not_import_ray():
     code = "import sys, curate.cli, curate.score, curate.executors; from curate.cli import app; print(json.dumps(sorted(m for m in ('ray', 'ray.data') if m in sys.modules)))"
     res = subprocess.run([sys.executable, "-c", "import json; " + code], capture_output=True, text=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})

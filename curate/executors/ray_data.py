@@ -32,6 +32,22 @@ def _apply(batch: pa.Table, fn: BatchFn, args: tuple[Any, ...]) -> pa.Table:
     return fn(batch, *args)
 
 
+def recut(done: list[pa.Table], sizes: list[int]) -> list[pa.Table]:
+    """Results cut back to the input batches' sizes, should Ray have split or merged blocks.
+
+    Every recut column is one contiguous chunk, as a batch function's own output is, because
+    Parquet's bytes depend on how a column is chunked.
+    """
+    if [t.num_rows for t in done] == sizes:
+        return done
+    whole = pa.concat_tables(done, promote_options="permissive")
+    out, start = [], 0
+    for n in sizes:
+        out.append(whole.slice(start, n).combine_chunks())
+        start += n
+    return out
+
+
 def _check_reachable(address: str | None, timeout: float = 5.0) -> None:
     """Fail fast when an explicit HOST:PORT (or ray://HOST:PORT) does not accept connections."""
     import socket
@@ -128,11 +144,7 @@ class RayExecutor:
                     exc.cause.args = (exc.cause.what,)  # drop the retry advice Ray Data appends
                     raise exc.cause from None
                 raise
-            sizes = [t.num_rows for t in todo]
-            if [t.num_rows for t in done] != sizes:  # Ray split or merged blocks: cut back to the input batches
-                whole = pa.concat_tables(done, promote_options="permissive").combine_chunks()
-                starts = [sum(sizes[:i]) for i in range(len(sizes))]
-                done = [whole.slice(s, n) for s, n in zip(starts, sizes)]
+            done = recut(done, [t.num_rows for t in todo])
         results = iter(done)
         return [next(results) if t.num_rows else fn(t, *args) for t in chunk]
 
