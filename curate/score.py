@@ -26,7 +26,7 @@ import pyarrow.parquet as pq
 from curate.difficulty import Composite
 from curate.errors import RejectRateExceeded, UsageError
 from curate.executors import Executor, ExecutorConfig, open_executor
-from curate.io import Format, RejectWriter, conform, expand_inputs, input_hashes, open_sink, read_batches
+from curate.io import Format, RejectWriter, conform, expand_inputs, unify_schemas, input_hashes, open_sink, read_batches
 from curate.io.readers import ReadOptions
 from curate.rowstore import RowStore
 from curate.signals import SIGNALS, BatchContext, Signal
@@ -344,7 +344,7 @@ def score(inputs: list[str], opts: ScoreOptions, on_progress: Callable[[int], No
         composite.finalize()
 
         # Pass 2: difficulty, unified schema, write.
-        base = pa.unify_schemas(schemas, promote_options="permissive") if schemas else pa.schema([])
+        base = unify_schemas(schemas) if schemas else pa.schema([])
         score_fields = [f for s in signals for f in s.schema_fields()]
         fields = [f for f in base if f.name not in {sf.name for sf in score_fields} and f.name != DIFFICULTY]
         schema = pa.schema(fields + score_fields + [pa.field(DIFFICULTY, pa.float64())])
@@ -393,7 +393,7 @@ def _describe(summary: ScoreSummary, spool_files: list[Path], columns: list[str]
 
     if not spool_files:
         return
-    lf = pl.scan_parquet([str(p) for p in spool_files])
+    lf = pl.scan_parquet([str(p) for p in spool_files], missing_columns="insert", extra_columns="ignore")
     present = [c for c in columns if c in lf.collect_schema().names() and lf.collect_schema()[c].is_numeric()]
     if not present:
         return
