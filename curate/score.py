@@ -148,7 +148,8 @@ def _pool_task(table: pa.Table, signals: list[type[Signal]], text_field: str, op
         return table
     for cls in signals:
         SIGNALS.add(cls.name, cls)
-    return score_batch(table, [cls.name for cls in signals], text_field, options)
+    out = score_batch(table, [cls.name for cls in signals], text_field, options)
+    return out.select([f.name for cls in signals for f in cls.schema_fields()])  # only the new columns travel back
 
 
 def _null_nans(table: pa.Table, names: list[str]) -> pa.Table:
@@ -196,7 +197,12 @@ class _Unit:
     def merge(self, table: pa.Table, computed: pa.Table, state: Any) -> pa.Table:
         names = [f.name for f in self.fields]
         if state is None:
-            return _null_nans(computed, names)
+            computed = _null_nans(computed, names)
+            for f in self.fields:
+                col = computed.column(f.name)
+                i = table.schema.get_field_index(f.name)
+                table = table.set_column(i, f.name, col) if i >= 0 else table.append_column(f.name, col)
+            return table
         if computed.num_rows:
             computed = _null_nans(computed, names)
         keys, found, missing = state
@@ -234,7 +240,7 @@ class _Scorer:
             for table in batches:
                 rows, state = self.unit.split(table) if table.num_rows else (table, "skip")
                 pending.append((table, state))
-                yield rows
+                yield rows.select([self.text_field]) if rows.num_rows else rows  # text signals read only the text
 
         for computed in self.executor.map_batches(_pool_task, todo(), self.signals, self.text_field, self.options):
             table, state = pending.popleft()

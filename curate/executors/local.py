@@ -17,7 +17,14 @@ def _mp_context() -> Any:
     import multiprocessing as mp
 
     # forkserver: workers start from a clean process, safe with the thread pools of polars/arrow.
-    return mp.get_context("forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn")
+    # The server imports the scoring code and signal modules once; every worker forks from it warm.
+    if "forkserver" not in mp.get_all_start_methods():
+        return mp.get_context("spawn")
+    ctx = mp.get_context("forkserver")
+    from curate.signals.base import SIGNALS
+
+    ctx.set_forkserver_preload(["curate.score", *SIGNALS.builtin_modules])
+    return ctx
 
 
 @EXECUTORS.register("local")
