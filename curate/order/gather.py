@@ -3,13 +3,13 @@
 Two ways to gather (`--gather`, default auto):
 
 * **memory** — read the input once as one Arrow table and `take` each shard's rows. Chosen by
-  auto only for inputs up to 256 MiB uncompressed that fit the memory budget.
+  auto only for inputs up to 32 MiB uncompressed that fit the memory budget.
 * **spill** — one streaming pass over the input row groups scatters every row into a temporary
   Arrow IPC bucket file per run of output shards (a row repeated by the schedule goes to every
-  slot it fills), tagged with its slot. Each bucket (≤ a quarter of the budget, ≤ 256 MiB) is then
-  read, sorted by slot and cut into its shards. Memory: the index plus one bucket; disk: one extra
-  uncompressed copy of the input, in the temporary folder. Measured faster than `memory` on
-  large inputs too (the random `take` stays inside a cache-friendly bucket).
+  slot it fills), tagged with its slot. Each bucket (≤ a quarter of the budget and ≤ 32 MiB, so
+  the random `take` stays in the CPU cache) is then read, sorted by slot and cut into its shards.
+  Memory: the index plus one bucket; disk: one extra uncompressed copy of the input, in the
+  temporary folder. Measured faster than `memory` on large inputs too.
 
 Both write byte-identical shards; shards are compressed two at a time (Arrow releases the GIL).
 """
