@@ -14,7 +14,7 @@ a = fraction of the budget at which all data is available (`--full-at`).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -52,9 +52,6 @@ class Plan:
     pace: np.ndarray  # g(t) for t = 1…T
     exhausted: str = "widen"  # widen | repeat (see materialise.paced)
 
-    def step_of(self, positions: np.ndarray) -> np.ndarray:
-        return positions // self.batch_size
-
     def step_sizes(self) -> np.ndarray:
         sizes = np.full(self.steps, self.batch_size, dtype=np.int64)
         sizes[-1] = self.samples - self.batch_size * (self.steps - 1)
@@ -79,8 +76,6 @@ class Schedule:
     formula: str
     pace: PaceFn
     draw: DrawFn | None = None  # default: paced draws from the easiest ⌈g(t)·N⌉ (materialise.paced)
-    notes: str = ""
-    extra: dict = field(default_factory=dict)
 
     def pacing(self, steps: int, params: Params) -> np.ndarray:
         """g(t) for t = 1…T, clipped to (0, 1]."""
