@@ -40,7 +40,9 @@ def wilson(c: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
     den = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / den
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
-    return (max(0.0, centre - half), min(1.0, centre + half))
+    lo = 0.0 if c == 0 else max(0.0, centre - half)
+    hi = 1.0 if c == n else min(1.0, centre + half)
+    return (lo, hi)
 
 
 def pass_at(c: int, n: int, j: int) -> float | None:
@@ -96,6 +98,7 @@ class PassRateOptions:
     max_tokens: int = 256
     temperature: float = 0.8
     top_p: float = 0.95
+    stop: tuple[str, ...] = ("\nQuestion:", "\nTask:")  # the templates' next-example markers
     text_field: str = "text"
     answer_field: str = "answer"
     task_type_field: str = "task_type"
@@ -172,7 +175,7 @@ def measure_pass_rate(
                 want = opts.k - drawn[i] if not opts.adaptive else min(round_size, opts.k - drawn[i])
                 groups.setdefault((drawn[i], want), []).append(i)
             for (m, n), idxs in groups.items():
-                params = SamplingParams(max_tokens=opts.max_tokens, temperature=opts.temperature, top_p=opts.top_p, n=m + n)
+                params = SamplingParams(max_tokens=opts.max_tokens, temperature=opts.temperature, top_p=opts.top_p, n=m + n, stop=tuple(opts.stop))
                 # Asks for samples 0..m+n-1: the request cache serves the first m, so only n are generated.
                 comps = engine.generate([batch_prompts[i] for i in idxs], params)
                 for i, comp in zip(idxs, comps):
