@@ -8,7 +8,10 @@ import typer
 
 from curate.cli._errors import handle
 
-models_app = typer.Typer(help="The bundled default model (SmolLM2-135M-Instruct) and prepared model folders.", no_args_is_help=True)
+models_app = typer.Typer(
+    help="The bundled default model (SmolLM2-135M-Instruct) and prepared model folders.\n\nExample: curate models prepare && curate models list",
+    no_args_is_help=True,
+)
 
 CacheDirOpt = Annotated[Optional[str], typer.Option("--cache-dir", help="curate's cache folder (default: $CURATE_CACHE_DIR or ~/.cache/curate).")]
 
@@ -20,7 +23,7 @@ def list_cmd(cache_dir: CacheDirOpt = None) -> None:
 
     Prints one tab-separated line per model on stdout: name, prepared (yes/no), size MB, path or source.
 
-        curate models list
+    Example: curate models list
     """
     from curate.models import list_models
 
@@ -40,7 +43,7 @@ def prepare_cmd(
 
     Prints the folder's path on stdout. Runs automatically on first use; this command does it ahead of time.
 
-        curate models prepare
+    Example: curate models prepare --dtype float32
     """
     import time
 
