@@ -78,3 +78,75 @@ def test_perplexity_fluent_below_shuffled(cached):
     calls = cached.stats.engine_calls
     cached.score_prompts(fluent, top_k=5)
     assert cached.stats.engine_calls == calls
+
+
+@pytest.fixture(scope="module")
+def vllm_server(tmp_path_factory):
+    """A real vLLM OpenAI-compatible server on 127.0.0.1, started by the test and stopped after."""
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    from curate.engines.vllm_local import set_env_defaults
+    from curate.models import prepare
+
+    path = prepare()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    set_env_defaults()
+    env = {**os.environ, "VLLM_ENABLE_V1_MULTIPROCESSING": "1"}
+    log = tmp_path_factory.mktemp("server") / "server.log"
+    cmd = [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--host", "127.0.0.1", "--port", str(port), "--model", str(path),
+           "--served-model-name", "smollm2", "--enforce-eager", "--max-model-len", "1024", "--seed", "0"]
+    with open(log, "wb") as fh:
+        proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 600
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"vLLM server exited with {proc.returncode}: {log.read_text()[-2000:]}")
+        try:
+            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        time.sleep(1)
+    else:
+        os.killpg(proc.pid, signal.SIGKILL)
+        raise RuntimeError("vLLM server did not become healthy in 600 s")
+    yield url, proc
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+@pytest.mark.slow
+def test_openai_engine_against_a_real_vllm_server(vllm_server, tmp_path):
+    import os
+    import signal
+
+    url, proc = vllm_server
+    eng = open_engine(EngineConfig(url=url, cache_dir=str(tmp_path), timeout=60, retries=1, extra={"backoff": 0.05, "max_backoff": 0.2}))
+    assert eng.name == "openai" and eng.model == "smollm2"
+    res = measure_pass_rate(eng, EASY, **OPTS)
+    assert all(r.reason is None and r.samples == K for r in res)
+    assert sum(r.passes for r in res) > 0  # the same model behind HTTP solves easy sums too
+    (score,) = eng.score_prompts(["The cat sat on the mat."], top_k=3)
+    assert len(score.token_logprobs) >= 5 and score.top_logprobs
+    # The server dies mid-run: cached rows still come back, the rest are recorded, none lost.
+    os.killpg(proc.pid, signal.SIGTERM)
+    proc.wait(60)
+    rows = EASY + [{"text": "What is 7 + 1?", "answer": "8"}]
+    after = measure_pass_rate(eng, rows, **OPTS)
+    assert len(after) == len(rows)
+    assert [r.verdicts for r in after[: len(EASY)]] == [r.verdicts for r in res]
+    assert after[-1].rate is None and after[-1].reason.startswith("engine error")
