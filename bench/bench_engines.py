@@ -37,6 +37,12 @@ def load_rows(path: Path, n: int) -> list[dict]:
     return rows
 
 
+def log(msg: str) -> None:
+    import sys
+
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--prompts", type=int, default=32)
@@ -57,6 +63,7 @@ def main() -> None:
     t0 = time.perf_counter()
     eng = build_engine(EngineConfig())
     out["engine_start_s"] = round(time.perf_counter() - t0, 2)
+    log(f"engine started in {out['engine_start_s']} s")
 
     opts = PassRateOptions(k=args.n, max_tokens=args.max_tokens, temperature=args.temperature)
     prompts = [eng._token_prompt(eng.render(build_prompt(r, "math", opts, {})), args.max_tokens) for r in rows]
@@ -67,6 +74,7 @@ def main() -> None:
     raw = eng.llm.generate(prompts, sp, use_tqdm=False)
     raw_s = time.perf_counter() - t0
     raw_tokens = sum(len(o.token_ids) for r in raw for o in r.outputs)
+    log(f"raw: {raw_tokens} tokens in {raw_s:.1f} s")
     out["raw"] = {"seconds": round(raw_s, 2), "output_tokens": raw_tokens, "tok_per_s": round(raw_tokens / raw_s, 1)}
 
     cache_dir = tempfile.mkdtemp(prefix="curate-bench-")
@@ -76,11 +84,13 @@ def main() -> None:
     cur_s = time.perf_counter() - t0
     cur_tokens = sum(r.tokens for r in res)
     out["curate"] = {"seconds": round(cur_s, 2), "output_tokens": cur_tokens, "tok_per_s": round(cur_tokens / cur_s, 1), "pass_rate": sum(r.passes for r in res) / (args.n * len(rows))}
+    log(f"curate: {cur_tokens} tokens in {cur_s:.1f} s")
     out["overhead_pct"] = round(100 * (cur_s / (raw_s * cur_tokens / raw_tokens) - 1), 1)  # per output token
 
     t0 = time.perf_counter()
     fixed = measure_pass_rate(cached, rows, opts, k=args.k)
     out["fixed"] = {"seconds": round(time.perf_counter() - t0, 2), "tokens": sum(r.tokens for r in fixed), "buckets": {b: sum(r.bucket == b for r in fixed) for b in ("mastered", "learnable", "frontier")}}
+    log("fixed k done")
     adaptive = measure_pass_rate(cached, rows, opts, k=args.k, adaptive=True)
     a_tokens = sum(r.tokens for r in adaptive)
     agree = sum(a.bucket == f.bucket for a, f in zip(adaptive, fixed)) / len(rows)
