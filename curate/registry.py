@@ -32,6 +32,10 @@ class Registry(Generic[T]):
 
         return deco
 
+    @property
+    def builtin_modules(self) -> tuple[str, ...]:
+        return self._builtin_modules
+
     def add(self, name: str, obj: T) -> None:
         self._items[name] = obj
 

@@ -10,12 +10,11 @@ Two passes, bounded memory:
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,8 @@ import pyarrow.parquet as pq
 
 from curate.difficulty import Composite
 from curate.errors import RejectRateExceeded, UsageError
-from curate.io import Format, RejectWriter, conform, expand_inputs, input_hashes, open_sink, read_batches
+from curate.executors import Executor, ExecutorConfig, open_executor
+from curate.io import Format, RejectWriter, conform, expand_inputs, unify_schemas, input_hashes, open_sink, read_batches
 from curate.io.readers import ReadOptions
 from curate.rowstore import RowStore
 from curate.signals import SIGNALS, BatchContext, Signal
@@ -52,6 +52,8 @@ class ScoreOptions:
     signal_options: dict[str, Any] = field(default_factory=dict)
     engine: Any = None  # EngineConfig, used when a model signal is selected
     row_store: str | None = None  # SQLite file of per-row scores reused across runs
+    executor: str = "local"  # where pass 1's text-signal batches run: local | ray (curate.executors)
+    executor_address: str | None = None  # ray: cluster address; None starts a local Ray
     seed: int = 0
 
 
@@ -140,15 +142,14 @@ def score_batch(table: pa.Table, signal_names: list[str], text_field: str, optio
     return table
 
 
-def _pool_task(table: pa.Table, signal_names: list[str], text_field: str, options: dict[str, Any]) -> pa.Table:
-    return score_batch(table, signal_names, text_field, options)
-
-
-def _mp_context() -> Any:
-    import multiprocessing as mp
-
-    # forkserver: workers start from a clean process, safe with the thread pools of polars/arrow.
-    return mp.get_context("forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn")
+def _pool_task(table: pa.Table, signals: list[type[Signal]], text_field: str, options: dict[str, Any]) -> pa.Table:
+    """Runs in an executor's worker: the classes travel with the task, so signals registered at run time work there too."""
+    if not table.num_rows:
+        return table
+    for cls in signals:
+        SIGNALS.add(cls.name, cls)
+    out = score_batch(table, [cls.name for cls in signals], text_field, options)
+    return out.select([f.name for cls in signals for f in cls.schema_fields()])  # only the new columns travel back
 
 
 def _null_nans(table: pa.Table, names: list[str]) -> pa.Table:
@@ -196,7 +197,12 @@ class _Unit:
     def merge(self, table: pa.Table, computed: pa.Table, state: Any) -> pa.Table:
         names = [f.name for f in self.fields]
         if state is None:
-            return _null_nans(computed, names)
+            computed = _null_nans(computed, names)
+            for f in self.fields:
+                col = computed.column(f.name)
+                i = table.schema.get_field_index(f.name)
+                table = table.set_column(i, f.name, col) if i >= 0 else table.append_column(f.name, col)
+            return table
         if computed.num_rows:
             computed = _null_nans(computed, names)
         keys, found, missing = state
@@ -215,45 +221,34 @@ class _Unit:
 
 
 class _Scorer:
-    """Runs text signals in a bounded process pool (or inline with one worker), in input order."""
+    """Runs text signals through an executor (a local process pool by default), in input order."""
 
-    def __init__(self, unit: _Unit, text_field: str, options: dict[str, Any], workers: int):
+    def __init__(self, unit: _Unit, signals: list[type[Signal]], text_field: str, options: dict[str, Any], executor: Executor | None):
         self.unit = unit
+        self.signals = signals
         self.text_field = text_field
         self.options = options
-        self.workers = workers
-        self.pool = ProcessPoolExecutor(workers, mp_context=_mp_context()) if workers > 1 and unit.names else None
-
-    def _submit(self, todo: pa.Table) -> Future[pa.Table] | pa.Table:
-        if not self.unit.names or not todo.num_rows:
-            return todo
-        if self.pool is None:
-            return score_batch(todo, self.unit.names, self.text_field, self.options)
-        return self.pool.submit(_pool_task, todo, self.unit.names, self.text_field, self.options)
+        self.executor = executor
 
     def map(self, batches: Iterator[pa.Table]) -> Iterator[pa.Table]:
-        inflight: list[tuple[Future[pa.Table] | pa.Table, pa.Table, Any]] = []
-        limit = max(1, self.workers * 2)
-        for table in batches:
-            if not self.unit.names or not table.num_rows:
-                inflight.append((table, table, "skip"))
-            else:
-                todo, state = self.unit.split(table)
-                inflight.append((self._submit(todo), table, state))
-            while len(inflight) >= limit:
-                yield self._finish(*inflight.pop(0))
-        for item in inflight:
-            yield self._finish(*item)
+        if not self.unit.names or self.executor is None:
+            yield from batches
+            return
+        pending: deque[tuple[pa.Table, Any]] = deque()  # batches handed to the executor, oldest first
 
-    def _finish(self, fut: Future[pa.Table] | pa.Table, table: pa.Table, state: Any) -> pa.Table:
-        if isinstance(state, str):
-            return table
-        computed = fut.result() if isinstance(fut, Future) else fut
-        return self.unit.merge(table, computed, state)
+        def todo() -> Iterator[pa.Table]:
+            for table in batches:
+                rows, state = self.unit.split(table) if table.num_rows else (table, "skip")
+                pending.append((table, state))
+                yield rows.select([self.text_field]) if rows.num_rows else rows  # text signals read only the text
+
+        for computed in self.executor.map_batches(_pool_task, todo(), self.signals, self.text_field, self.options):
+            table, state = pending.popleft()
+            yield table if isinstance(state, str) else self.unit.merge(table, computed, state)
 
     def close(self) -> None:
-        if self.pool:
-            self.pool.shutdown(cancel_futures=True)
+        if self.executor is not None:
+            self.executor.close()
 
 
 # ----------------------------------------------------------------------------- the command
@@ -304,7 +299,6 @@ def score(inputs: list[str], opts: ScoreOptions, on_progress: Callable[[int], No
 
     rejects_path = opts.rejects if opts.rejects is not None else default_rejects_path(opts.output)
     rejects = RejectWriter(rejects_path)
-    workers = opts.workers or os.cpu_count() or 1
     store = RowStore(opts.row_store) if opts.row_store else None
     from curate import __version__
 
@@ -320,7 +314,10 @@ def score(inputs: list[str], opts: ScoreOptions, on_progress: Callable[[int], No
         {"version": __version__, "options": opts.signal_options, "model": summary.extra.get("engine")},
         store,
     )
-    scorer = _Scorer(text_unit, opts.text_field, opts.signal_options, workers)
+    executor = open_executor(ExecutorConfig(opts.executor, opts.workers, opts.executor_address)) if text_sigs else None
+    if executor is not None:
+        summary.extra["executor"] = executor.describe()
+    scorer = _Scorer(text_unit, [s for s in signals if s.kind == "text"], opts.text_field, opts.signal_options, executor)
     read_opts = ReadOptions(text_field=opts.text_field, id_field=opts.id_field, batch_rows=opts.batch_rows, max_text_chars=opts.max_text_chars)
     spool = Path(tempfile.mkdtemp(prefix="curate-score-"))
     spool_files: list[Path] = []
@@ -353,7 +350,7 @@ def score(inputs: list[str], opts: ScoreOptions, on_progress: Callable[[int], No
         composite.finalize()
 
         # Pass 2: difficulty, unified schema, write.
-        base = pa.unify_schemas(schemas, promote_options="permissive") if schemas else pa.schema([])
+        base = unify_schemas(schemas) if schemas else pa.schema([])
         score_fields = [f for s in signals for f in s.schema_fields()]
         fields = [f for f in base if f.name not in {sf.name for sf in score_fields} and f.name != DIFFICULTY]
         schema = pa.schema(fields + score_fields + [pa.field(DIFFICULTY, pa.float64())])
@@ -402,7 +399,7 @@ def _describe(summary: ScoreSummary, spool_files: list[Path], columns: list[str]
 
     if not spool_files:
         return
-    lf = pl.scan_parquet([str(p) for p in spool_files])
+    lf = pl.scan_parquet([str(p) for p in spool_files], missing_columns="insert", extra_columns="ignore")
     present = [c for c in columns if c in lf.collect_schema().names() and lf.collect_schema()[c].is_numeric()]
     if not present:
         return

@@ -254,6 +254,14 @@ def test_bad_parquet_and_csv_rows_are_rejected(tmp_path):
     assert sorted(r.reason.split(":")[0] for r in rejects) == ["empty text", "invalid UTF-8", "malformed CSV row"]
 
 
+def test_malformed_csv_row_with_invalid_utf8_is_a_reject_not_a_failure(tmp_path, capfd):
+    p = write_raw(tmp_path / "d.csv", b"id,text\n1,ok\n2,a\xe5b\n3,a,b\xe5\n4,fine\n")
+    table, rejects = read_table(str(p))
+    assert table.column("text").to_pylist() == ["ok", "fine"]
+    assert sorted(r.reason.split(":")[0] for r in rejects) == ["invalid UTF-8", "malformed CSV row"]
+    assert "Traceback" not in capfd.readouterr().err
+
+
 def test_non_string_text_columns(tmp_path):
     pq.write_table(pa.table({"text": pa.array([1, 2])}), tmp_path / "ints.parquet")
     table, rejects = read_table(str(tmp_path / "ints.parquet"))
@@ -320,6 +328,21 @@ def test_empty_inputs(tmp_path, monkeypatch):
     assert_input_error(lambda: read_table(str(p)), "no rows")
     use_stdin(monkeypatch, b"")
     assert_input_error(lambda: read_table("-"), "<stdin>", "empty")
+
+
+def test_directory_skips_rejects_files_and_globs_expand_directories(tmp_path):
+    write_jsonl(tmp_path / "scored.jsonl", ROWS)
+    write_jsonl(tmp_path / "scored.rejects.jsonl", [{"text": "bad", "reject_reason": "empty text"}])
+    assert expand_inputs(str(tmp_path)) == [str(tmp_path / "scored.jsonl")]
+    (tmp_path / "runs" / "a").mkdir(parents=True)
+    pq.write_table(pa.Table.from_pylist(ROWS), tmp_path / "runs" / "a" / "part-0.parquet")
+    assert read_table(str(tmp_path / "runs" / "*"))[0].to_pylist() == ROWS
+
+
+def test_parquet_on_stdin_is_a_clear_error(tmp_path, monkeypatch):
+    pq.write_table(pa.Table.from_pylist(ROWS), tmp_path / "p.parquet")
+    use_stdin(monkeypatch, (tmp_path / "p.parquet").read_bytes())
+    assert_input_error(lambda: read_table("-"), "Parquet")
 
 
 def test_missing_paths_dirs_and_globs(tmp_path):
@@ -485,3 +508,17 @@ def test_sample_data_reads_cleanly():
     table, rejects = read_table("sample_data/")
     assert rejects == [] and table.num_rows >= 300
     assert set(table.column("task_type").to_pylist()) == {"math", "code", "mc", "text"}
+
+
+def test_reading_without_a_text_field(tmp_path):
+    """Stages that only reorder rows read with text_field=None: nothing is checked or rejected for text."""
+    rows = [{"id": "1", "text": None}, {"id": "2", "n": 5}]
+    p = write_jsonl(tmp_path / "d.jsonl", rows)
+    for opts in (ReadOptions(text_field=None), ReadOptions(require_text=False)):
+        table, rejects = read_table(str(p), opts)
+        assert rejects == [] and table.column("id").to_pylist() == ["1", "2"]
+    pq.write_table(pa.table({"id": ["1"], "body": ["x"]}), tmp_path / "p.parquet")
+    write_raw(tmp_path / "c.csv", "id,body\n1,x\n")
+    for name in ("p.parquet", "c.csv"):
+        table, rejects = read_table(str(tmp_path / name), ReadOptions(text_field=None))
+        assert rejects == [] and table.column("body").to_pylist() == ["x"]

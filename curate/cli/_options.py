@@ -37,3 +37,6 @@ EngineUrlOpt = Annotated[Optional[str], typer.Option("--engine-url", help="Base 
 ModelOpt = Annotated[Optional[str], typer.Option("--model", help="Model path or name (default: the bundled SmolLM2-135M-Instruct).")]
 NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="Bypass the request cache (results are still stored).")]
 ExecutorOpt = Annotated[str, typer.Option("--executor", help="Where batches run: local (process pool) or ray.")]
+RayAddressOpt = Annotated[
+    Optional[str], typer.Option("--ray-address", help="Ray cluster to use ('auto' on a cluster node, or ray://HOST:10001); implies --executor ray. Default: $RAY_ADDRESS, else start a local Ray.")
+]

@@ -10,6 +10,7 @@ from curate.cli._errors import handle
 from curate.cli._options import (
     EngineOpt,
     EngineUrlOpt,
+    ExecutorOpt,
     FormatOpt,
     IdFieldOpt,
     InputArg,
@@ -17,6 +18,7 @@ from curate.cli._options import (
     ModelOpt,
     NoCacheOpt,
     OutputOpt,
+    RayAddressOpt,
     RejectsOpt,
     RowsPerShardOpt,
     SeedOpt,
@@ -62,6 +64,8 @@ def score_cmd(
     max_reject_rate: MaxRejectRateOpt = None,
     summary_json: SummaryJsonOpt = None,
     workers: WorkersOpt = None,
+    executor: ExecutorOpt = "local",
+    ray_address: RayAddressOpt = None,
     batch_rows: Annotated[int, typer.Option("--batch-rows", min=1, help="Rows per batch.")] = 2048,
     max_text_chars: Annotated[int, typer.Option("--max-text-chars", min=1, help="Longer texts are quarantined.")] = 1_000_000,
     k: Annotated[int, typer.Option("--k", min=1, help="pass_rate: samples per row.")] = 8,
@@ -89,6 +93,8 @@ def score_cmd(
         cat data.jsonl | curate score - | head
 
         curate score data.jsonl -s pass_rate -s length --k 8 -o scored.parquet
+
+        curate score big/ -o scored/ --executor ray --ray-address auto
     """
     from curate.cli._output import info, progress
     from curate.cli._summary import print_summary, write_summary_json
@@ -123,6 +129,8 @@ def score_cmd(
         },
         engine=EngineConfig(engine="openai" if engine_url else engine, model=model, url=engine_url, cache=not no_cache, seed=seed),
         row_store=row_store,
+        executor="ray" if ray_address else executor,
+        executor_address=ray_address,
         seed=seed,
     )
     total = estimate_rows(expand_inputs(inputs))

@@ -48,9 +48,28 @@ def _dump_default(obj: Any) -> Any:
     return str(obj)
 
 
+def _jsonable(obj: Any) -> Any:
+    """What orjson refuses (integers beyond 64 bits, non-string keys) made representable."""
+    if isinstance(obj, int) and not isinstance(obj, bool) and not -(2**63) <= obj < 2**64:
+        return str(obj)
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, str):
+        return obj.encode("utf-8", "backslashreplace").decode("utf-8") if not obj.isascii() else obj
+    return obj
+
+
 def jsonl_bytes(rows: list[dict[str, Any]]) -> bytes:
     opt = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_APPEND_NEWLINE
-    return b"".join(orjson.dumps(r, option=opt, default=_dump_default) for r in rows)
+    out = []
+    for r in rows:
+        try:
+            out.append(orjson.dumps(r, option=opt, default=_dump_default))
+        except (TypeError, orjson.JSONEncodeError):
+            out.append(orjson.dumps(_jsonable(r), option=opt, default=_dump_default))
+    return b"".join(out)
 
 
 class Sink(Protocol):
@@ -126,14 +145,31 @@ def _fits(have: pa.DataType, new: pa.DataType) -> bool:
     return any(f(have) for f in stringish) and any(f(new) for f in stringish)
 
 
+def _has_empty_struct(t: pa.DataType) -> bool:
+    if pa.types.is_struct(t):
+        return t.num_fields == 0 or any(_has_empty_struct(t.field(i).type) for i in range(t.num_fields))
+    if pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t):
+        return _has_empty_struct(t.value_type)
+    if pa.types.is_map(t):
+        return _has_empty_struct(t.key_type) or _has_empty_struct(t.item_type)
+    return False
+
+
+def parquet_safe(schema: pa.Schema) -> pa.Schema:
+    """Parquet cannot store a struct with no fields (a JSON `{}`): such columns become JSON text."""
+    if not any(_has_empty_struct(f.type) for f in schema):
+        return schema
+    return pa.schema([f.with_type(pa.string()) if _has_empty_struct(f.type) else f for f in schema], metadata=schema.metadata)
+
+
 def _widened(schema: pa.Schema | None, incoming: pa.Schema) -> pa.Schema | None:
     """The schema a sink must switch to before writing a table with `incoming`, or None if `schema` holds it."""
     if schema is None:
-        return pa.schema([f.with_nullable(True) for f in incoming])
+        return parquet_safe(pa.schema([f.with_nullable(True) for f in incoming]))
     have = {f.name: f.type for f in schema}
     if all(f.name in have and _fits(have[f.name], f.type) for f in incoming):
         return None
-    return unify_schemas([schema, incoming])
+    return parquet_safe(unify_schemas([schema, incoming]))
 
 
 def _copy_conformed(src: Path, dest: Path, schema: pa.Schema, compression: str, writer: pq.ParquetWriter | None = None) -> None:
@@ -162,7 +198,7 @@ class ParquetFileSink:
     def __init__(self, dest: str, schema: pa.Schema | None, compression: str = "zstd"):
         _check_dest(dest, want_dir=False)
         self.dest = dest
-        self.schema = schema
+        self.schema = parquet_safe(schema) if schema is not None else None
         self.compression = compression
         Path(dest).parent.mkdir(parents=True, exist_ok=True)
         self._tmpdir = Path(tempfile.mkdtemp(prefix=".curate-", dir=str(Path(dest).parent)))
@@ -230,7 +266,7 @@ class ParquetDirSink:
             raise UsageError("--rows-per-shard must be at least 1")
         _check_dest(dest, want_dir=True)
         self.dest = Path(dest)
-        self.schema = schema
+        self.schema = parquet_safe(schema) if schema is not None else None
         self.rows_per_shard = rows_per_shard
         self.compression = compression
         self.dest.parent.mkdir(parents=True, exist_ok=True)

@@ -122,15 +122,22 @@ def plan(cfg: PipelineConfig, base: Path) -> list[StagePlan]:
         elif t == "order":
             output = str(out_dir / "ordered") if last_of[t] == i else str(out_dir / "stages" / name)
             summary = str(out_dir / "stages" / f"{name}.summary.json")
-        else:  # report
+        else:  # report: reads the run folder's results, so its inputs are those files
             output = str(out_dir / "report.html")
             summary = None
+            plans.append(StagePlan(i, t, name, opts, _report_inputs(out_dir), output, summary))
+            continue
         plans.append(StagePlan(i, t, name, opts, list(current), output, summary))
         if t in ("score", "synthesize"):
             current = [output]
         elif t == "order":
             current = [output]
     return plans
+
+
+def _report_inputs(out_dir: Path) -> list[str]:
+    names = ["scored.parquet", "score-summary.json", "synth-summary.json", "ordered/manifest.json"]
+    return [str(out_dir / n) for n in names]
 
 
 def _stage_key(p: StagePlan, argv: list[str], cfg: PipelineConfig) -> str:
@@ -140,7 +147,7 @@ def _stage_key(p: StagePlan, argv: list[str], cfg: PipelineConfig) -> str:
     payload = {
         "type": p.type,
         "argv": argv,
-        "inputs": input_hashes(srcs) if p.type != "report" else {},
+        "inputs": input_hashes(srcs),
         "engine": cfg.engine.model_dump(),
         "version": __version__,
     }
@@ -209,6 +216,8 @@ def run_pipeline(cfg: PipelineConfig, opts: RunOptions) -> dict[str, Any]:
                 full += ["--row-store", str(state_dir / "rows.sqlite")]
             if "rejects" in params:
                 full += ["--rejects", str(out_dir / "stages" / f"{p.name}.rejects.jsonl")]
+        if p.type == "report":
+            _merge_synth_summaries(out_dir, report)
         key = _stage_key(p, argv, cfg)
         done = state["stages"].get(p.name)
         entry: dict[str, Any] = {"name": p.name, "type": p.type, "output": p.output}

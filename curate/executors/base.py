@@ -1,0 +1,48 @@
+"""The executor protocol: map a pure batch function over a stream of Arrow tables, in order."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import pyarrow as pa
+
+from curate.registry import Registry
+
+BatchFn = Callable[..., pa.Table]
+
+
+@dataclass
+class ExecutorConfig:
+    name: str = "local"
+    workers: int | None = None  # local: processes (default: all cores); ray: CPUs of a Ray started here
+    address: str | None = None  # ray: "auto", HOST:PORT or ray://HOST:10001; None: $RAY_ADDRESS, else a new local Ray
+
+
+class Executor(Protocol):
+    """Runs `fn(table, *args)` for every table and yields the results in input order.
+
+    `fn` must be a module-level function (it is pickled by reference and imported on the worker)
+    with no hidden state: the same call gives the same bytes wherever it runs. Input is consumed
+    lazily with a bounded number of batches in flight, so memory does not grow with the input.
+    """
+
+    name: str
+
+    def map_batches(self, fn: BatchFn, batches: Iterable[pa.Table], *args: Any) -> Iterator[pa.Table]: ...
+
+    def describe(self) -> dict[str, Any]: ...
+
+    def close(self) -> None: ...
+
+
+EXECUTORS: Registry[Callable[[ExecutorConfig], Executor]] = Registry(
+    "executors", ("curate.executors.local", "curate.executors.ray_data")
+)
+
+
+def open_executor(cfg: ExecutorConfig | None = None) -> Executor:
+    """The executor named in `cfg` (default: local). Call `.close()` when done."""
+    cfg = cfg or ExecutorConfig()
+    return EXECUTORS.get(cfg.name)(cfg)

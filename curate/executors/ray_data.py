@@ -1,0 +1,159 @@
+"""`ray`: the same batch functions under Ray Data `map_batches`, on a local or remote Ray cluster.
+
+The driver streams input batches in windows (4 per cluster CPU, at most 512 MiB). Each window becomes a Ray
+Data dataset (`from_arrow_refs`) mapped with `map_batches(fn, batch_size=None)` — one task per
+input batch, any worker on any node — and its results come back in input order
+(`preserve_order`). While one window runs, the driver reads the next, so the cluster stays busy
+and driver memory stays bounded by two windows.
+
+Ray Data retries a task whose worker or node died (system failures, without limit); an exception
+raised by `fn` itself is not retried and fails the run.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from itertools import islice
+from typing import Any
+
+import pyarrow as pa
+
+from curate.errors import CurateError, UsageError, require
+from curate.executors.base import EXECUTORS, BatchFn, ExecutorConfig
+
+INSTALL = "pip install 'curate[ray]'"
+WINDOW_BYTES = 512 * 2**20  # driver memory: two windows of input plus their results
+
+
+def _apply(batch: pa.Table, fn: BatchFn, args: tuple[Any, ...]) -> pa.Table:
+    return fn(batch, *args)
+
+
+def recut(done: list[pa.Table], sizes: list[int]) -> list[pa.Table]:
+    """Results cut back to the input batches' sizes, should Ray have split or merged blocks.
+
+    Every recut column is one contiguous chunk, as a batch function's own output is, because
+    Parquet's bytes depend on how a column is chunked.
+    """
+    if [t.num_rows for t in done] == sizes:
+        return done
+    whole = pa.concat_tables(done, promote_options="permissive")
+    out, start = [], 0
+    for n in sizes:
+        out.append(whole.slice(start, n).combine_chunks())
+        start += n
+    return out
+
+
+def _check_reachable(address: str | None, timeout: float = 5.0) -> None:
+    """Fail fast when an explicit HOST:PORT (or ray://HOST:PORT) does not accept connections."""
+    import socket
+
+    if not address or address in ("auto", "local"):
+        return
+    hostport = address.removeprefix("ray://")
+    host, _, port = hostport.rpartition(":")
+    if not host or not port.isdigit():
+        raise ValueError("expected auto, HOST:PORT or ray://HOST:PORT")
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout).close()
+    except OSError as exc:
+        raise ConnectionError(f"nothing answers at {host}:{port} ({exc.strerror or exc})") from exc
+
+
+@EXECUTORS.register("ray")
+class RayExecutor:
+    """Connects to (or starts) Ray once; shuts down only a Ray it started itself."""
+
+    name = "ray"
+
+    def __init__(self, cfg: ExecutorConfig | None = None):
+        cfg = cfg or ExecutorConfig("ray")
+        ray = require("ray", INSTALL, "--executor ray")
+        require("ray.data", INSTALL, "--executor ray")
+        # No address: $RAY_ADDRESS when set (as Ray's own tools do), else a new local Ray just for this run.
+        address = cfg.address or os.environ.get("RAY_ADDRESS") or "local"
+        self.address = address
+        self._owned = False
+        if not ray.is_initialized():
+            kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False, "logging_level": logging.WARNING}
+            if address == "local":
+                kwargs["num_cpus"] = cfg.workers  # None: all cores
+            try:
+                _check_reachable(address)  # Ray itself keeps retrying an unreachable address for minutes
+                ray.init(address=address, **kwargs)
+            except (ConnectionError, RuntimeError, ValueError) as exc:
+                raise UsageError(
+                    f"cannot connect to Ray at '{address}': {exc}",
+                    "start a cluster with `ray start --head` (then --ray-address auto), or omit --ray-address to start a local Ray",
+                ) from exc
+            self._owned = True
+        self.cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
+        self.window = 4 * self.cpus
+
+        import ray.data
+
+        ctx = ray.data.DataContext.get_current()
+        ctx.execution_options.preserve_order = True
+        ctx.enable_progress_bars = False
+        ctx.print_on_execution_start = False
+        ctx.raise_original_map_exception = True  # a CurateError raised by `fn` reaches the caller as itself
+        logging.getLogger("ray.data").setLevel(logging.WARNING)
+        logging.getLogger("ray.data._internal.progress").setLevel(logging.ERROR)  # "progress bars disabled"
+
+    def _chunk(self, it: Iterator[pa.Table]) -> list[pa.Table]:
+        """The next window: up to 4 batches per cluster CPU, and at most WINDOW_BYTES of input."""
+        chunk: list[pa.Table] = []
+        size = 0
+        for table in islice(it, self.window):
+            chunk.append(table)
+            size += table.nbytes
+            if size >= WINDOW_BYTES:
+                break
+        return chunk
+
+    def map_batches(self, fn: BatchFn, batches: Iterable[pa.Table], *args: Any) -> Iterator[pa.Table]:
+        it = iter(batches)
+        with ThreadPoolExecutor(1, thread_name_prefix="curate-ray") as runner:
+            prev: Future[list[pa.Table]] | None = None
+            while True:
+                chunk = self._chunk(it)
+                cur = runner.submit(self._run_window, fn, chunk, args) if chunk else None
+                if prev is not None:
+                    yield from prev.result()
+                if cur is None:
+                    return
+                prev = cur
+
+    def _run_window(self, fn: BatchFn, chunk: list[pa.Table], args: tuple[Any, ...]) -> list[pa.Table]:
+        import ray
+        import ray.data
+
+        todo = [t for t in chunk if t.num_rows]
+        done: list[pa.Table] = []
+        if todo:
+            ds = ray.data.from_arrow_refs([ray.put(t) for t in todo])
+            ds = ds.map_batches(_apply, fn_args=(fn, args), batch_format="pyarrow", batch_size=None, zero_copy_batch=True)
+            try:
+                done = ray.get(ds.to_arrow_refs())
+            except ray.exceptions.RayTaskError as exc:
+                if isinstance(exc.cause, CurateError):
+                    exc.cause.args = (exc.cause.what,)  # drop the retry advice Ray Data appends
+                    raise exc.cause from None
+                raise
+            done = recut(done, [t.num_rows for t in todo])
+        results = iter(done)
+        return [next(results) if t.num_rows else fn(t, *args) for t in chunk]
+
+    def describe(self) -> dict[str, Any]:
+        return {"executor": self.name, "address": self.address, "cluster_cpus": self.cpus}
+
+    def close(self) -> None:
+        if self._owned:
+            import ray
+
+            ray.shutdown()
+            self._owned = False

@@ -1,0 +1,187 @@
+"""Where rows come from: resolve input specs (file, directory, glob, `-`) to sources, and open them.
+
+A directory yields its data files (Parquet preferred when formats mix; plain .json only when it is
+the only kind; hidden, `_`-prefixed and `*.rejects.jsonl` files skipped) and any saved HF datasets
+inside it. Files are opened with gzip detected by its magic number, not only by the name.
+"""
+
+from __future__ import annotations
+
+import glob
+import gzip
+import hashlib
+import io
+import json
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from curate.errors import InputError
+
+PARQUET_SUFFIXES = (".parquet", ".pq")
+JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json", ".jsonl.gz", ".ndjson.gz", ".json.gz")
+CSV_SUFFIXES = (".csv", ".csv.gz", ".tsv", ".tsv.gz")
+HF_META_FILES = ("state.json", "dataset_info.json", "dataset_dict.json")
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+def _kind(path: str) -> str:
+    low = path.lower()
+    if low.endswith(PARQUET_SUFFIXES):
+        return "parquet"
+    if low.endswith(JSONL_SUFFIXES):
+        return "jsonl"
+    if low.endswith(CSV_SUFFIXES):
+        return "csv"
+    if low.endswith(".arrow"):
+        return "arrow"
+    return "unknown"
+
+
+def _is_hf_dataset_dir(path: Path) -> bool:
+    return path.is_dir() and (path / "state.json").exists() and (path / "dataset_info.json").exists()
+
+
+def _is_hf_dataset_dict(path: Path) -> bool:
+    return path.is_dir() and (path / "dataset_dict.json").exists()
+
+
+def _hf_splits(path: Path) -> list[str]:
+    """The split folders of a saved DatasetDict, in the order it lists them."""
+    try:
+        splits = json.loads((path / "dataset_dict.json").read_text()).get("splits") or []
+    except (OSError, ValueError, AttributeError) as exc:
+        raise InputError(f"cannot read '{path / 'dataset_dict.json'}': {exc}", "re-save it with datasets.DatasetDict.save_to_disk") from exc
+    out = [str(path / s) for s in splits if _is_hf_dataset_dir(path / s)]
+    if not out:
+        raise InputError(f"saved DatasetDict '{path}' has no readable splits", "re-save it with datasets.DatasetDict.save_to_disk")
+    return out
+
+
+def _is_rejects_file(name: str) -> bool:
+    """Quarantine files written beside outputs (`<stem>.rejects.jsonl`) are not data."""
+    low = name.lower()
+    return low.endswith((".rejects.jsonl", ".rejects.jsonl.gz")) or low == "curate-rejects.jsonl"
+
+
+def _expand_dir(p: Path, spec: str, required: bool = True) -> list[str]:
+    if _is_hf_dataset_dir(p):
+        return [str(p)]
+    if _is_hf_dataset_dict(p):
+        return _hf_splits(p)
+    datasets_dirs = sorted(d for d in p.rglob("*") if d.is_dir() and (_is_hf_dataset_dir(d) or _is_hf_dataset_dict(d)))
+    top_datasets = [d for d in datasets_dirs if not any(o != d and o in d.parents for o in datasets_dirs)]
+    out: list[str] = []
+    for d in top_datasets:
+        out.extend(_expand_dir(d, spec))
+    files = sorted(
+        str(f)
+        for f in p.rglob("*")
+        if f.is_file()
+        and _kind(f.name) != "unknown"
+        and not any(part.startswith((".", "_")) for part in f.relative_to(p).parts)
+        and not any(d in f.parents for d in top_datasets)
+        and f.name not in HF_META_FILES
+        and not _is_rejects_file(f.name)
+    )
+    # Prefer Parquet shards when the folder mixes formats (e.g. beside a manifest.json), and treat
+    # plain .json files (configs, summaries) as data only when nothing else is there.
+    parquet = [f for f in files if _kind(f) == "parquet"]
+    lines = [f for f in files if _kind(f) in ("jsonl", "csv", "arrow") and not f.lower().endswith(".json")]
+    files = parquet or lines or [f for f in files if not f.endswith("manifest.json")]
+    out.extend(files)
+    if not out and required:
+        raise InputError(f"no readable data files in directory '{spec}'", "expected .parquet, .jsonl[.gz], .json, .csv or .tsv files, or a saved HF dataset")
+    return out
+
+
+def expand_inputs(spec: str | Iterable[str]) -> list[str]:
+    """Resolve one or more input specs (file, directory, glob, `-`) to a list of concrete sources."""
+    specs = [spec] if isinstance(spec, str) else list(spec)
+    if not specs:
+        raise InputError("no input given", "pass a file, a directory, a glob, or '-' for JSONL on stdin")
+    out: list[str] = []
+    for s in specs:
+        if s == "-":
+            out.append("-")
+            continue
+        p = Path(s)
+        if p.is_dir():
+            out.extend(_expand_dir(p, s))
+        elif p.is_file():
+            out.append(str(p))
+        elif any(ch in s for ch in "*?["):
+            matches = sorted(glob.glob(s, recursive=True))
+            if not matches:
+                raise InputError(f"the pattern '{s}' matches no files", "check the glob, or quote it so the shell does not expand it")
+            found: list[str] = []
+            for m in matches:
+                mp = Path(m)
+                if mp.is_dir():
+                    found.extend(_expand_dir(mp, m, required=False))
+                elif _kind(m) != "unknown" and mp.name not in HF_META_FILES:
+                    found.append(m)
+            if not found:
+                raise InputError(f"the pattern '{s}' matches {len(matches)} path(s) but no data files", "expected .parquet, .jsonl[.gz], .json, .csv or .tsv files")
+            out.extend(found)
+        else:
+            raise InputError(f"input '{s}' does not exist", "pass a file, a directory, a glob, or '-' for JSONL on stdin")
+    return out
+
+
+def input_hashes(sources: list[str]) -> dict[str, str]:
+    """sha256 of every input file (stdin is recorded as '-')."""
+    out: dict[str, str] = {}
+    for s in sources:
+        if s == "-":
+            out[s] = "stdin"
+            continue
+        p = Path(s)
+        files = sorted(f for f in p.rglob("*") if f.is_file()) if p.is_dir() else [p]
+        h = hashlib.sha256()
+        for f in files:
+            with open(f, "rb") as fh:
+                for chunk in iter(lambda: fh.read(1 << 20), b""):
+                    h.update(chunk)
+        out[s] = "sha256:" + h.hexdigest()
+    return out
+
+
+def _empty_file(source: str) -> bool:
+    try:
+        return Path(source).stat().st_size == 0
+    except OSError:
+        return False
+
+
+def _open_binary(path: str) -> BinaryIO:
+    """Open a file or stdin for reading bytes, transparently un-gzipping gzip data (by magic number)."""
+    if path == "-":
+        fh: Any = sys.stdin.buffer
+    else:
+        try:
+            fh = open(path, "rb")
+        except OSError as exc:
+            raise InputError(f"cannot open '{path}': {exc.strerror or exc}", "check the path and its permissions") from exc
+    if not hasattr(fh, "peek"):
+        fh = io.BufferedReader(fh)
+    if fh.peek(2)[:2] == GZIP_MAGIC:
+        return _GzipReader(fh)  # type: ignore[return-value]
+    return fh
+
+
+class _GzipReader(gzip.GzipFile):
+    """A GzipFile over an open file that closes that file too (except stdin)."""
+
+    def __init__(self, fh: Any):
+        super().__init__(fileobj=fh, mode="rb")
+        self._outer = fh
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            if self._outer is not getattr(sys.stdin, "buffer", None):
+                self._outer.close()
+

@@ -1,0 +1,51 @@
+"""`word_entropy`: Shannon entropy, in bits, of a text's word distribution.
+
+    H = -sum_w p(w) log2 p(w),  p(w) = count(w) / words  =  log2(N) - sum_w c_w log2(c_w) / N
+
+over the words of `_text` (textstat's, lowercased). "a b a b" has 1 bit; a text of N distinct
+words has log2(N); a text without words, or one word repeated, has 0. Direction: higher = more
+varied, less predictable wording = harder (REFERENCE §1). It grows with length as well as with
+vocabulary (Spearman 0.36 with MATH levels, the same as length).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+from curate.signals import _text
+from curate.signals.base import HIGHER, SIGNALS, BatchContext, Column, Signal
+
+
+class _XLogX(dict[int, float]):
+    def __missing__(self, c: int) -> float:
+        v = c * math.log2(c)
+        if c < 1 << 16:
+            self[c] = v
+        return v
+
+
+_xlogx = _XLogX()
+
+
+def entropy_of_counts(counts: dict[str, int]) -> float:
+    if len(counts) < 2:
+        return 0.0
+    n = sum(counts.values())
+    h = math.log2(n) - sum(map(_xlogx.__getitem__, counts.values())) / n
+    return max(h, 0.0)  # a single repeated word: log2(n) - n log2(n) / n rounds to about 0
+
+
+def word_entropy(words: list[str]) -> float:
+    return entropy_of_counts(_text.count_words(words))
+
+
+@SIGNALS.register()
+class WordEntropy(Signal):
+    name = "word_entropy"
+    description = "Shannon entropy (bits) of the text's word distribution. Higher = harder."
+    columns = (Column("", "Shannon entropy in bits of the word frequencies", HIGHER),)
+
+    def score(self, ctx: BatchContext) -> dict[str, Sequence[Any]]:
+        return {"score_word_entropy": [entropy_of_counts(c) for c in _text.word_counts(ctx)]}
