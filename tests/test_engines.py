@@ -190,3 +190,12 @@ def test_importing_engines_stays_light():
     code = "import sys, curate.engines, curate.cache, curate.pass_rate, curate.verifiers, curate.cli; print(any(m in sys.modules for m in ('vllm', 'torch', 'transformers')))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_missing_vllm_says_what_to_install(monkeypatch):
+    from curate.engines.vllm_local import import_vllm
+
+    monkeypatch.setitem(sys.modules, "vllm", None)
+    with pytest.raises(MissingDependency) as exc:
+        import_vllm()
+    assert "pip install 'curate[cpu]'" in str(exc.value)

