@@ -52,7 +52,7 @@ def set_env_defaults(cache_dir: str | None = None) -> None:
     os.environ.setdefault("VLLM_DO_NOT_TRACK", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     if not os.environ.get("CURATE_DEBUG"):
-        os.environ.setdefault("VLLM_LOGGING_LEVEL", "WARNING")
+        os.environ.setdefault("VLLM_LOGGING_LEVEL", "ERROR")
 
 
 def import_vllm() -> Any:
