@@ -199,3 +199,25 @@ def test_missing_vllm_says_what_to_install(monkeypatch):
     with pytest.raises(MissingDependency) as exc:
         import_vllm()
     assert "pip install 'curate[cpu]'" in str(exc.value)
+
+
+def test_prepare_converts_once_under_concurrency(tmp_path, monkeypatch):
+    from curate import models
+
+    calls = []
+
+    def fake_convert(gguf, dest, dtype):
+        calls.append(dest)
+        time.sleep(0.3)
+        (dest / "config.json").write_text("{}")
+
+    monkeypatch.setattr(models, "_convert", fake_convert)
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(models.prepare(tmp_path))) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(calls) == 1 and len(set(results)) == 1
+    assert (results[0] / "config.json").is_file()
+    assert not [p for p in results[0].parent.iterdir() if p.name.startswith(".smollm2") and p.is_dir()]  # no temp dirs left
