@@ -19,10 +19,9 @@ HARD = [
     {"text": "A store sells pencils at 3 for $2. Maria buys 27 pencils and pays with a $50 bill. She spends half of her change on notebooks at $4 each. How many notebooks does she buy?", "answer": "4"},
     {"text": "Janet has 3 times as many marbles as Tom. Tom has 8 more than Sue, who has 14. Janet gives away a quarter of her marbles and buys 17 more. How many does she have?", "answer": "68"},
     {"text": "A rectangle's length is 4 more than twice its width. Its perimeter is 68. What is its area?", "answer": "240"},
-    {"text": "A farmer puts 156 eggs in cartons of 12, sells 7 cartons at $3.50 each and the rest at $4 each. How many dollars does he make?", "answer": "48.5"},
 ]
 K = 4
-OPTS = {"k": K, "max_tokens": 40, "temperature": 0.7}
+OPTS = {"k": K, "max_tokens": 32, "temperature": 0.7}
 
 
 @pytest.fixture
@@ -46,6 +45,7 @@ def test_pass_rate_easy_above_hard_and_reproducible_from_cache(cached):
     easy_rate = sum(r.passes for r in easy) / (K * len(EASY))
     hard_rate = sum(r.passes for r in hard) / (K * len(HARD))
     assert easy_rate > 0
+    print(f"pass rate: easy {easy_rate:.2f}, hard {hard_rate:.2f}")
     assert easy_rate > hard_rate + 0.1, (easy_rate, hard_rate)
     # the verifier read real model answers: every pass really states the right number
     for row, r in zip(EASY, easy):
