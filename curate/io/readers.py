@@ -190,12 +190,13 @@ def rows_to_table(rows: list[dict[str, Any]]) -> pa.Table:
     """Build a table from dict rows; columns whose values mix incompatible types become JSON strings."""
     if not rows:
         return pa.table({})
+    keys: dict[str, None] = {}
+    for r in rows:
+        keys.update(dict.fromkeys(r))
     try:
-        return pa.Table.from_pylist(rows)
+        # Columns from every row, not only the first (pa.Table.from_pylist takes the first row's keys).
+        return pa.Table.from_pydict({k: [r.get(k) for r in rows] for k in keys})
     except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
-        keys: dict[str, None] = {}
-        for r in rows:
-            keys.update(dict.fromkeys(r))
         cols: dict[str, pa.Array] = {}
         for k in keys:
             vals = [r.get(k) for r in rows]
