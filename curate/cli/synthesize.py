@@ -1,0 +1,127 @@
+"""`curate synthesize`: new, verified problems from scored data (defect-aware or difficulty ladders)."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from curate.cli._errors import handle
+from curate.cli._options import (
+    EngineOpt, FormatOpt, InputArg, NoCacheOpt, OutputOpt, RejectsOpt, RowsPerShardOpt, SeedOpt, SummaryJsonOpt,
+)
+
+
+class ModeOpt(str, Enum):
+    defect = "defect"
+    ladder = "ladder"
+
+
+class PolicyOpt(str, Enum):
+    drop = "drop"
+    relabel = "relabel"
+
+
+def _opt(default, *flags, **kw):
+    return typer.Option(default, *flags, **kw)
+
+
+def default_rejects(output: str) -> str:
+    if output == "-":
+        return "curate-rejects.jsonl"
+    p = Path(output.rstrip("/"))
+    name = p.name.split(".")[0] or "out"
+    return str(p.with_name(f"{name}.rejects.jsonl"))
+
+
+def synthesize_cmd(
+    input: InputArg,
+    output: OutputOpt = "-",
+    mode: Annotated[ModeOpt, _opt(ModeOpt.ladder, "--mode", help="defect: new problems the target fails; ladder: harder and easier variants per row.")] = ModeOpt.ladder,
+    generator_model: Annotated[Optional[str], _opt(None, "--generator-model", help="Model writing problems (default: the bundled SmolLM2-135M-Instruct).")] = None,
+    target_model: Annotated[Optional[str], _opt(None, "--target-model", help="Model whose pass rate is measured (default: the bundled model).")] = None,
+    generator_engine_url: Annotated[Optional[str], _opt(None, "--generator-engine-url", help="OpenAI-compatible server for the generator.")] = None,
+    target_engine_url: Annotated[Optional[str], _opt(None, "--target-engine-url", help="OpenAI-compatible server for the target.")] = None,
+    engine: EngineOpt = "vllm",
+    rounds: Annotated[int, _opt(1, "--rounds", min=1, help="Defect mode: rounds, each seeded from the previous round's kept problems.")] = 1,
+    per_seed: Annotated[int, _opt(2, "--per-seed", min=1, help="Defect mode: new problems per seed and round.")] = 2,
+    critic_rounds: Annotated[int, _opt(2, "--critic-rounds", min=0, help="Defect mode: refine a problem the critic rejects up to N times.")] = 2,
+    max_pass_rate: Annotated[float, _opt(0.5, "--max-pass-rate", min=0.0, max=1.0, help="Defect mode: keep only problems the target passes less often than this.")] = 0.5,
+    seed_bucket: Annotated[list[str], _opt(["frontier"], "--seed-bucket", help="Defect mode: pass-rate buckets whose rows are seeds (repeatable).")] = ["frontier"],  # noqa: B006
+    seed_max_pass_rate: Annotated[float, _opt(0.5, "--seed-max-pass-rate", min=0.0, max=1.0, help="Defect mode: rows with pass rate at most this are seeds too.")] = 0.5,
+    max_seeds: Annotated[Optional[int], _opt(None, "--max-seeds", min=1, help="Use at most this many seed rows.")] = None,
+    harder: Annotated[int, _opt(2, "--harder", "-L", min=0, help="Ladder mode: harder levels per seed.")] = 2,
+    easier: Annotated[int, _opt(1, "--easier", "-E", min=0, help="Ladder mode: easier levels per seed.")] = 1,
+    monotonic: Annotated[PolicyOpt, _opt(PolicyOpt.drop, "--monotonic", help="Ladder variants whose measured pass rate breaks the order: drop or relabel.")] = PolicyOpt.drop,
+    monotonic_margin: Annotated[float, _opt(0.0, "--monotonic-margin", min=0.0, max=1.0, help="Required pass-rate drop per harder level.")] = 0.0,
+    sc_samples: Annotated[int, _opt(4, "--sc-samples", min=0, help="Self-consistency: generator solutions per new problem (0: off).")] = 4,
+    sc_min: Annotated[int, _opt(3, "--sc-min", min=1, help="Self-consistency: solutions that must match the stated answer.")] = 3,
+    k: Annotated[int, _opt(4, "--k", min=1, help="Target samples per new problem for its pass rate.")] = 4,
+    json_retries: Annotated[int, _opt(2, "--json-retries", min=0, help="Re-ask this many times when the output is not valid JSON.")] = 2,
+    no_structured: Annotated[bool, _opt(False, "--no-structured", help="Do not request JSON-schema constrained decoding.")] = False,
+    max_tokens: Annotated[int, _opt(384, "--max-tokens", min=16, help="Token limit for generated problems.")] = 384,
+    solve_max_tokens: Annotated[int, _opt(256, "--solve-max-tokens", min=16, help="Token limit for solutions (self-consistency, target).")] = 256,
+    decontaminate: Annotated[Optional[list[str]], _opt(None, "--decontaminate", help="Benchmark file(s): drop new rows sharing an n-gram with them.")] = None,
+    ngram: Annotated[int, _opt(8, "--ngram", min=3, help="Decontamination n-gram size in words.")] = 8,
+    near_dup_threshold: Annotated[float, _opt(0.8, "--near-dup-threshold", min=0.0, max=1.0, help="MinHash Jaccard at which a new row is a near-duplicate.")] = 0.8,
+    append: Annotated[bool, _opt(False, "--append", help="Write the input rows followed by the new rows.")] = False,
+    text_field: Annotated[str, _opt("text", "--text-field", help="Column with the problem text.")] = "text",
+    answer_field: Annotated[str, _opt("answer", "--answer-field", help="Column with the reference answer.")] = "answer",
+    id_field: Annotated[str, _opt("id", "--id-field", help="Column with row ids.")] = "id",
+    prompts_dir: Annotated[Optional[str], _opt(None, "--prompts-dir", help="Directory overriding prompt files synth_*.txt.")] = None,
+    fmt: FormatOpt = None,
+    rows_per_shard: RowsPerShardOpt = 100_000,
+    rejects: RejectsOpt = None,
+    summary_json: SummaryJsonOpt = None,
+    seed: SeedOpt = 0,
+    no_cache: NoCacheOpt = False,
+) -> None:
+    """Write new, verified problems with lineage: harder/easier variants per row (ladder) or problems the target fails (defect).
+
+    Example: curate synthesize scored.jsonl --mode ladder -L 2 -E 1 -o synth.jsonl
+    """
+    from curate.engines.base import EngineConfig
+    from curate.io.writers import Format
+    from curate.synth import Mode, MonotonicPolicy, Output, SynthOptions, synthesize
+    from curate.synth.engines import open_engines
+    from curate.synth.funnel import render_table
+    from curate.cli._output import err_console
+
+    opts = SynthOptions(
+        mode=Mode(mode.value), text_field=text_field, answer_field=answer_field, id_field=id_field,
+        seed_buckets=tuple(seed_bucket), seed_max_pass_rate=seed_max_pass_rate, max_seeds=max_seeds,
+        per_seed=per_seed, rounds=rounds, critic_rounds=critic_rounds, max_pass_rate=max_pass_rate,
+        harder=harder, easier=easier, monotonic=MonotonicPolicy(monotonic.value), monotonic_margin=monotonic_margin,
+        sc_samples=sc_samples, sc_min_agree=min(sc_min, sc_samples) if sc_samples else sc_min, k=k,
+        json_retries=json_retries, structured=not no_structured, max_tokens=max_tokens, solve_max_tokens=solve_max_tokens,
+        prompts_dir=prompts_dir, near_dup_threshold=near_dup_threshold, decontaminate=tuple(decontaminate or ()), ngram=ngram,
+        append=append, seed=seed,
+    )
+    out = Output(output, Format(fmt.value) if fmt else None, rows_per_shard, rejects or default_rejects(output), summary_json)
+
+    def cfg(model: str | None, url: str | None) -> EngineConfig:
+        return EngineConfig(engine="openai" if url else engine, model=model, url=url, cache=not no_cache, seed=seed)
+
+    engines = open_engines(cfg(generator_model, generator_engine_url), cfg(target_model, target_engine_url))
+    try:
+        summary = synthesize(input, opts, out, generator=engines.generator, target=engines.target, critic=engines.critic)
+    finally:
+        engines.close()
+    con = err_console()
+    con.print(render_table(summary))
+    gen = summary["json"].get("generate", {})
+    con.print(
+        f"{summary['new_rows']} new rows from {summary['seeds']} seeds → {summary['output']['path']}; "
+        f"JSON parse rate {gen.get('parse_rate')} (first try {gen.get('first_try_parse_rate')}); "
+        f"{summary['rejects']} rejects → {summary['rejects_path'] or '-'}; {summary['seconds']} s",
+        highlight=False,
+    )
+    if "monotonic" in summary:
+        m = summary["monotonic"]
+        con.print(f"monotonicity: {m['checked']} checked, {m['dropped']} dropped, {m['relabelled']} relabelled", highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("synthesize")(handle(synthesize_cmd))
