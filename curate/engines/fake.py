@@ -37,6 +37,10 @@ class FakeEngine:
         self.responder = responder or _default_responder
         self.calls: list[dict[str, Any]] = []
 
+    @classmethod
+    def from_config(cls, cfg: Any) -> FakeEngine:
+        return cls(model=cfg.model or "fake-model", **cfg.extra)
+
     def generate(self, prompts: list[Prompt], params: SamplingParams) -> list[Completion]:
         self.calls.append({"method": "generate", "prompts": list(prompts), "params": params})
         out = []
