@@ -66,6 +66,7 @@ def synthesize_cmd(
     text_field: Annotated[str, typer.Option("--text-field", help="Column with the problem text.")] = "text",
     answer_field: Annotated[str, typer.Option("--answer-field", help="Column with the reference answer.")] = "answer",
     id_field: Annotated[str, typer.Option("--id-field", help="Column with row ids.")] = "id",
+    task_field: Annotated[str, typer.Option("--task-field", help="Column with the task type (math, exact, ...; code and mc rows are skipped).")] = "task_type",
     prompts_dir: Annotated[Optional[str], typer.Option("--prompts-dir", help="Directory overriding prompt files synth_*.txt.")] = None,
     fmt: FormatOpt = None,
     rows_per_shard: RowsPerShardOpt = 100_000,
@@ -86,7 +87,7 @@ def synthesize_cmd(
     from curate.cli._output import err_console
 
     opts = SynthOptions(
-        mode=Mode(mode.value), text_field=text_field, answer_field=answer_field, id_field=id_field,
+        mode=Mode(mode.value), text_field=text_field, answer_field=answer_field, id_field=id_field, task_field=task_field,
         seed_buckets=tuple(seed_bucket), seed_max_pass_rate=seed_max_pass_rate, max_seeds=max_seeds,
         per_seed=per_seed, rounds=rounds, critic_rounds=critic_rounds, max_pass_rate=max_pass_rate,
         harder=harder, easier=easier, monotonic=MonotonicPolicy(monotonic.value), monotonic_margin=monotonic_margin,

@@ -27,7 +27,7 @@ class SynthOptions:
     text_field: str = "text"
     answer_field: str = "answer"
     id_field: str = "id"
-    task_field: str = "task"
+    task_field: str = "task_type"
     pass_rate_field: str = "score_pass_rate"
     bucket_field: str = "score_pass_rate_bucket"
     # Seed selection

@@ -16,7 +16,7 @@ from curate.synth.lineage import Seed
 from curate.synth.options import Mode, SynthOptions
 from curate.synth.passrate import pass_rates
 
-UNSUPPORTED_TASKS = {"code", "mc", "multiple_choice", "multiple-choice"}
+UNSUPPORTED_TASKS = {"code", "python", "mbpp", "humaneval", "choice", "mc", "mcq", "multiple_choice", "multiple-choice"}
 
 
 def _float(v: Any) -> float | None:
