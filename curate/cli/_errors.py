@@ -27,7 +27,8 @@ def escape(text: str) -> str:
 def run_app(app: Any) -> None:
     """Run the Typer app; library errors become one clean line on stderr, never a traceback."""
     try:
-        app(standalone_mode=False)
+        rc = app(standalone_mode=False)
+        sys.exit(rc if isinstance(rc, int) else 0)
     except CurateError as exc:
         sys.exit(report(exc))
     except KeyboardInterrupt:

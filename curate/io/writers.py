@@ -2,6 +2,11 @@
 
 Parquet outputs are written under a temporary name and moved into place on `close()`, so a crash
 never leaves a file or shard set that looks complete.
+
+A Parquet sink starts from the schema it is given (or the first table's) and widens it when a
+later table brings a new column or a type that does not fit (see `curate.io.schema`): what was
+already written under the narrower schema is rewritten, streaming, on `close()`. So no column is
+dropped and no value truncated, and the common case (one schema throughout) costs nothing extra.
 """
 
 from __future__ import annotations
@@ -20,6 +25,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from curate.errors import UsageError
+from curate.io.schema import conform, unify_schemas, widen_type
+
+__all__ = ["Format", "JsonlSink", "ParquetDirSink", "ParquetFileSink", "RejectWriter", "Sink", "conform", "infer_format", "open_sink", "shard_name"]
 
 SHARD_TEMPLATE = "part-{index:05d}-of-{total:05d}.parquet"
 DEFAULT_ROWS_PER_SHARD = 100_000
@@ -32,20 +40,6 @@ class Format(str, enum.Enum):
 
 def shard_name(index: int, total: int) -> str:
     return SHARD_TEMPLATE.format(index=index, total=total)
-
-
-def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
-    """Reorder, add (as nulls) and cast columns so `table` matches `schema` exactly."""
-    cols = []
-    for f in schema:
-        if f.name in table.column_names:
-            col = table.column(f.name)
-            if col.type != f.type:
-                col = col.cast(f.type, safe=False)
-            cols.append(col)
-        else:
-            cols.append(pa.nulls(table.num_rows, f.type))
-    return pa.Table.from_arrays(cols, schema=schema)
 
 
 def _dump_default(obj: Any) -> Any:
@@ -72,24 +66,27 @@ class JsonlSink:
         self.dest = dest
         self.rows = 0
         self._tmp: str | None = None
+        self._raw: IO[bytes] | None = None
         if dest == "-":
             self._fh: IO[bytes] = sys.stdout.buffer
         else:
+            _check_dest(dest, want_dir=False)
             Path(dest).parent.mkdir(parents=True, exist_ok=True)
             fd, self._tmp = tempfile.mkstemp(prefix=".curate-", suffix=".tmp", dir=str(Path(dest).parent))
-            os.close(fd)
-            self._fh = gzip.open(self._tmp, "wb") if dest.endswith(".gz") else open(self._tmp, "wb")  # type: ignore[assignment]
+            self._raw = os.fdopen(fd, "wb")
+            # No name and a zero mtime in the gzip header: the same rows give the same bytes.
+            self._fh = gzip.GzipFile(filename="", mode="wb", fileobj=self._raw, mtime=0) if dest.lower().endswith(".gz") else self._raw  # type: ignore[assignment]
 
     def write(self, table: pa.Table) -> None:
         if table.num_rows == 0:
             return
-        self._fh.write(jsonl_bytes(table.to_pylist()))
-        self.rows += table.num_rows
-        if self.dest == "-":
-            try:
+        try:
+            self._fh.write(jsonl_bytes(table.to_pylist()))
+            if self.dest == "-":
                 self._fh.flush()
-            except BrokenPipeError:
-                _quiet_broken_pipe()
+        except BrokenPipeError:
+            _quiet_broken_pipe()
+        self.rows += table.num_rows
 
     def close(self) -> dict[str, Any]:
         if self.dest == "-":
@@ -98,14 +95,19 @@ class JsonlSink:
             except BrokenPipeError:
                 _quiet_broken_pipe()
         else:
-            self._fh.close()
+            self._close_files()
             assert self._tmp
             os.replace(self._tmp, self.dest)
         return {"path": self.dest, "rows": self.rows, "files": [] if self.dest == "-" else [self.dest]}
 
+    def _close_files(self) -> None:
+        self._fh.close()
+        if self._raw is not None and self._raw is not self._fh:
+            self._raw.close()
+
     def abort(self) -> None:
         if self.dest != "-" and self._tmp:
-            self._fh.close()
+            self._close_files()
             Path(self._tmp).unlink(missing_ok=True)
 
 
@@ -116,37 +118,117 @@ def _quiet_broken_pipe() -> None:
     raise SystemExit(0)
 
 
+def _fits(have: pa.DataType, new: pa.DataType) -> bool:
+    """True when values of type `new` can be stored in a column of type `have` without widening it."""
+    if widen_type(have, new).equals(have):
+        return True
+    stringish = (pa.types.is_string, pa.types.is_large_string)
+    return any(f(have) for f in stringish) and any(f(new) for f in stringish)
+
+
+def _widened(schema: pa.Schema | None, incoming: pa.Schema) -> pa.Schema | None:
+    """The schema a sink must switch to before writing a table with `incoming`, or None if `schema` holds it."""
+    if schema is None:
+        return pa.schema([f.with_nullable(True) for f in incoming])
+    have = {f.name: f.type for f in schema}
+    if all(f.name in have and _fits(have[f.name], f.type) for f in incoming):
+        return None
+    return unify_schemas([schema, incoming])
+
+
+def _copy_conformed(src: Path, dest: Path, schema: pa.Schema, compression: str, writer: pq.ParquetWriter | None = None) -> None:
+    """Stream a Parquet file into `dest` (or an open writer) under `schema`, batch by batch."""
+    own = writer is None
+    w = writer or pq.ParquetWriter(str(dest), schema, compression=compression)
+    try:
+        for rb in pq.ParquetFile(str(src)).iter_batches(batch_size=65536):
+            w.write_table(conform(pa.Table.from_batches([rb]), schema))
+    finally:
+        if own:
+            w.close()
+
+
+def _check_dest(dest: str, want_dir: bool) -> None:
+    p = Path(dest)
+    if want_dir and p.exists() and not p.is_dir():
+        raise UsageError(f"'{dest}' is a file, not a directory", "give a new directory name for Parquet shards, or a name ending in .parquet for one file")
+    if not want_dir and p.is_dir():
+        raise UsageError(f"'{dest}' is a directory", "give a file name, or the directory alone for Parquet shards")
+
+
 class ParquetFileSink:
-    def __init__(self, dest: str, schema: pa.Schema, compression: str = "zstd"):
+    """One Parquet file. A table that needs a wider schema starts a new part; parts are merged on close."""
+
+    def __init__(self, dest: str, schema: pa.Schema | None, compression: str = "zstd"):
+        _check_dest(dest, want_dir=False)
         self.dest = dest
         self.schema = schema
+        self.compression = compression
         Path(dest).parent.mkdir(parents=True, exist_ok=True)
-        fd, self._tmp = tempfile.mkstemp(prefix=".curate-", suffix=".parquet.tmp", dir=str(Path(dest).parent))
-        os.close(fd)
-        self._writer = pq.ParquetWriter(self._tmp, schema, compression=compression)
+        self._tmpdir = Path(tempfile.mkdtemp(prefix=".curate-", dir=str(Path(dest).parent)))
+        self._parts: list[tuple[Path, pa.Schema]] = []
+        self._writer: pq.ParquetWriter | None = None
         self.rows = 0
 
+    def _open_part(self) -> pq.ParquetWriter:
+        assert self.schema is not None
+        path = self._tmpdir / f"part-{len(self._parts):05d}.parquet"
+        self._writer = pq.ParquetWriter(str(path), self.schema, compression=self.compression)
+        self._parts.append((path, self.schema))
+        return self._writer
+
     def write(self, table: pa.Table) -> None:
-        if table.num_rows:
-            self._writer.write_table(conform(table, self.schema))
-            self.rows += table.num_rows
+        if not table.num_rows:
+            return
+        wider = _widened(self.schema, table.schema)
+        if wider is not None:
+            if self._writer:
+                self._writer.close()
+                self._writer = None
+            self.schema = wider
+        writer = self._writer or self._open_part()
+        writer.write_table(conform(table, self.schema))
+        self.rows += table.num_rows
 
     def close(self) -> dict[str, Any]:
-        self._writer.close()
-        os.replace(self._tmp, self.dest)
+        if self._writer:
+            self._writer.close()
+            self._writer = None
+        if self.schema is None:
+            self.schema = pa.schema([])
+        if not self._parts:
+            self._open_part().close()
+            self._writer = None
+        if len(self._parts) == 1:
+            final = self._parts[0][0]
+        else:
+            final = self._tmpdir / "merged.parquet"
+            with pq.ParquetWriter(str(final), self.schema, compression=self.compression) as w:
+                for path, _ in self._parts:
+                    _copy_conformed(path, final, self.schema, self.compression, writer=w)
+        os.replace(final, self.dest)
+        shutil.rmtree(self._tmpdir, ignore_errors=True)
         return {"path": self.dest, "rows": self.rows, "files": [self.dest]}
 
     def abort(self) -> None:
-        self._writer.close()
-        Path(self._tmp).unlink(missing_ok=True)
+        if self._writer:
+            self._writer.close()
+            self._writer = None
+        shutil.rmtree(self._tmpdir, ignore_errors=True)
 
 
 class ParquetDirSink:
-    """Shards `part-00000-of-000NN.parquet` of `rows_per_shard` rows, named once the total is known."""
+    """Shards `part-00000-of-000NN.parquet` of `rows_per_shard` rows, named once the total is known.
 
-    def __init__(self, dest: str, schema: pa.Schema, rows_per_shard: int = DEFAULT_ROWS_PER_SHARD, compression: str = "zstd"):
+    When a table needs a wider schema, the shard being filled is rewritten under it at once (it is
+    at most one shard) and finished shards are rewritten on close, so every shard ends up with the
+    same schema and the shard sizes stay exact.
+    """
+
+    def __init__(self, dest: str, schema: pa.Schema | None, rows_per_shard: int = DEFAULT_ROWS_PER_SHARD, compression: str = "zstd"):
         if rows_per_shard < 1:
             raise UsageError("--rows-per-shard must be at least 1")
+        _check_dest(dest, want_dir=True)
         self.dest = Path(dest)
         self.schema = schema
         self.rows_per_shard = rows_per_shard
@@ -154,6 +236,7 @@ class ParquetDirSink:
         self.dest.parent.mkdir(parents=True, exist_ok=True)
         self._tmpdir = Path(tempfile.mkdtemp(prefix=".curate-", dir=str(self.dest.parent)))
         self._shards: list[Path] = []
+        self._shard_schemas: list[pa.Schema] = []
         self._writer: pq.ParquetWriter | None = None
         self._in_shard = 0
         self.rows = 0
@@ -161,12 +244,34 @@ class ParquetDirSink:
     def _roll(self) -> None:
         if self._writer:
             self._writer.close()
+        if self.schema is None:
+            self.schema = pa.schema([])
         path = self._tmpdir / f"shard-{len(self._shards):05d}.parquet"
         self._shards.append(path)
+        self._shard_schemas.append(self.schema)
         self._writer = pq.ParquetWriter(str(path), self.schema, compression=self.compression)
         self._in_shard = 0
 
+    def _widen_to(self, schema: pa.Schema) -> None:
+        self.schema = schema
+        if self._writer is None:
+            return
+        self._writer.close()
+        old = self._shards[-1]
+        new = old.with_name(old.stem + "w.parquet")
+        self._writer = pq.ParquetWriter(str(new), schema, compression=self.compression)
+        _copy_conformed(old, new, schema, self.compression, writer=self._writer)
+        old.unlink()
+        self._shards[-1] = new
+        self._shard_schemas[-1] = schema
+
     def write(self, table: pa.Table) -> None:
+        if not table.num_rows:
+            return
+        wider = _widened(self.schema, table.schema)
+        if wider is not None:
+            self._widen_to(wider)
+        assert self.schema is not None
         table = conform(table, self.schema)
         off = 0
         while off < table.num_rows:
@@ -182,8 +287,15 @@ class ParquetDirSink:
     def close(self) -> dict[str, Any]:
         if self._writer is None:
             self._roll()  # an empty result is still one (empty) shard with the right schema
-        assert self._writer
+        assert self._writer and self.schema is not None
         self._writer.close()
+        self._writer = None
+        for i, (path, schema) in enumerate(zip(self._shards, self._shard_schemas)):
+            if not schema.equals(self.schema):
+                fixed = path.with_name(path.stem + "c.parquet")
+                _copy_conformed(path, fixed, self.schema, self.compression)
+                path.unlink()
+                self._shards[i] = fixed
         total = len(self._shards)
         final_tmp = self._tmpdir / "final"
         final_tmp.mkdir()
@@ -193,8 +305,7 @@ class ParquetDirSink:
             os.replace(p, final_tmp / name)
             files.append(str(self.dest / name))
         if self.dest.exists():
-            stale = [f for f in self.dest.glob("part-*-of-*.parquet")]
-            for f in stale:
+            for f in self.dest.glob("part-*-of-*.parquet"):
                 f.unlink()
         self.dest.mkdir(parents=True, exist_ok=True)
         for f in sorted(final_tmp.iterdir()):
@@ -205,33 +316,45 @@ class ParquetDirSink:
     def abort(self) -> None:
         if self._writer:
             self._writer.close()
+            self._writer = None
         shutil.rmtree(self._tmpdir, ignore_errors=True)
+
+
+PARQUET_OUT = (".parquet", ".pq")
+JSONL_OUT = (".jsonl", ".jsonl.gz", ".ndjson", ".ndjson.gz", ".json", ".json.gz")
+UNSUPPORTED_OUT = (".csv", ".csv.gz", ".tsv", ".tsv.gz", ".txt", ".arrow", ".gz", ".zip")
 
 
 def infer_format(dest: str, fmt: Format | None) -> tuple[Format, bool]:
     """(format, is_directory) for an output spec."""
+    low = dest.lower()
     if fmt is not None:
-        is_dir = fmt == Format.parquet and not dest.lower().endswith((".parquet", ".pq"))
+        fmt = Format(fmt)
+        if fmt == Format.parquet and dest == "-":
+            raise UsageError("Parquet cannot be written to stdout", "give -o a name ending in .parquet or a directory, or use --format jsonl")
         if fmt == Format.jsonl and dest != "-" and Path(dest).is_dir():
             raise UsageError(f"'{dest}' is a directory", "JSONL output needs a file name or '-'")
+        is_dir = fmt == Format.parquet and not low.endswith(PARQUET_OUT)
         return fmt, is_dir
     if dest == "-":
         return Format.jsonl, False
-    low = dest.lower()
-    if low.endswith((".parquet", ".pq")):
+    if low.endswith(PARQUET_OUT):
         return Format.parquet, False
-    if low.endswith((".jsonl", ".jsonl.gz", ".ndjson", ".json")):
+    if low.endswith(JSONL_OUT):
         return Format.jsonl, False
+    if low.endswith(UNSUPPORTED_OUT):
+        raise UsageError(f"cannot write '{dest}': that output format is not supported", "write '-', a .jsonl or .jsonl.gz file, a .parquet file, or a directory of Parquet shards")
     return Format.parquet, True
 
 
 def open_sink(dest: str, schema: pa.Schema | None, fmt: Format | None = None, rows_per_shard: int = DEFAULT_ROWS_PER_SHARD) -> Sink:
-    """Open an output: `-` (JSONL on stdout), `*.jsonl[.gz]`, `*.parquet`, or a directory of shards."""
+    """Open an output: `-` (JSONL on stdout), `*.jsonl[.gz]`, `*.parquet`, or a directory of shards.
+
+    For Parquet, `schema` is the starting schema (None: the first table's); it widens as needed.
+    """
     kind, is_dir = infer_format(dest, fmt)
     if kind == Format.jsonl:
         return JsonlSink(dest)
-    if schema is None:
-        raise UsageError("Parquet output needs a schema")
     if is_dir:
         return ParquetDirSink(dest, schema, rows_per_shard)
     return ParquetFileSink(dest, schema)

@@ -1,0 +1,425 @@
+"""`curate score`: add difficulty signals to every row, then the composite `difficulty`.
+
+Two passes, bounded memory:
+1. Stream input batches; text signals run in a process pool (one batch per task, a bounded number
+   in flight), model signals in this process with one engine. Scored batches are spooled to a
+   temporary folder of Parquet files; only the composite columns' values stay in memory.
+2. Sort those values once (the exact empirical CDF), then stream the spool again, add
+   `difficulty`, conform every batch to one unified schema and write the output.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from curate.difficulty import Composite
+from curate.errors import RejectRateExceeded, UsageError
+from curate.io import Format, RejectWriter, conform, expand_inputs, input_hashes, open_sink, read_batches
+from curate.io.readers import ReadOptions
+from curate.rowstore import RowStore
+from curate.signals import SIGNALS, BatchContext, Signal
+
+DEFAULT_SIGNALS = ("length", "compression_ratio", "readability", "lexical_diversity", "word_entropy")
+DIFFICULTY = "difficulty"
+
+
+@dataclass
+class ScoreOptions:
+    signals: list[str] = field(default_factory=lambda: list(DEFAULT_SIGNALS))
+    text_field: str = "text"
+    id_field: str = "id"
+    output: str = "-"
+    format: Format | None = None
+    rows_per_shard: int = 100_000
+    rejects: str | None = None
+    weights: dict[str, float] = field(default_factory=dict)
+    directions: dict[str, str] = field(default_factory=dict)
+    workers: int | None = None
+    batch_rows: int = 2048
+    max_text_chars: int = 1_000_000
+    signal_options: dict[str, Any] = field(default_factory=dict)
+    engine: Any = None  # EngineConfig, used when a model signal is selected
+    row_store: str | None = None  # SQLite file of per-row scores reused across runs
+    seed: int = 0
+
+
+@dataclass
+class ScoreSummary:
+    rows_in: int = 0
+    rows_out: int = 0
+    quarantined: int = 0
+    reject_reasons: dict[str, int] = field(default_factory=dict)
+    rejects_path: str | None = None
+    seconds: float = 0.0
+    bytes_text: int = 0
+    output: dict[str, Any] = field(default_factory=dict)
+    signals: list[str] = field(default_factory=list)
+    signal_params: dict[str, Any] = field(default_factory=dict)
+    composite: list[dict[str, Any]] = field(default_factory=list)
+    quantiles: dict[str, dict[str, float | None]] = field(default_factory=dict)
+    agreement: dict[str, dict[str, float | None]] = field(default_factory=dict)
+    inputs: dict[str, str] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def check_reject_rate(self, max_rate: float | None) -> None:
+        """Raise (exit code 4) when more than `max_rate` of the input rows were quarantined."""
+        if max_rate is not None and self.rows_in and self.quarantined / self.rows_in > max_rate:
+            raise RejectRateExceeded(
+                f"{self.quarantined} of {self.rows_in} rows quarantined ({self.quarantined / self.rows_in:.1%}) > --max-reject-rate {max_rate:.1%}",
+                f"see {self.rejects_path} for each row's reason",
+            )
+
+    def as_dict(self) -> dict[str, Any]:
+        rate = self.rows_in / self.seconds if self.seconds else None
+        return {
+            "rows_in": self.rows_in,
+            "rows_out": self.rows_out,
+            "quarantined": self.quarantined,
+            "reject_reasons": self.reject_reasons,
+            "rejects_path": self.rejects_path,
+            "seconds": round(self.seconds, 3),
+            "rows_per_second": round(rate, 1) if rate else None,
+            "mb_per_second": round(self.bytes_text / 1e6 / self.seconds, 3) if self.seconds else None,
+            "output": self.output,
+            "signals": self.signals,
+            "signal_params": self.signal_params,
+            "composite": self.composite,
+            "quantiles": self.quantiles,
+            "agreement_spearman": self.agreement,
+            "inputs": self.inputs,
+            **self.extra,
+        }
+
+
+def resolve_signals(names: list[str]) -> list[type[Signal]]:
+    out: list[type[Signal]] = []
+    for n in names:
+        for part in n.split(","):
+            part = part.strip()
+            if part:
+                cls = SIGNALS.get(part)
+                if cls not in out:
+                    out.append(cls)
+    if not out:
+        raise UsageError("no signals selected", f"choose from: {', '.join(SIGNALS.names())}")
+    return out
+
+
+# ----------------------------------------------------------------------------- batch functions
+
+
+def score_batch(table: pa.Table, signal_names: list[str], text_field: str, options: dict[str, Any], engine: Any = None) -> pa.Table:
+    """A pure batch → batch stage: the table with every selected signal's columns appended."""
+    ctx = BatchContext(table=table, text_field=text_field, options=options, engine=engine)
+    for name in signal_names:
+        cls = SIGNALS.get(name)
+        sig = cls(**options.get(name, {}) if isinstance(options.get(name), dict) else {})
+        cols = sig.score(ctx)
+        for f in cls.schema_fields():
+            values = cols[f.name]
+            arr = values if isinstance(values, (pa.Array, pa.ChunkedArray)) else pa.array(values, type=f.type, from_pandas=True)
+            if arr.type != f.type:
+                arr = arr.cast(f.type)
+            if f.name in table.column_names:
+                table = table.set_column(table.column_names.index(f.name), f.name, arr)
+            else:
+                table = table.append_column(f.name, arr)
+        ctx.table = table
+    return table
+
+
+def _pool_task(table: pa.Table, signal_names: list[str], text_field: str, options: dict[str, Any]) -> pa.Table:
+    return score_batch(table, signal_names, text_field, options)
+
+
+def _mp_context() -> Any:
+    import multiprocessing as mp
+
+    # forkserver: workers start from a clean process, safe with the thread pools of polars/arrow.
+    return mp.get_context("forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn")
+
+
+def _null_nans(table: pa.Table, names: list[str]) -> pa.Table:
+    """A missing score is null, never NaN, so stored and freshly computed rows are byte-identical."""
+    import pyarrow.compute as pc
+
+    for n in names:
+        col = table.column(n)
+        if pa.types.is_floating(col.type) and col.length():
+            nan = pc.is_nan(col)
+            if pc.any(nan).as_py():
+                table = table.set_column(table.column_names.index(n), n, pc.if_else(nan, pa.scalar(None, col.type), col))
+    return table
+
+
+class _Unit:
+    """A group of signals scored together, optionally through the row store."""
+
+    def __init__(self, signals: list[type[Signal]], fields: list[str] | None, salt: dict[str, Any], store: RowStore | None):
+        self.names = [s.name for s in signals]
+        self.fields = [f for s in signals for f in s.schema_fields()]
+        self.key_fields = fields  # None: every input column
+        self.salt = {"signals": self.names, **salt}
+        self.store = store
+        self.computed = 0
+        self.reused = 0
+
+    def split(self, table: pa.Table) -> tuple[pa.Table, Any]:
+        """(rows that need computing, state to merge them back)."""
+        if self.store is None or not table.num_rows:
+            self.computed += table.num_rows
+            return table, None
+        fields = self.key_fields or [c for c in table.column_names if not c.startswith("score_") and c != DIFFICULTY]
+        keys = self.store.keys(table, fields, self.salt)
+        found = self.store.get_many(keys)
+        first: dict[bytes, int] = {}
+        for i, k in enumerate(keys):
+            if k not in found and k not in first:
+                first[k] = i
+        missing = list(first.values())  # each distinct missing row once
+        self.computed += len(missing)
+        self.reused += table.num_rows - len(missing)
+        return table.take(pa.array(missing, pa.int64())), (keys, found, missing)
+
+    def merge(self, table: pa.Table, computed: pa.Table, state: Any) -> pa.Table:
+        names = [f.name for f in self.fields]
+        if state is None:
+            return _null_nans(computed, names)
+        if computed.num_rows:
+            computed = _null_nans(computed, names)
+        keys, found, missing = state
+        cols = {n: (computed.column(n).to_pylist() if computed.num_rows else []) for n in names}
+        new_items = [(keys[row], {n: cols[n][j] for n in names}) for j, row in enumerate(missing)]
+        self.store.put_many(new_items)  # type: ignore[union-attr]
+        values = {**found, **dict(new_items)}
+        for f in self.fields:
+            vals = [values[keys[i]].get(f.name) for i in range(table.num_rows)]
+            arr = pa.array(vals, type=f.type)
+            if f.name in table.column_names:
+                table = table.set_column(table.column_names.index(f.name), f.name, arr)
+            else:
+                table = table.append_column(f.name, arr)
+        return table
+
+
+class _Scorer:
+    """Runs text signals in a bounded process pool (or inline with one worker), in input order."""
+
+    def __init__(self, unit: _Unit, text_field: str, options: dict[str, Any], workers: int):
+        self.unit = unit
+        self.text_field = text_field
+        self.options = options
+        self.workers = workers
+        self.pool = ProcessPoolExecutor(workers, mp_context=_mp_context()) if workers > 1 and unit.names else None
+
+    def _submit(self, todo: pa.Table) -> Future[pa.Table] | pa.Table:
+        if not self.unit.names or not todo.num_rows:
+            return todo
+        if self.pool is None:
+            return score_batch(todo, self.unit.names, self.text_field, self.options)
+        return self.pool.submit(_pool_task, todo, self.unit.names, self.text_field, self.options)
+
+    def map(self, batches: Iterator[pa.Table]) -> Iterator[pa.Table]:
+        inflight: list[tuple[Future[pa.Table] | pa.Table, pa.Table, Any]] = []
+        limit = max(1, self.workers * 2)
+        for table in batches:
+            if not self.unit.names or not table.num_rows:
+                inflight.append((table, table, "skip"))
+            else:
+                todo, state = self.unit.split(table)
+                inflight.append((self._submit(todo), table, state))
+            while len(inflight) >= limit:
+                yield self._finish(*inflight.pop(0))
+        for item in inflight:
+            yield self._finish(*item)
+
+    def _finish(self, fut: Future[pa.Table] | pa.Table, table: pa.Table, state: Any) -> pa.Table:
+        if isinstance(state, str):
+            return table
+        computed = fut.result() if isinstance(fut, Future) else fut
+        return self.unit.merge(table, computed, state)
+
+    def close(self) -> None:
+        if self.pool:
+            self.pool.shutdown(cancel_futures=True)
+
+
+# ----------------------------------------------------------------------------- the command
+
+
+def default_rejects_path(output: str) -> str:
+    if output == "-":
+        return "curate-rejects.jsonl"
+    p = Path(output.rstrip("/"))
+    stem = p.name
+    for suf in (".parquet", ".pq", ".jsonl.gz", ".jsonl", ".ndjson", ".json"):
+        if stem.endswith(suf):
+            stem = stem[: -len(suf)]
+            break
+    return str(p.parent / f"{stem}.rejects.jsonl")
+
+
+def estimate_rows(sources: list[str]) -> int | None:
+    """A cheap row count for the progress bar's ETA (Parquet metadata; newline count for plain JSONL/CSV)."""
+    total = 0
+    for s in sources:
+        if s == "-" or Path(s).is_dir() or s.endswith(".gz") or s.endswith(".arrow"):
+            return None
+        if s.endswith((".parquet", ".pq")):
+            total += pq.ParquetFile(s).metadata.num_rows
+        else:
+            with open(s, "rb") as fh:
+                total += sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 22), b""))
+    return total
+
+
+def score(inputs: list[str], opts: ScoreOptions, on_progress: Callable[[int], None] | None = None) -> ScoreSummary:
+    started = time.perf_counter()
+    signals = resolve_signals(opts.signals)
+    composite = Composite.build(signals, opts.weights, opts.directions)
+    text_sigs = [s.name for s in signals if s.kind == "text"]
+    model_sigs = [s.name for s in signals if s.kind == "model"]
+    sources = expand_inputs(inputs)
+    summary = ScoreSummary(signals=[s.name for s in signals], composite=composite.describe())
+    summary.signal_params = {s.name: getattr(s, "params", lambda: {})() for s in signals if hasattr(s, "params")}
+
+    engine = None
+    if model_sigs:
+        from curate.engines import EngineConfig, open_engine  # lazy: model packages are heavy
+
+        engine = open_engine(opts.engine or EngineConfig(seed=opts.seed))
+        summary.extra["engine"] = {"name": engine.name, "model": engine.model}
+
+    rejects_path = opts.rejects if opts.rejects is not None else default_rejects_path(opts.output)
+    rejects = RejectWriter(rejects_path)
+    workers = opts.workers or os.cpu_count() or 1
+    store = RowStore(opts.row_store) if opts.row_store else None
+    from curate import __version__
+
+    text_unit = _Unit(
+        [s for s in signals if s.kind == "text"],
+        [opts.text_field],
+        {"version": __version__, "options": {n: opts.signal_options.get(n) for n in text_sigs}},
+        store,
+    )
+    model_unit = _Unit(
+        [s for s in signals if s.kind == "model"],
+        None,
+        {"version": __version__, "options": opts.signal_options, "model": summary.extra.get("engine")},
+        store,
+    )
+    scorer = _Scorer(text_unit, opts.text_field, opts.signal_options, workers)
+    read_opts = ReadOptions(text_field=opts.text_field, id_field=opts.id_field, batch_rows=opts.batch_rows, max_text_chars=opts.max_text_chars)
+    spool = Path(tempfile.mkdtemp(prefix="curate-score-"))
+    spool_files: list[Path] = []
+    schemas: list[pa.Schema] = []
+    sink = None
+    try:
+
+        def batches() -> Iterator[pa.Table]:
+            for table, rej in read_batches(sources, read_opts):
+                rejects.write(rej)
+                summary.rows_in += table.num_rows + len(rej)
+                if on_progress:
+                    on_progress(table.num_rows + len(rej))
+                yield table
+
+        # Pass 1: score and spool.
+        for table in scorer.map(batches()):
+            if not table.num_rows:
+                continue
+            if model_sigs:
+                todo, state = model_unit.split(table)
+                computed = score_batch(todo, model_sigs, opts.text_field, opts.signal_options, engine) if todo.num_rows else todo
+                table = model_unit.merge(table, computed, state)
+            summary.bytes_text += int(pa.compute.sum(pa.compute.binary_length(table.column(opts.text_field))).as_py() or 0)
+            composite.add(table)
+            path = spool / f"batch-{len(spool_files):06d}.parquet"
+            pq.write_table(table, path, compression="lz4")
+            spool_files.append(path)
+            schemas.append(table.schema)
+        composite.finalize()
+
+        # Pass 2: difficulty, unified schema, write.
+        base = pa.unify_schemas(schemas, promote_options="permissive") if schemas else pa.schema([])
+        score_fields = [f for s in signals for f in s.schema_fields()]
+        fields = [f for f in base if f.name not in {sf.name for sf in score_fields} and f.name != DIFFICULTY]
+        schema = pa.schema(fields + score_fields + [pa.field(DIFFICULTY, pa.float64())])
+        sink = open_sink(opts.output, schema, opts.format, opts.rows_per_shard)
+        diffs: list[np.ndarray] = []
+        for path in spool_files:
+            table = pq.read_table(path)
+            d = composite.difficulty(table)
+            diffs.append(d)
+            table = table.append_column(DIFFICULTY, pa.array(d, pa.float64(), from_pandas=True))
+            sink.write(conform(table, schema))
+            summary.rows_out += table.num_rows
+        summary.output = sink.close()
+        sink = None
+        _describe(summary, spool_files, [f.name for f in score_fields])
+        if diffs:
+            d = np.concatenate(diffs)
+            d = d[~np.isnan(d)]
+            summary.quantiles[DIFFICULTY] = {f"p{int(q * 100)}": (float(np.quantile(d, q)) if len(d) else None) for q in (0.0, 0.1, 0.5, 0.9, 1.0)}
+    except BaseException:
+        if sink is not None:
+            sink.abort()
+        raise
+    finally:
+        scorer.close()
+        rejects.close()
+        if store is not None:
+            store.close()
+        shutil.rmtree(spool, ignore_errors=True)
+        if engine is not None:
+            engine.close()
+
+    summary.extra["rows_computed"] = {"text": text_unit.computed, "model": model_unit.computed}
+    summary.extra["rows_reused"] = {"text": text_unit.reused, "model": model_unit.reused}
+    summary.quarantined = rejects.count
+    summary.reject_reasons = rejects.reasons
+    summary.rejects_path = rejects_path if rejects.count else None
+    summary.inputs = input_hashes(sources) if "-" not in sources else {"-": "stdin"}
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def _describe(summary: ScoreSummary, spool_files: list[Path], columns: list[str]) -> None:
+    """Quantiles per score column and Spearman agreement between numeric score columns."""
+    import polars as pl
+
+    if not spool_files:
+        return
+    lf = pl.scan_parquet([str(p) for p in spool_files])
+    present = [c for c in columns if c in lf.collect_schema().names() and lf.collect_schema()[c].is_numeric()]
+    if not present:
+        return
+    df = lf.select(present).collect()
+    qs = (0.0, 0.1, 0.5, 0.9, 1.0)
+    for c in present:
+        s = df[c].drop_nans().drop_nulls() if df[c].dtype.is_float() else df[c].drop_nulls()
+        summary.quantiles[c] = {f"p{int(q * 100)}": (float(s.quantile(q)) if len(s) else None) for q in qs}
+    ranks = df.select([pl.col(c).fill_nan(None).rank("average").alias(c) for c in present])
+    for a in present:
+        summary.agreement[a] = {}
+        for b in present:
+            if a == b:
+                summary.agreement[a][b] = 1.0
+                continue
+            pair = ranks.select(a, b).drop_nulls()
+            if len(pair) > 2 and pair[a].std() and pair[b].std():
+                summary.agreement[a][b] = round(float(np.corrcoef(pair[a].to_numpy(), pair[b].to_numpy())[0, 1]), 4)
+            else:
+                summary.agreement[a][b] = None
