@@ -66,11 +66,3 @@ def test_cli_missing_answer_column_is_a_clean_error(runner, tmp_path, monkeypatc
 def test_cli_help_has_example(runner):
     res = runner.invoke(app, ["synthesize", "--help"])
     assert res.exit_code == 0 and "curate synthesize" in res.output and "--generator-model" in res.output
-
-
-def test_default_rejects_path():
-    from curate.cli.synthesize import default_rejects
-
-    assert default_rejects("-") == "curate-rejects.jsonl"
-    assert default_rejects("out/synth.jsonl") == "out/synth.rejects.jsonl"
-    assert default_rejects("out/shards/") == "out/shards.rejects.jsonl"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from enum import Enum
-from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
@@ -22,14 +21,6 @@ class ModeOpt(str, Enum):
 class PolicyOpt(str, Enum):
     drop = "drop"
     relabel = "relabel"
-
-
-def default_rejects(output: str) -> str:
-    if output == "-":
-        return "curate-rejects.jsonl"
-    p = Path(output.rstrip("/"))
-    name = p.name.split(".")[0] or "out"
-    return str(p.with_name(f"{name}.rejects.jsonl"))
 
 
 def synthesize_cmd(
@@ -83,6 +74,7 @@ def synthesize_cmd(
     from curate.io.writers import Format
     from curate.synth import Mode, MonotonicPolicy, Output, SynthOptions, synthesize
     from curate.synth.engines import open_engines
+    from curate.score import default_rejects_path
     from curate.synth.funnel import render_table
     from curate.cli._output import err_console
 
@@ -96,7 +88,7 @@ def synthesize_cmd(
         prompts_dir=prompts_dir, near_dup_threshold=near_dup_threshold, decontaminate=tuple(decontaminate or ()), ngram=ngram,
         append=append, seed=seed,
     )
-    out = Output(output, Format(fmt.value) if fmt else None, rows_per_shard, rejects or default_rejects(output), summary_json)
+    out = Output(output, Format(fmt.value) if fmt else None, rows_per_shard, rejects or default_rejects_path(output), summary_json)
 
     def cfg(model: str | None, url: str | None) -> EngineConfig:
         return EngineConfig(engine="openai" if url else engine, model=model, url=url, cache=not no_cache, seed=seed)
