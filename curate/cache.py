@@ -131,6 +131,7 @@ class CachedEngine:
         found = self._lookup([k for ks in keys for k in ks])
         # Samples are filled from the front: a prompt with m cached samples needs n - m new ones.
         missing: dict[int, list[int]] = {}  # number still needed → prompt indices
+        errors: dict[int, str] = {}
         have: list[list[dict[str, Any]]] = []
         for pi, ks in enumerate(keys):
             got = []
@@ -149,8 +150,10 @@ class CachedEngine:
             fresh = self.engine.generate([prompts[i] for i in idxs], replace(params, n=need))
             items = []
             for pi, comp in zip(idxs, fresh):
+                if comp.error or len(comp.texts) < need:
+                    errors[pi] = comp.error or f"engine returned {len(comp.texts)} of {need} samples"
                 start = len(have[pi])
-                for j in range(need):
+                for j in range(min(need, len(comp.texts))):
                     rec = {
                         "text": comp.texts[j],
                         "tokens": comp.token_counts[j] if j < len(comp.token_counts) else None,
@@ -162,7 +165,7 @@ class CachedEngine:
                     items.append((keys[pi][start + j], {k: v for k, v in rec.items() if k != "fresh"}))
             self._store(items)  # committed now: an interrupted run resumes from here
         out = []
-        for recs in have:
+        for pi, recs in enumerate(have):
             logprobs = [r["logprobs"] for r in recs] if params.logprobs else None
             out.append(
                 Completion(
@@ -171,6 +174,7 @@ class CachedEngine:
                     finish_reasons=[r["finish"] or "" for r in recs],
                     logprobs=logprobs,
                     cached=not any(r.get("fresh") for r in recs),
+                    error=errors.get(pi),
                 )
             )
         return out

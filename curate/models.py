@@ -115,7 +115,7 @@ def _convert(gguf: Path, dest: Path, dtype: str) -> None:
     config = loaded.config
     if hasattr(config, "quantization_config"):
         del config.quantization_config
-    config.torch_dtype = dtype
+    config.dtype = dtype
     model = transformers.AutoModelForCausalLM.from_config(config, dtype=torch.float32)
     missing, unexpected = model.load_state_dict(loaded.state_dict(), strict=False)
     missing = [m for m in missing if "lm_head" not in m]  # tied embeddings

@@ -40,7 +40,9 @@ def wilson(c: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
     den = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / den
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
-    return (max(0.0, centre - half), min(1.0, centre + half))
+    lo = 0.0 if c == 0 else max(0.0, centre - half)
+    hi = 1.0 if c == n else min(1.0, centre + half)
+    return (lo, hi)
 
 
 def pass_at(c: int, n: int, j: int) -> float | None:
@@ -96,6 +98,7 @@ class PassRateOptions:
     max_tokens: int = 256
     temperature: float = 0.8
     top_p: float = 0.95
+    stop: tuple[str, ...] = ("\nQuestion:", "\nTask:")  # the templates' next-example markers
     text_field: str = "text"
     answer_field: str = "answer"
     task_type_field: str = "task_type"
@@ -160,22 +163,27 @@ def measure_pass_rate(
     passes = {i: 0 for i in todo}
     drawn = {i: 0 for i in todo}
     tokens = {i: 0 for i in todo}
+    failed: set[int] = set()
     for start in range(0, len(todo), opts.batch_rows):
         batch = todo[start : start + opts.batch_rows]
         batch_prompts = {i: (prompt_fn(rows[i], tasks[i]) if prompt_fn else build_prompt(rows[i], tasks[i], opts, templates)) for i in batch}
         active = list(batch)
         while active:
             # Every active row in a round asks for the same number of samples: one engine call.
-            groups: dict[int, list[int]] = {}
+            groups: dict[tuple[int, int], list[int]] = {}  # (samples so far, samples wanted) → rows
             for i in active:
                 want = opts.k - drawn[i] if not opts.adaptive else min(round_size, opts.k - drawn[i])
-                groups.setdefault(want, []).append(i)
-            for n, idxs in groups.items():
-                params = SamplingParams(max_tokens=opts.max_tokens, temperature=opts.temperature, top_p=opts.top_p, n=drawn[idxs[0]] + n)
-                # The request asks for samples 0..m+n-1; the cache serves the first m, so only n are generated.
+                groups.setdefault((drawn[i], want), []).append(i)
+            for (m, n), idxs in groups.items():
+                params = SamplingParams(max_tokens=opts.max_tokens, temperature=opts.temperature, top_p=opts.top_p, n=m + n, stop=tuple(opts.stop))
+                # Asks for samples 0..m+n-1: the request cache serves the first m, so only n are generated.
                 comps = engine.generate([batch_prompts[i] for i in idxs], params)
                 for i, comp in zip(idxs, comps):
-                    new = range(drawn[i], min(len(comp.texts), drawn[i] + n))
+                    if comp.error:
+                        results[i].reason = f"engine error: {comp.error}"
+                        failed.add(i)
+                        continue
+                    new = range(drawn[i], min(len(comp.texts), m + n))
                     for j in new:
                         r = check(tasks[i], comp.texts[j], rows[i], answer_field=opts.answer_field, tests_field=opts.tests_field)
                         results[i].verdicts.append(r.ok)
@@ -186,11 +194,20 @@ def measure_pass_rate(
                         passes[i] += int(r.ok)
                         tokens[i] += comp.token_counts[j] if j < len(comp.token_counts) else 0
                     drawn[i] += len(new)
-            active = [i for i in active if not (decided(passes[i], drawn[i], opts.k, min_samples) if opts.adaptive else drawn[i] >= opts.k)]
+                    if not new:  # the engine returned nothing new: stop rather than loop
+                        results[i].reason = "engine returned no samples"
+                        failed.add(i)
+            active = [
+                i
+                for i in active
+                if i not in failed and not (decided(passes[i], drawn[i], opts.k, min_samples) if opts.adaptive else drawn[i] >= opts.k)
+            ]
         if on_batch:
             on_batch(len(batch))
 
     for i in todo:
+        if i in failed:
+            continue
         c, m = passes[i], drawn[i]
         res = results[i]
         res.passes, res.samples, res.rate = c, m, c / m if m else None

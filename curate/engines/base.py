@@ -43,6 +43,7 @@ class Completion:
     # Per sample, per generated token: {token: logprob} for the top-k alternatives (when requested).
     logprobs: list[list[dict[str, float]]] | None = None
     cached: bool = False
+    error: str | None = None  # set (with no texts) when the engine gave up on this prompt; never cached
 
 
 @dataclass

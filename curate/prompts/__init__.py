@@ -9,6 +9,7 @@ is applied by the engine.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
@@ -41,4 +42,7 @@ def render(template: str, question: str, row: Mapping[str, Any] | None = None, t
         choices_txt = "\n".join(f"{k}. {v}" for k, v in opts.items())
     else:
         choices_txt = "\n".join(f"{chr(65 + i)}. {v}" for i, v in enumerate(opts))
-    return template.replace("{question}", question.strip()).replace("{tests}", tests_txt).replace("{choices}", choices_txt).rstrip() + "\n"
+    if opts and all(str(v) in question for v in (opts.values() if isinstance(opts, Mapping) else opts)):
+        choices_txt = ""  # the question already lists its options
+    out = template.replace("{question}", question.strip()).replace("{tests}", tests_txt).replace("{choices}", choices_txt)
+    return re.sub(r"\n{3,}", "\n\n", out).rstrip() + "\n"

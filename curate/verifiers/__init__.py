@@ -77,7 +77,7 @@ def resolve_task_type(task_type: str | None, row: Mapping[str, Any], answer_fiel
     from curate.verifiers.math import parse_number, extract_reference
 
     ans = row.get(answer_field)
-    if ans is not None and parse_number(extract_reference(str(ans))) is not None:
+    if ans is not None and parse_number(extract_reference(str(ans)), strict=True) is not None:
         return "math"
     return "exact"
 

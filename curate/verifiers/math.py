@@ -1,6 +1,6 @@
 """Math / numeric answers: read the final answer and compare it as a number (or normalised text).
 
-Where the answer is read from, first match wins: the text after the last `####` (GSM8K style),
+Where the answer is read from, first match wins: the text after the first `####` (GSM8K style),
 the last `\\boxed{...}`, a phrase like "the answer is ...", else the last number in the text.
 Normalisation: thousands commas, `$`, `%`, units and trailing words, LaTeX (`\\frac{a}{b}`,
 `\\dfrac`, `\\text{}`, `\\left(`, `^\\circ`), plain fractions `a/b` and mixed numbers; numbers are
@@ -16,7 +16,7 @@ from typing import Any
 
 from curate.verifiers import VERIFIERS, Verifier, VerifyResult
 
-_NUM = r"-?\d[\d,]*(?:\.\d+)?(?:/\d+)?|-?\.\d+"
+_NUM = r"-?\d+ \d+/\d+(?![\d/])|-?\d[\d,]*(?:\.\d+)?(?:/\d+)?|-?\.\d+"
 _NUM_RE = re.compile(_NUM)
 _ANSWER_PHRASE = re.compile(r"(?:final answer|the answer|answer)\s*(?:is|:|=)?\s*[:=]?\s*(.+)", re.I)
 
@@ -52,10 +52,11 @@ def _strip_latex(s: str) -> str:
 
 def extract_answer(text: str) -> str | None:
     """The final-answer span of a completion (before number parsing)."""
-    if "####" in text:
-        tail = text.rsplit("####", 1)[1].strip()
-        if tail:
-            return tail.splitlines()[0].strip()
+    if "####" in text:  # the first marked answer: a small model may ramble on into new questions
+        for part in text.split("####")[1:]:
+            tail = part.strip()
+            if tail:
+                return tail.splitlines()[0].strip()
     boxed = _last_boxed(text)
     if boxed is not None:
         return boxed.strip()
@@ -76,8 +77,12 @@ def extract_reference(ref: str) -> str:
     return ref
 
 
-def parse_number(span: str | None) -> Fraction | float | None:
-    """A number from an answer span: '1,234', '$5.50', '3/4', '\\frac{3}{4}', '2 1/2', '45%', '12 cm'."""
+def parse_number(span: str | None, strict: bool = False) -> Fraction | float | None:
+    """A number from an answer span: '1,234', '$5.50', '3/4', '\\frac{3}{4}', '2 1/2', '45%', '12 cm'.
+
+    `strict`: the span must be just a number with units or words around it, no other digits or
+    operators ('x^2+1' is not a number then; used for reference answers).
+    """
     if span is None:
         return None
     s = _strip_latex(str(span))
@@ -91,6 +96,8 @@ def parse_number(span: str | None) -> Fraction | float | None:
             return whole - f if whole < 0 else whole + f
     m = re.search(r"-?\d[\d,]*(?:\.\d+)?(?:\s*/\s*-?\d+(?:\.\d+)?)?|-?\.\d+", s)
     if not m:
+        return None
+    if strict and (re.search(r"[\d^+*=<>]", s[: m.start()].replace("-", "")) or re.search(r"[\d^+*/=<>-]", s[m.end() :])):
         return None
     tok = m.group(0).replace(",", "").replace(" ", "")
     try:
@@ -122,7 +129,7 @@ class MathVerifier(Verifier):
         if got is None:
             return VerifyResult(False, None, "no answer found")
         ref = extract_reference(str(reference))
-        rn, gn = parse_number(ref), parse_number(got)
+        rn, gn = parse_number(ref, strict=True), parse_number(got)
         if rn is not None:
             if gn is None:
                 return VerifyResult(False, got, "answer is not a number")
