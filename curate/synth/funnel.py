@@ -56,13 +56,13 @@ def render_table(summary: dict[str, Any]) -> Any:
     from rich.table import Table
 
     t = Table(title=f"curate synthesize --mode {summary['mode']}", title_justify="left")
-    t.add_column("mode/op")
+    t.add_column("operation")
     for s in STAGES:
         t.add_column(s, justify="right")
-    t.add_column("top drop reasons")
+    t.add_column("drop reasons")
     f = summary["funnel"]
     for key, counts in f["stages"].items():
         rs = f["reasons"].get(key, {})
         top = ", ".join(f"{r} {n}" for r, n in sorted(rs.items(), key=lambda kv: -kv[1])[:3])
-        t.add_row(key, *(str(counts[s]) for s in STAGES), top, style="bold" if key == "total" else None)
+        t.add_row(key.split("/", 1)[-1], *(str(counts[s]) for s in STAGES), top, style="bold" if key == "total" else None)
     return t
