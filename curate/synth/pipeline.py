@@ -57,20 +57,26 @@ def run(rows: list[dict[str, Any]], opts: SynthOptions, generator: Engine, targe
     critic = critic or generator
     t0 = time.perf_counter()
     stats: dict[str, JsonStats] = defaultdict(JsonStats)
-    seeds, info = select_seeds(rows, opts, target)
+    timings: dict[str, float] = defaultdict(float)
+    clock = _Clock(timings)
+    with clock("seed_selection"):
+        seeds, info = select_seeds(rows, opts, target)
     decon = Decontaminator.from_files(opts.decontaminate, opts.ngram) if opts.decontaminate else None
     inputs = [(str(r[opts.id_field]), str(r[opts.text_field])) for r in rows]
     deduper: Deduper | None = None
     cands: list[Candidate] = []
     extra: dict[str, Any] = {}
     if opts.mode == Mode.ladder:
-        cands = run_ladder(seeds, generator, opts, stats)
-        deduper = dedup(cands, inputs, deduper, opts.near_dup_threshold)
-        if decon:
-            decon.apply(cands)
+        with clock("generate_and_verify"):
+            cands = run_ladder(seeds, generator, opts, stats)
+        with clock("novelty"):
+            deduper = dedup(cands, inputs, deduper, opts.near_dup_threshold)
+            if decon:
+                decon.apply(cands)
         advance(cands, "novel")
-        _measure_targets(cands, target, opts)
-        info["measured_parent_pass_rates"] = measure_missing([s for s in seeds if any(c.parent_id == s.id and c.alive for c in cands)], target, opts)
+        with clock("target_pass_rate"):
+            _measure_targets(cands, target, opts)
+            info["measured_parent_pass_rates"] = measure_missing([s for s in seeds if any(c.parent_id == s.id and c.alive for c in cands)], target, opts)
         extra["monotonic"] = check_ladders(cands, {s.id: s.pass_rate for s in seeds if s.pass_rate is not None}, opts.monotonic, opts.monotonic_margin)
         advance(cands, "kept")
         extra["pass_rate_by_level"] = _by_level(cands, seeds)
@@ -79,12 +85,15 @@ def run(rows: list[dict[str, Any]], opts: SynthOptions, generator: Engine, targe
         for rnd in range(1, opts.rounds + 1):
             if not round_seeds:
                 break
-            new = run_defect_round(round_seeds, rnd, generator, critic, opts, stats)
-            deduper = dedup(new, inputs, deduper, opts.near_dup_threshold)
-            if decon:
-                decon.apply(new)
+            with clock("generate_and_verify"):
+                new = run_defect_round(round_seeds, rnd, generator, critic, opts, stats)
+            with clock("novelty"):
+                deduper = dedup(new, inputs, deduper, opts.near_dup_threshold)
+                if decon:
+                    decon.apply(new)
             advance(new, "novel")
-            _measure_targets(new, target, opts)
+            with clock("target_pass_rate"):
+                _measure_targets(new, target, opts)
             for c in new:
                 if c.alive and c.target_pass_rate is not None and c.target_pass_rate >= opts.max_pass_rate:
                     c.drop("target_pass_rate", f"target pass rate {c.target_pass_rate:.2f} is not below {opts.max_pass_rate}")
@@ -102,8 +111,26 @@ def run(rows: list[dict[str, Any]], opts: SynthOptions, generator: Engine, targe
         **extra,
         "decontamination": {"ngram": opts.ngram, "hits": decon.hits} if decon else None,
         "seconds": round(time.perf_counter() - t0, 2),
+        "stage_seconds": {k: round(v, 2) for k, v in timings.items()},
     }
     return cands, summary
+
+
+class _Clock:
+    """`with clock("stage"):` adds the block's wall time to timings["stage"]."""
+
+    def __init__(self, timings: dict[str, float]):
+        self.timings = timings
+
+    def __call__(self, stage: str) -> "_Clock":
+        self._stage = stage
+        return self
+
+    def __enter__(self) -> None:
+        self._t = time.perf_counter()
+
+    def __exit__(self, *exc: object) -> None:
+        self.timings[self._stage] += time.perf_counter() - self._t
 
 
 def _by_level(cands: list[Candidate], seeds: list[Seed]) -> dict[str, Any]:
