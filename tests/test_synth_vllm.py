@@ -21,7 +21,7 @@ ROWS = [
     {"id": "r1", "text": "Tom has 3 apples and buys 4 more. How many apples does he have?", "answer": "7"},
     {"id": "r2", "text": "A pen costs 2 dollars. How much do 5 pens cost?", "answer": "10"},
 ]
-SMALL = dict(max_tokens=160, solve_max_tokens=96, sc_samples=2, sc_min_agree=1, k=2, json_retries=1)
+SMALL = dict(max_tokens=128, solve_max_tokens=64, sc_samples=2, sc_min_agree=1, k=2, json_retries=1)
 
 
 def _run(tmp_path, eng, opts, tag):
