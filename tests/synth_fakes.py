@@ -75,8 +75,6 @@ class Script:
     def __call__(self, prompt: Any, params: Any, i: int) -> str:
         text = prompt_text(prompt)
         kind = kind_of(text)
-        if kind == "solve" and params.temperature >= 1.0:  # the built-in target fallback samples at T=1
-            kind = "target"
         self.seen.append((kind, text))
         if kind in ("defect", "ladder", "refine", "repair"):
             out = self.generate(kind, text, i) if self.generate else None
@@ -87,7 +85,8 @@ class Script:
             self.judged[src] = n + 1
             out = self.critic(text, n) if self.critic else None
             return out if out is not None else json.dumps({"verdict": "accept", "reason": "clear and correct"})
-        src = source_problem(text) if kind == "solve" or "Solve this problem" in text else text.rsplit("Question:", 1)[-1]
+        # Self-consistency uses the synth solve prompt; the target is asked through the pass-rate prompt.
+        src = source_problem(text) if kind == "solve" else text.rsplit("Question:", 1)[-1]
         ans = re.search(r"\bans(\d+)", src)
         answer = ans.group(1) if ans else "0"
         if kind == "solve":

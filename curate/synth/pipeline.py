@@ -46,7 +46,7 @@ def _validate(opts: SynthOptions) -> None:
 
 def _measure_targets(cands: list[Candidate], target: Engine, opts: SynthOptions) -> None:
     alive = [c for c in cands if c.alive]
-    for c, pr in zip(alive, pass_rates(target, [c.problem for c in alive], [c.answer for c in alive], opts.k, opts.solve_max_tokens, opts.prompts_dir, [c.task for c in alive])):
+    for c, pr in zip(alive, pass_rates(target, [c.problem for c in alive], [c.answer for c in alive], opts.k, opts.solve_max_tokens, [c.task for c in alive])):
         c.target_pass_rate, c.target_k = pr, opts.k
         c.notes["target_model"] = target.model
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from curate.engines.base import Engine
-from curate.synth.answers import extract_final
+from curate.synth.answers import reference_answer
 from curate.synth.lineage import Seed
 from curate.synth.options import Mode, SynthOptions
 from curate.synth.passrate import pass_rates
@@ -38,9 +38,7 @@ def usable_rows(rows: list[dict[str, Any]], opts: SynthOptions) -> tuple[list[Se
         if ans is None or not str(ans).strip():
             skipped["no_answer"] += 1
             continue
-        ans = str(ans)
-        if "####" in ans or "\\boxed" in ans:
-            ans = extract_final(ans)
+        ans = reference_answer(str(ans))
         seeds.append(Seed(str(r[opts.id_field]), str(r[opts.text_field]), ans, task, _float(r.get(opts.pass_rate_field)), r))
     return seeds, skipped
 
@@ -48,7 +46,7 @@ def usable_rows(rows: list[dict[str, Any]], opts: SynthOptions) -> tuple[list[Se
 def measure_missing(seeds: list[Seed], target: Engine, opts: SynthOptions) -> int:
     """Fill in pass rates the input did not carry; returns how many were measured."""
     todo = [s for s in seeds if s.pass_rate is None]
-    for s, pr in zip(todo, pass_rates(target, [s.text for s in todo], [s.answer for s in todo], opts.k, opts.solve_max_tokens, opts.prompts_dir, [s.task for s in todo])):
+    for s, pr in zip(todo, pass_rates(target, [s.text for s in todo], [s.answer for s in todo], opts.k, opts.solve_max_tokens, [s.task for s in todo])):
         s.pass_rate = pr
     return len(todo)
 
