@@ -31,6 +31,7 @@ def synthesize_cmd(
     target_model: Annotated[Optional[str], typer.Option("--target-model", help="Model whose pass rate is measured (default: the bundled model).")] = None,
     generator_engine_url: Annotated[Optional[str], typer.Option("--generator-engine-url", help="OpenAI-compatible server for the generator.")] = None,
     target_engine_url: Annotated[Optional[str], typer.Option("--target-engine-url", help="OpenAI-compatible server for the target.")] = None,
+    critic_model: Annotated[Optional[str], typer.Option("--critic-model", help="Defect mode: model judging problems (default: the generator).")] = None,
     engine: EngineOpt = "vllm",
     rounds: Annotated[int, typer.Option("--rounds", min=1, help="Defect mode: rounds, each seeded from the previous round's kept problems.")] = 1,
     per_seed: Annotated[int, typer.Option("--per-seed", min=1, help="Defect mode: new problems per seed and round.")] = 2,
@@ -44,7 +45,7 @@ def synthesize_cmd(
     monotonic: Annotated[PolicyOpt, typer.Option("--monotonic", help="Ladder variants whose measured pass rate breaks the order: drop or relabel.")] = PolicyOpt.drop,
     monotonic_margin: Annotated[float, typer.Option("--monotonic-margin", min=0.0, max=1.0, help="Required pass-rate drop per harder level.")] = 0.0,
     sc_samples: Annotated[int, typer.Option("--sc-samples", min=0, help="Self-consistency: generator solutions per new problem (0: off).")] = 4,
-    sc_min: Annotated[int, typer.Option("--sc-min", min=1, help="Self-consistency: solutions that must match the stated answer.")] = 3,
+    sc_min: Annotated[Optional[int], typer.Option("--sc-min", min=1, help="Self-consistency: solutions that must match the stated answer (default: 3, at most --sc-samples).")] = None,
     k: Annotated[int, typer.Option("--k", min=1, help="Target samples per new problem for its pass rate.")] = 4,
     json_retries: Annotated[int, typer.Option("--json-retries", min=0, help="Re-ask this many times when the output is not valid JSON.")] = 2,
     no_structured: Annotated[bool, typer.Option("--no-structured", help="Do not request JSON-schema constrained decoding.")] = False,
@@ -83,7 +84,7 @@ def synthesize_cmd(
         seed_buckets=tuple(seed_bucket), seed_max_pass_rate=seed_max_pass_rate, max_seeds=max_seeds,
         per_seed=per_seed, rounds=rounds, critic_rounds=critic_rounds, max_pass_rate=max_pass_rate,
         harder=harder, easier=easier, monotonic=MonotonicPolicy(monotonic.value), monotonic_margin=monotonic_margin,
-        sc_samples=sc_samples, sc_min_agree=min(sc_min, sc_samples) if sc_samples else sc_min, k=k,
+        sc_samples=sc_samples, sc_min_agree=sc_min if sc_min is not None else max(1, min(3, sc_samples)), k=k,
         json_retries=json_retries, structured=not no_structured, max_tokens=max_tokens, solve_max_tokens=solve_max_tokens,
         prompts_dir=prompts_dir, near_dup_threshold=near_dup_threshold, decontaminate=tuple(decontaminate or ()), ngram=ngram,
         append=append, seed=seed,
@@ -93,7 +94,8 @@ def synthesize_cmd(
     def cfg(model: str | None, url: str | None) -> EngineConfig:
         return EngineConfig(engine="openai" if url else engine, model=model, url=url, cache=not no_cache, seed=seed)
 
-    engines = open_engines(cfg(generator_model, generator_engine_url), cfg(target_model, target_engine_url))
+    gen_cfg = cfg(generator_model, generator_engine_url)
+    engines = open_engines(gen_cfg, cfg(target_model, target_engine_url), cfg(critic_model, None) if critic_model else gen_cfg)
     try:
         summary = synthesize(input, opts, out, generator=engines.generator, target=engines.target, critic=engines.critic)
     finally:
