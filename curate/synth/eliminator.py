@@ -14,7 +14,7 @@ from curate.synth.prompts import template_words
 
 _REFUSAL = re.compile(
     r"(\bI'?m sorry\b|\bI am sorry\b|\bI apologi[sz]e\b|\bI cannot\b|\bI can'?t\b|\bI can not\b|\bas an AI\b"
-    r"|\bI'?m (?:not able|unable)\b|\bI am (?:not able|unable)\b|\bunable to (?:help|assist|comply)\b)",
+    r"|\bI'?m afraid\b|\bI'?m (?:not able|unable)\b|\bI am (?:not able|unable)\b|\bunable to (?:help|assist|comply)\b)",
     re.I,
 )
 

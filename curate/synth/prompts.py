@@ -32,8 +32,7 @@ def render(name: str, prompts_dir: str | None = None, **values: str) -> str:
 def template_words(prompts_dir: str | None = None) -> tuple[str, ...]:
     """Phrases that only a prompt contains: seeing one in a generated problem means the template leaked."""
     return (
-        "reply with json",
-        "json only",
+        "json",
         '"problem":',
         '"solution":',
         '"answer":',
