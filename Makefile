@@ -23,7 +23,7 @@ $(STAMP): pyproject.toml Makefile
 setup: $(STAMP)
 
 demo: setup
-	$(VENV)/bin/curate score sample_data/ -o out/scored.parquet --summary-json out/score-summary.json
+	$(VENV)/bin/curate run pipelines/demo.yaml --summary-json out/demo/run-summary.json
 
 test: setup
 	$(PY) -m pytest -q

@@ -165,6 +165,15 @@ def _null_nans(table: pa.Table, names: list[str]) -> pa.Table:
     return table
 
 
+def _as_arrow_value(value: Any, typ: pa.DataType) -> Any:
+    """Stored JSON back to what Arrow expects: map values are lists of (key, value) pairs."""
+    if value is None or not pa.types.is_map(typ):
+        return value
+    if isinstance(value, dict):
+        return [(typ.key_type.to_pandas_dtype().type(k) if pa.types.is_integer(typ.key_type) else k, v) for k, v in value.items()]
+    return [tuple(kv) for kv in value]
+
+
 class _Unit:
     """A group of signals scored together, optionally through the row store."""
 
@@ -211,7 +220,7 @@ class _Unit:
         self.store.put_many(new_items)  # type: ignore[union-attr]
         values = {**found, **dict(new_items)}
         for f in self.fields:
-            vals = [values[keys[i]].get(f.name) for i in range(table.num_rows)]
+            vals = [_as_arrow_value(values[keys[i]].get(f.name), f.type) for i in range(table.num_rows)]
             arr = pa.array(vals, type=f.type)
             if f.name in table.column_names:
                 table = table.set_column(table.column_names.index(f.name), f.name, arr)
@@ -337,6 +346,8 @@ def score(inputs: list[str], opts: ScoreOptions, on_progress: Callable[[int], No
         for table in scorer.map(batches()):
             if not table.num_rows:
                 continue
+            if DIFFICULTY in table.column_names:  # rescoring scored rows: difficulty is recomputed
+                table = table.drop_columns([DIFFICULTY])
             if model_sigs:
                 todo, state = model_unit.split(table)
                 computed = score_batch(todo, model_sigs, opts.text_field, opts.signal_options, engine) if todo.num_rows else todo

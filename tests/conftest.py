@@ -20,8 +20,7 @@ def vllm_engine():
     request cache (closing that wrapper leaves this engine open). It must start: a failure here
     fails the vllm-marked tests loudly instead of skipping them.
     """
-    from curate.engines import EngineConfig, build_engine
+    from curate.engines import EngineConfig, shared_engine
 
-    engine = build_engine(EngineConfig(engine="vllm", seed=0, max_model_len=2048))
-    yield engine
-    engine.close()
+    # The process-wide engine: commands run in-process by tests (e.g. `curate run`) reuse it.
+    yield shared_engine(EngineConfig(engine="vllm", seed=0, max_model_len=2048))

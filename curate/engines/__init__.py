@@ -20,6 +20,37 @@ def build_engine(cfg: EngineConfig) -> Any:
     return from_config(cfg) if from_config else cls(model=cfg.model, **cfg.extra)
 
 
+_SHARED: dict[tuple[Any, ...], Any] = {}
+
+
+def shared_engine(cfg: EngineConfig) -> Any:
+    """One in-process vLLM engine per (model, seed, length limit) for the whole process.
+
+    Loading the model is the expensive part, and a pipeline or a test session opens the same engine
+    many times: they all get this one, closed when the process exits.
+    """
+    import atexit
+
+    key = (cfg.engine, cfg.model, cfg.seed, cfg.max_model_len, repr(sorted(cfg.extra.items())))
+    if key not in _SHARED:
+        _SHARED[key] = build_engine(cfg)
+        atexit.register(_SHARED[key].close)
+    return _SHARED[key]
+
+
+def request_cache_path(cfg: EngineConfig) -> Any:
+    """`<cfg.cache_dir>/requests.sqlite`, else `$CURATE_REQUEST_CACHE/requests.sqlite`, else the cache root's."""
+    import os
+    from pathlib import Path
+
+    from curate.cache import cache_root
+
+    if cfg.cache_dir:
+        return Path(cfg.cache_dir).expanduser() / "requests.sqlite"
+    env = os.environ.get("CURATE_REQUEST_CACHE")
+    return (Path(env).expanduser() if env else cache_root()) / "requests.sqlite"
+
+
 def open_engine(cfg: EngineConfig | None = None, *, cached: bool = True, engine: Any = None) -> Any:
     """Open the engine described by `cfg`, wrapped in the request cache unless `cached=False`.
 
@@ -27,13 +58,14 @@ def open_engine(cfg: EngineConfig | None = None, *, cached: bool = True, engine:
     in tests) the same way; closing the wrapper then leaves that engine open.
     """
     cfg = cfg or EngineConfig()
-    eng = engine if engine is not None else build_engine(cfg)
+    shared = engine is None and cfg.engine == "vllm" and not cfg.url
+    eng = engine if engine is not None else shared_engine(cfg) if shared else build_engine(cfg)
     if not cached:
         return eng
-    from curate.cache import CachedEngine, RequestCache, cache_root
+    from curate.cache import CachedEngine, RequestCache
 
-    cache = RequestCache(cache_root(cfg.cache_dir) / "requests.sqlite")
-    return CachedEngine(eng, cache, read=cfg.cache, seed=cfg.seed, close_engine=engine is None)
+    cache = RequestCache(request_cache_path(cfg))
+    return CachedEngine(eng, cache, read=cfg.cache, seed=cfg.seed, close_engine=engine is None and not shared)
 
 
 __all__ = [
@@ -45,5 +77,6 @@ __all__ = [
     "PromptScore",
     "SamplingParams",
     "build_engine",
+    "shared_engine",
     "open_engine",
 ]

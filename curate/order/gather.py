@@ -80,6 +80,8 @@ def _with_order_columns(table: pa.Table, spec: ShardSpec, schema: pa.Schema) -> 
     pos = np.arange(spec.start, spec.stop, dtype=np.int64)
     step = pos // spec.seq.batch_size
     table = conform(table, schema)
+    # Re-ordering an ordered set: the new order replaces the old one's columns.
+    table = table.drop_columns([f.name for f in ADDED if f.name in table.column_names])
     return (
         table.append_column(ADDED[0], pa.array(step))
         .append_column(ADDED[1], pa.array(pos))

@@ -185,7 +185,17 @@ def run_pipeline(cfg: PipelineConfig, opts: RunOptions) -> dict[str, Any]:
     state_path = state_dir / "state.json"
     (out_dir / "stages").mkdir(parents=True, exist_ok=True)
     _clean_stale_temps(out_dir)
-    os.environ.setdefault("CURATE_REQUEST_CACHE", str(state_dir / "requests"))
+    previous_cache = os.environ.get("CURATE_REQUEST_CACHE")
+    if not previous_cache:
+        os.environ["CURATE_REQUEST_CACHE"] = str(state_dir / "requests")
+    try:
+        return _run(cfg, opts, out_dir, state_dir, state_path)
+    finally:
+        if not previous_cache:
+            os.environ.pop("CURATE_REQUEST_CACHE", None)
+
+
+def _run(cfg: PipelineConfig, opts: RunOptions, out_dir: Path, state_dir: Path, state_path: Path) -> dict[str, Any]:
     state = {"stages": {}} if opts.force else _load_state(state_path)
     started = time.perf_counter()
     report: dict[str, Any] = {"pipeline_output": str(out_dir), "stages": []}
