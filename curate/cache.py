@@ -43,6 +43,20 @@ def request_key(model: str, seed: int, kind: str, payload: Any, index: int = 0) 
     return hashlib.sha256(blob).hexdigest()
 
 
+def init_sqlite(db: sqlite3.Connection, create: str) -> None:
+    """WAL mode and the table, retried: processes of one shell pipe may create the file at once,
+    and switching a new database to WAL can report "locked" without waiting for the busy timeout."""
+    from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_random_exponential
+
+    @retry(retry=retry_if_exception_type(sqlite3.OperationalError), wait=wait_random_exponential(0.02, 1), stop=stop_after_delay(60), reraise=True)
+    def _init() -> None:
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute(create)
+
+    _init()
+
+
 class RequestCache:
     """A tiny key → JSON store in SQLite."""
 
@@ -51,9 +65,7 @@ class RequestCache:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         self._db = sqlite3.connect(str(self.path), timeout=60, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("CREATE TABLE IF NOT EXISTS entries (key TEXT PRIMARY KEY, value BLOB NOT NULL)")
+        init_sqlite(self._db, "CREATE TABLE IF NOT EXISTS entries (key TEXT PRIMARY KEY, value BLOB NOT NULL)")
 
     def get_many(self, keys: list[str]) -> dict[str, Any]:
         out: dict[str, Any] = {}

@@ -128,3 +128,22 @@ def test_demo_pipeline_on_the_real_bundled_model(vllm_engine, runner, tmp_path):
     manifest = json.loads((out / "ordered" / "manifest.json").read_text())
     shard_rows = sum(s["rows"] for s in manifest["sets"]["curriculum"]["shards"])
     assert shard_rows == len(scored)
+
+
+def test_shell_pipe_score_synthesize_order(tmp_path):
+    """`curate score - | curate synthesize - | curate order - -o DIR` on JSONL streams."""
+    env = {**os.environ, "CURATE_CACHE_DIR": str(tmp_path / "cache")}
+    src = ROOT / "sample_data" / "math.jsonl"
+    curate = f"{sys.executable} -m curate"
+    cmd = (
+        f"head -12 {src} | {curate} score - -s length -s pass_rate --engine fake --k 2 -j 1 "
+        f"| {curate} synthesize - --mode ladder -L 1 -E 0 --engine fake --append "
+        f"| {curate} order - -o {tmp_path / 'out'} --batch-size 4 --no-plot"
+    )
+    res = subprocess.run(["bash", "-o", "pipefail", "-c", cmd], env=env, capture_output=True, text=True, cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    rows = pl.read_parquet(sorted((tmp_path / "out").glob("part-*.parquet")))
+    assert len(rows) == manifest["sets"]["curriculum"]["rows"] >= 12
+    assert rows["curriculum_position"].to_list() == list(range(len(rows)))
+    assert {"score_pass_rate", "difficulty", "answer"} <= set(rows.columns)
