@@ -134,7 +134,7 @@ def write_ordered(root: Path, table: pa.Table, batch: int = 16, rows_per_shard: 
                     "schedule": {"name": "linear", "formula": "min(1, b + (1-b)·t/(aT))"},
                     "rows": {"input": n, "ordered": n, "quarantined": 0, "read": n, "distinct_read": n},
                     "sets": {k: {"rows": sum(r["rows"] for r in v), "shards": v} for k, v in sets.items()}}
-    else:  # the brief's flat layout: shards at the top, file/step_range/checksum, no per-shard stats for some
+    else:  # the flat manifest layout: shards at the top, file/step_range/checksum, no per-shard stats for some
         shards = [{"file": r["path"], "rows": r["rows"], "step_range": r["steps"], "checksum": r["sha256"]} for r in sets["curriculum"]]
         manifest = {"format_version": 1, "config": {**cfg, "curate_version": "0.1.0"}, "shards": shards}
     _png(root / "curriculum.png")
