@@ -31,7 +31,7 @@ from curate.io.readers import ReadOptions
 from curate.rowstore import RowStore
 from curate.signals import SIGNALS, BatchContext, Signal
 
-DEFAULT_SIGNALS = ("length", "compression_ratio", "readability", "lexical_diversity", "word_entropy")
+from curate.defaults import DEFAULT_SIGNALS
 DIFFICULTY = "difficulty"
 
 

@@ -7,6 +7,7 @@ from typing import Annotated, Optional
 import typer
 
 from curate.cli._errors import handle
+from curate.defaults import DEFAULT_SIGNALS
 from curate.cli._options import (
     EngineOpt,
     EngineUrlOpt,
@@ -53,7 +54,7 @@ def _pairs(values: list[str], flag: str) -> dict[str, str]:
 def score_cmd(
     inputs: InputArg,
     output: OutputOpt = "-",
-    signals: SignalsOpt = ["length", "compression_ratio", "readability", "lexical_diversity", "word_entropy"],
+    signals: SignalsOpt = list(DEFAULT_SIGNALS),
     text_field: TextFieldOpt = "text",
     id_field: IdFieldOpt = "id",
     weight: WeightOpt = [],

@@ -77,15 +77,7 @@ class _JsonlReader:
             if problem:
                 self.rejects.append(Reject(problem, self.name, lineno, raw=_safe_str(text.rstrip("\r\n"), RAW_PREVIEW_CHARS)))
                 return
-        if type(obj) is dict:
-            self.rows.append(obj)
-            self.lines.append(lineno)
-            self.seen_rows += 1
-            if not self.checked and len(self.rows) >= min(self.opts.batch_rows, 64):
-                _check_json_fields(self.rows, self.name, self.opts)
-                self.checked = True
-        else:
-            self._add_obj(obj, lineno, raw.rstrip(b"\r\n").decode("utf-8", "replace"))
+        self._add_obj(obj, lineno, None if type(obj) is dict else raw.rstrip(b"\r\n").decode("utf-8", "replace"))
 
     def _add_obj(self, obj: Any, lineno: int, text: str | None = None) -> None:
         if not isinstance(obj, dict):
