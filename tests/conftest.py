@@ -24,3 +24,22 @@ def vllm_engine():
 
     # The process-wide engine: commands run in-process by tests (e.g. `curate run`) reuse it.
     yield shared_engine(EngineConfig(engine="vllm", seed=0, max_model_len=2048))
+
+
+@pytest.fixture(scope="session")
+def ray_cluster():
+    """One local Ray for the session: 2 CPUs, a small object store, workers that can import the tests' signals."""
+    ray = pytest.importorskip("ray")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    path = os.pathsep.join([root, os.path.join(root, "tests"), os.environ.get("PYTHONPATH", "")])
+    ray.init(
+        address="local",  # a fresh instance, whatever else runs on this machine
+        num_cpus=2,
+        include_dashboard=False,
+        object_store_memory=500 * 2**20,
+        log_to_driver=False,
+        logging_level="WARNING",
+        runtime_env={"env_vars": {"PYTHONPATH": path}},
+    )
+    yield ray
+    ray.shutdown()

@@ -36,23 +36,6 @@ class RayWords(Signal):
         }
 
 
-@pytest.fixture(scope="session")
-def ray_cluster():
-    """One local Ray for the session: 2 CPUs, a small object store, workers that can import the tests' signals."""
-    path = os.pathsep.join([str(ROOT), str(ROOT / "tests"), os.environ.get("PYTHONPATH", "")])
-    ray.init(
-        address="local",  # a fresh instance, whatever else runs on this machine
-        num_cpus=2,
-        include_dashboard=False,
-        object_store_memory=500 * 2**20,
-        log_to_driver=False,
-        logging_level="WARNING",
-        runtime_env={"env_vars": {"PYTHONPATH": path}},
-    )
-    yield ray
-    ray.shutdown()
-
-
 def _files(root: Path) -> dict[str, bytes]:
     if root.is_file():
         return {root.name: root.read_bytes()}
