@@ -54,6 +54,8 @@ class ScoreOptions:
     row_store: str | None = None  # SQLite file of per-row scores reused across runs
     executor: str = "local"  # where pass 1's text-signal batches run: local | ray (curate.executors)
     executor_address: str | None = None  # ray: cluster address; None starts a local Ray
+    engine_actors: int = 1  # ray: engine actors serving model signals
+    engine_cpus: float = 1.0  # ray: CPUs each engine actor reserves
     seed: int = 0
 
 
@@ -255,9 +257,6 @@ class _Scorer:
             table, state = pending.popleft()
             yield table if isinstance(state, str) else self.unit.merge(table, computed, state)
 
-    def close(self) -> None:
-        if self.executor is not None:
-            self.executor.close()
 
 
 # ----------------------------------------------------------------------------- the command
@@ -299,12 +298,24 @@ def score(inputs: list[str], opts: ScoreOptions, on_progress: Callable[[int], No
     summary = ScoreSummary(signals=[s.name for s in signals], composite=composite.describe())
     summary.signal_params = {s.name: getattr(s, "params", lambda: {})() for s in signals if hasattr(s, "params")}
 
+    # Text signals run on the executor's workers; on Ray, model signals run on its engine actors.
+    on_ray = opts.executor != "local"
+    executor = None
+    if text_sigs or (model_sigs and on_ray):
+        executor = open_executor(ExecutorConfig(opts.executor, opts.workers, opts.executor_address, opts.engine_actors, opts.engine_cpus))
     engine = None
-    if model_sigs:
-        from curate.engines import EngineConfig, open_engine  # lazy: model packages are heavy
+    try:
+        if model_sigs:
+            from curate.engines import EngineConfig, open_engine  # lazy: model packages are heavy
 
-        engine = open_engine(opts.engine or EngineConfig(seed=opts.seed))
-        summary.extra["engine"] = {"name": engine.name, "model": engine.model}
+            ecfg = opts.engine or EngineConfig(seed=opts.seed)
+            remote = ecfg.url or ecfg.engine == "openai"  # a server is called from here, not from engine actors
+            engine = open_engine(ecfg, executor=executor if on_ray and not remote else None)
+            summary.extra["engine"] = {"name": engine.name, "model": engine.model}
+    except BaseException:
+        if executor is not None:
+            executor.close()
+        raise
 
     rejects_path = opts.rejects if opts.rejects is not None else default_rejects_path(opts.output)
     rejects = RejectWriter(rejects_path)
@@ -323,10 +334,9 @@ def score(inputs: list[str], opts: ScoreOptions, on_progress: Callable[[int], No
         {"version": __version__, "options": opts.signal_options, "model": summary.extra.get("engine")},
         store,
     )
-    executor = open_executor(ExecutorConfig(opts.executor, opts.workers, opts.executor_address)) if text_sigs else None
     if executor is not None:
         summary.extra["executor"] = executor.describe()
-    scorer = _Scorer(text_unit, [s for s in signals if s.kind == "text"], opts.text_field, opts.signal_options, executor)
+    scorer = _Scorer(text_unit, [s for s in signals if s.kind == "text"], opts.text_field, opts.signal_options, executor if text_sigs else None)
     read_opts = ReadOptions(text_field=opts.text_field, id_field=opts.id_field, batch_rows=opts.batch_rows, max_text_chars=opts.max_text_chars)
     spool = Path(tempfile.mkdtemp(prefix="curate-score-"))
     spool_files: list[Path] = []
@@ -386,13 +396,14 @@ def score(inputs: list[str], opts: ScoreOptions, on_progress: Callable[[int], No
             sink.abort()
         raise
     finally:
-        scorer.close()
+        if engine is not None:
+            engine.close()
+        if executor is not None:
+            executor.close()
         rejects.close()
         if store is not None:
             store.close()
         shutil.rmtree(spool, ignore_errors=True)
-        if engine is not None:
-            engine.close()
 
     summary.extra["rows_computed"] = {"text": text_unit.computed, "model": model_unit.computed}
     summary.extra["rows_reused"] = {"text": text_unit.reused, "model": model_unit.reused}

@@ -40,3 +40,9 @@ ExecutorOpt = Annotated[str, typer.Option("--executor", help="Where batches run:
 RayAddressOpt = Annotated[
     Optional[str], typer.Option("--ray-address", help="Ray cluster to use ('auto' on a cluster node, or ray://HOST:10001); implies --executor ray. Default: $RAY_ADDRESS, else start a local Ray.")
 ]
+RayEnginesOpt = Annotated[
+    int, typer.Option("--ray-engines", min=1, help="With --executor ray: engine actors for model calls, each loading the model once (1 CPU each; 1 GPU each on a GPU cluster).")
+]
+RayEngineCpusOpt = Annotated[
+    float, typer.Option("--ray-engine-cpus", min=0.01, help="With --executor ray: CPUs each engine actor reserves (on a CPU cluster, most of a node's cores).")
+]

@@ -20,6 +20,8 @@ from curate.cli._options import (
     NoCacheOpt,
     OutputOpt,
     RayAddressOpt,
+    RayEnginesOpt,
+    RayEngineCpusOpt,
     RejectsOpt,
     RowsPerShardOpt,
     SeedOpt,
@@ -67,6 +69,8 @@ def score_cmd(
     workers: WorkersOpt = None,
     executor: ExecutorOpt = "local",
     ray_address: RayAddressOpt = None,
+    ray_engines: RayEnginesOpt = 1,
+    ray_engine_cpus: RayEngineCpusOpt = 1.0,
     batch_rows: Annotated[int, typer.Option("--batch-rows", min=1, help="Rows per batch.")] = 2048,
     max_text_chars: Annotated[int, typer.Option("--max-text-chars", min=1, help="Longer texts are quarantined.")] = 1_000_000,
     k: Annotated[int, typer.Option("--k", min=1, help="pass_rate: samples per row.")] = 8,
@@ -132,6 +136,8 @@ def score_cmd(
         row_store=row_store,
         executor="ray" if ray_address else executor,
         executor_address=ray_address,
+        engine_actors=ray_engines,
+        engine_cpus=ray_engine_cpus,
         seed=seed,
     )
     total = estimate_rows(expand_inputs(inputs))

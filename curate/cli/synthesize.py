@@ -9,7 +9,8 @@ import typer
 
 from curate.cli._errors import handle
 from curate.cli._options import (
-    EngineOpt, FormatOpt, InputArg, NoCacheOpt, OutputOpt, RejectsOpt, RowsPerShardOpt, SeedOpt, SummaryJsonOpt,
+    EngineOpt, ExecutorOpt, FormatOpt, InputArg, NoCacheOpt, OutputOpt, RayAddressOpt, RayEngineCpusOpt, RayEnginesOpt, RejectsOpt, RowsPerShardOpt, SeedOpt,
+    SummaryJsonOpt,
 )
 
 
@@ -66,10 +67,18 @@ def synthesize_cmd(
     summary_json: SummaryJsonOpt = None,
     seed: SeedOpt = 0,
     no_cache: NoCacheOpt = False,
+    executor: ExecutorOpt = "local",
+    ray_address: RayAddressOpt = None,
+    ray_engines: RayEnginesOpt = 1,
+    ray_engine_cpus: RayEngineCpusOpt = 1.0,
 ) -> None:
     """Write new, verified problems with lineage: harder/easier variants per row (ladder) or problems the target fails (defect).
 
-    Example: curate synthesize scored.jsonl --mode ladder -L 2 -E 1 -o synth.jsonl
+    Example:
+
+        curate synthesize scored.jsonl --mode ladder -L 2 -E 1 -o synth.jsonl
+
+        curate synthesize scored.parquet --mode defect -o new.jsonl --executor ray --ray-engines 4
     """
     from curate.engines.base import EngineConfig
     from curate.io.writers import Format
@@ -94,12 +103,21 @@ def synthesize_cmd(
     def cfg(model: str | None, url: str | None) -> EngineConfig:
         return EngineConfig(engine="openai" if url else engine, model=model, url=url, cache=not no_cache, seed=seed)
 
+    from curate.executors import ExecutorConfig, open_executor
+
     gen_cfg = cfg(generator_model, generator_engine_url)
-    engines = open_engines(gen_cfg, cfg(target_model, target_engine_url), cfg(critic_model, None) if critic_model else gen_cfg)
+    # On Ray, in-process engines become engine actors on the cluster; servers (--*-engine-url) are called from here.
+    where = "ray" if ray_address else executor
+    ex = open_executor(ExecutorConfig(where, address=ray_address, engines=ray_engines, engine_cpus=ray_engine_cpus)) if where != "local" else None
     try:
-        summary = synthesize(input, opts, out, generator=engines.generator, target=engines.target, critic=engines.critic)
+        engines = open_engines(gen_cfg, cfg(target_model, target_engine_url), cfg(critic_model, None) if critic_model else gen_cfg, executor=ex)
+        try:
+            summary = synthesize(input, opts, out, generator=engines.generator, target=engines.target, critic=engines.critic)
+        finally:
+            engines.close()
     finally:
-        engines.close()
+        if ex is not None:
+            ex.close()
     con = err_console()
     con.print(render_table(summary))
     gen = summary["json"].get("generate", {})

@@ -51,21 +51,28 @@ def request_cache_path(cfg: EngineConfig) -> Any:
     return (Path(env).expanduser() if env else cache_root()) / "requests.sqlite"
 
 
-def open_engine(cfg: EngineConfig | None = None, *, cached: bool = True, engine: Any = None) -> Any:
+def open_engine(cfg: EngineConfig | None = None, *, cached: bool = True, engine: Any = None, executor: Any = None) -> Any:
     """Open the engine described by `cfg`, wrapped in the request cache unless `cached=False`.
 
     `engine` lets a caller wrap an already built engine (e.g. a FakeEngine, or a shared vLLM engine
-    in tests) the same way; closing the wrapper then leaves that engine open.
+    in tests) the same way; closing the wrapper then leaves that engine open. An `executor` that
+    runs engines itself (`--executor ray`: a pool of engine actors) provides the engine instead;
+    the cache stays here, and closing the wrapper closes the pool.
     """
     cfg = cfg or EngineConfig()
-    shared = engine is None and cfg.engine == "vllm" and not cfg.url
-    eng = engine if engine is not None else shared_engine(cfg) if shared else build_engine(cfg)
+    pool = getattr(executor, "engine_pool", None) if engine is None else None
+    if pool is not None:
+        eng, owned = pool(cfg), True
+    else:
+        shared = engine is None and cfg.engine == "vllm" and not cfg.url
+        eng = engine if engine is not None else shared_engine(cfg) if shared else build_engine(cfg)
+        owned = engine is None and not shared
     if not cached:
         return eng
     from curate.cache import CachedEngine, RequestCache
 
     cache = RequestCache(request_cache_path(cfg))
-    return CachedEngine(eng, cache, read=cfg.cache, seed=cfg.seed, close_engine=engine is None and not shared)
+    return CachedEngine(eng, cache, read=cfg.cache, seed=cfg.seed, close_engine=owned)
 
 
 __all__ = [

@@ -18,6 +18,9 @@ class ExecutorConfig:
     name: str = "local"
     workers: int | None = None  # local: processes (default: all cores); ray: CPUs of a Ray started here
     address: str | None = None  # ray: "auto", HOST:PORT or ray://HOST:10001; None: $RAY_ADDRESS, else a new local Ray
+    engines: int = 1  # ray: engine actors for model calls (each loads the model once)
+    engine_cpus: float = 1.0  # ray: CPUs reserved by each engine actor
+    engine_gpus: float | None = None  # ray: GPUs per engine actor; None: 1 on a cluster with GPUs, else 0
 
 
 class Executor(Protocol):

@@ -72,6 +72,8 @@ class RayExecutor:
 
     def __init__(self, cfg: ExecutorConfig | None = None):
         cfg = cfg or ExecutorConfig("ray")
+        self.cfg = cfg
+        self._pools: list[Any] = []
         ray = require("ray", INSTALL, "--executor ray")
         require("ray.data", INSTALL, "--executor ray")
         # No address: $RAY_ADDRESS when set (as Ray's own tools do), else a new local Ray just for this run.
@@ -102,6 +104,8 @@ class RayExecutor:
         ctx.print_on_execution_start = False
         ctx.raise_original_map_exception = True  # a CurateError raised by `fn` reaches the caller as itself
         logging.getLogger("ray.data").setLevel(logging.WARNING)
+        # "no available CPUs": said while engine actors and the previous window's tasks hold them all; that window frees them.
+        logging.getLogger("ray.data.dataset").setLevel(logging.ERROR)
         logging.getLogger("ray.data._internal.progress").setLevel(logging.ERROR)  # "progress bars disabled"
 
     def _chunk(self, it: Iterator[pa.Table]) -> list[pa.Table]:
@@ -148,10 +152,24 @@ class RayExecutor:
         results = iter(done)
         return [next(results) if t.num_rows else fn(t, *args) for t in chunk]
 
+    def engine_pool(self, engine_cfg: Any) -> Any:
+        """Engine actors on the cluster for model calls (`curate.executors.ray_engines`)."""
+        from curate.executors.ray_engines import RayEnginePool
+
+        pool = RayEnginePool(engine_cfg, self.cfg.engines, self.cfg.engine_cpus, self.cfg.engine_gpus)
+        self._pools.append(pool)
+        return pool
+
     def describe(self) -> dict[str, Any]:
-        return {"executor": self.name, "address": self.address, "cluster_cpus": self.cpus}
+        out = {"executor": self.name, "address": self.address, "cluster_cpus": self.cpus}
+        if self._pools:
+            out["engine_actors"] = sum(p.size for p in self._pools)
+        return out
 
     def close(self) -> None:
+        for pool in self._pools:
+            pool.close()  # actors first: a shut-down Ray cannot kill them
+        self._pools = []
         if self._owned:
             import ray
 

@@ -7,6 +7,7 @@ cache): one in-process vLLM model serves all roles when they name the same model
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from curate.engines.base import Engine, EngineConfig
 
@@ -25,7 +26,8 @@ class Engines:
                 e.close()
 
 
-def open_engines(generator: EngineConfig, target: EngineConfig, critic: EngineConfig | None = None) -> Engines:
+def open_engines(generator: EngineConfig, target: EngineConfig, critic: EngineConfig | None = None, executor: Any = None) -> Engines:
+    """`executor`: an executor with engine actors (Ray) runs the in-process engines there; servers are called from here."""
     from curate.engines import open_engine  # type: ignore[attr-defined]
 
     opened: list[tuple[EngineConfig, Engine]] = []
@@ -34,7 +36,8 @@ def open_engines(generator: EngineConfig, target: EngineConfig, critic: EngineCo
         for c, e in opened:
             if c == cfg:
                 return e
-        e = open_engine(cfg)
+        remote = cfg.url or cfg.engine == "openai"
+        e = open_engine(cfg, executor=None if remote else executor)
         opened.append((cfg, e))
         return e
 
