@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from curate.verifiers import VERIFIERS, check, resolve_task_type, verify
 from curate.verifiers.math import extract_answer, parse_number
@@ -59,6 +61,18 @@ def test_number_parsing():
     assert float(parse_number("\\frac{22}{7}")) == pytest.approx(22 / 7)
     assert parse_number("no digits") is None
     assert extract_answer("nothing here") is None
+
+
+def test_an_answer_phrase_with_nothing_after_it_is_skipped():
+    assert extract_answer("The answer is 4.\nSo the answer is \n") == "4."
+    assert extract_answer("Final answer:  ") is None
+    assert check("math", "the answer is \t", {"answer": "4"}).ok is False
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("answer is:=#$ \t\n4.{}boxed\\")), max_size=40))
+def test_math_verifier_never_raises(text):
+    check("math", text, {"answer": "4"})
 
 
 @pytest.mark.parametrize(

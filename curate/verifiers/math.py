@@ -60,9 +60,10 @@ def extract_answer(text: str) -> str | None:
     boxed = _last_boxed(text)
     if boxed is not None:
         return boxed.strip()
-    matches = list(_ANSWER_PHRASE.finditer(text))
-    if matches:
-        span = matches[-1].group(1).strip().splitlines()[0]
+    spans = [m.group(1).strip() for m in _ANSWER_PHRASE.finditer(text)]
+    spans = [s for s in spans if s]  # "The answer is" with nothing after it says nothing
+    if spans:
+        span = spans[-1].splitlines()[0]
         if _NUM_RE.search(_strip_latex(span)):
             return span
     nums = _NUM_RE.findall(_strip_latex(text))
