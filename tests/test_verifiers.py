@@ -70,7 +70,8 @@ def test_an_answer_phrase_with_nothing_after_it_is_skipped():
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.text(alphabet=st.sampled_from(list("answer is:=#$ \t\n4.{}boxed\\")), max_size=40))
+@given(st.lists(st.sampled_from(["The answer is", "answer", "Final answer:", " ", "\t", "\n", "4", "1/2", ".", "####", "\\boxed{", "}", "$", "=", ":"]),
+                max_size=12).map("".join))
 def test_math_verifier_never_raises(text):
     check("math", text, {"answer": "4"})
 
