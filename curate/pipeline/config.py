@@ -40,6 +40,7 @@ class PipelineConfig(BaseModel):
     id_field: str = "id"
     engine: EngineSettings = Field(default_factory=EngineSettings)
     executor: Literal["local", "ray"] = "local"
+    ray_address: str | None = Field(default=None, description="Ray cluster for executor: ray ('auto' on a cluster node); default: $RAY_ADDRESS, else a local Ray.")
     stages: list[dict[str, dict[str, Any] | None]]
 
     @field_validator("input", mode="before")

@@ -188,9 +188,16 @@ def run_pipeline(cfg: PipelineConfig, opts: RunOptions) -> dict[str, Any]:
     previous_cache = os.environ.get("CURATE_REQUEST_CACHE")
     if not previous_cache:
         os.environ["CURATE_REQUEST_CACHE"] = str(state_dir / "requests")
+    session = None
     try:
+        if cfg.executor == "ray" or cfg.ray_address:
+            from curate.executors import ExecutorConfig, open_executor
+
+            session = open_executor(ExecutorConfig("ray", address=cfg.ray_address))  # one Ray for every stage, not one start per stage
         return _run(cfg, opts, out_dir, state_dir, state_path)
     finally:
+        if session is not None:
+            session.close()
         if not previous_cache:
             os.environ.pop("CURATE_REQUEST_CACHE", None)
 
@@ -211,7 +218,7 @@ def _run(cfg: PipelineConfig, opts: RunOptions, out_dir: Path, state_dir: Path, 
             "engine_url": eng.url,
             "model": eng.model,
             "no_cache": (not eng.cache) or None,
-            "executor": cfg.executor if cfg.executor != "local" else None,
+            "executor": "ray" if cfg.ray_address else cfg.executor if cfg.executor != "local" else None,
         }
         options = _inject(cmd, p.options, defaults)
         argv = _argv_for(cmd, where, options)
