@@ -170,3 +170,27 @@ def test_real_vllm_synthesis_on_ray_matches_local(tmp_path):
         runs[where] = (out.read_bytes() if out.exists() else b"", summary["funnel"], summary["json"])
     assert runs["ray"] == runs["local"]
     assert runs["local"][1]["stages"]["total"]["attempted"] == 2
+
+
+def test_pipeline_with_model_signals_and_synthesis_on_ray_matches_local(ray_cluster, runner, tmp_path, monkeypatch):
+    import yaml
+
+    from curate.cli import app
+
+    outs = {}
+    for where in ("local", "ray"):
+        monkeypatch.setenv("CURATE_REQUEST_CACHE", str(tmp_path / f"rc-{where}"))
+        cfg = {"input": str(SAMPLE / "math.jsonl"), "output": str(tmp_path / where), "executor": where, "engine": {"engine": "fake"},
+               "stages": [{"score": {"signals": ["pass_rate", "length"], "k": 2, "workers": 1}},
+                          {"synthesize": {"mode": "ladder", "harder": 1, "easier": 0, "max_seeds": 4}}]}
+        p = tmp_path / f"{where}.yaml"
+        p.write_text(yaml.safe_dump(cfg))
+        res = runner.invoke(app, ["run", str(p)])
+        assert res.exit_code == 0, res.output
+        run = tmp_path / where
+        outs[where] = {str(f.relative_to(run)): f.read_bytes() for f in sorted(run.rglob("*"))
+                      if f.is_file() and "summary" not in f.name and ".curate" not in f.parts}
+    assert outs["ray"] == outs["local"]
+    assert {"scored.parquet", "stages/02-synthesize.parquet"} <= set(outs["local"])
+    summary = json.loads((tmp_path / "ray" / "score-summary.json").read_text())
+    assert summary["executor"]["engine_actors"] == 1
