@@ -194,3 +194,15 @@ def test_pipeline_with_model_signals_and_synthesis_on_ray_matches_local(ray_clus
     assert {"scored.parquet", "stages/02-synthesize.parquet"} <= set(outs["local"])
     summary = json.loads((tmp_path / "ray" / "score-summary.json").read_text())
     assert summary["executor"]["engine_actors"] == 1
+
+
+def test_an_engine_that_cannot_start_in_its_actor_gives_the_engines_own_error(ray_cluster, runner, tmp_path):
+    from curate.cli import app
+
+    base = ["score", str(SAMPLE / "math.jsonl"), "-s", "pass_rate", "--executor", "ray", "-o", str(tmp_path / "o.jsonl")]
+    res = runner.invoke(app, [*base, "--engine", "nope"])
+    assert res.exit_code == 2 and "unknown engines 'nope'" in res.output
+    res = runner.invoke(app, [*base, "--model", str(tmp_path / "no-such-model")])
+    assert res.exit_code == 5, res.output
+    assert f"vLLM could not start on {tmp_path / 'no-such-model'}" in res.output
+    assert "Traceback" not in res.output and not (tmp_path / "o.jsonl").exists()

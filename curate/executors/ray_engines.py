@@ -38,9 +38,17 @@ class _EngineActor:
             os.environ["OMP_NUM_THREADS"] = omp_threads
         from curate.engines import build_engine
 
-        self.engine = build_engine(cfg)
+        # An engine that cannot start (missing package, bad model path) fails the first call with its own
+        # error, which reaches the driver as itself; raised here, it would be an opaque "actor died".
+        self.engine, self.failed = None, None
+        try:
+            self.engine = build_engine(cfg)
+        except Exception as exc:
+            self.failed = exc
 
     def describe(self) -> tuple[str, str]:
+        if self.failed is not None:
+            raise self.failed
         return self.engine.name, self.engine.model
 
     def generate(self, prompts: list[Prompt], params: SamplingParams) -> list[Completion]:
@@ -65,6 +73,9 @@ class RayEnginePool:
     def __init__(self, cfg: EngineConfig, size: int = 1, cpus: float = 1.0, gpus: float | None = None):
         import ray
 
+        from curate.engines.base import ENGINES
+
+        ENGINES.get("openai" if cfg.url else cfg.engine)  # an unknown name fails here, before any actor starts
         if size < 1:
             raise UsageError(f"--ray-engines must be at least 1 (got {size})")
         total = ray.cluster_resources()
@@ -95,9 +106,9 @@ class RayEnginePool:
         except self._ray.exceptions.RayTaskError as exc:
             if isinstance(exc.cause, CurateError):
                 raise exc.cause from None
-            raise
+            raise CurateError(f"a Ray engine actor failed: {exc.cause!r}", "see the Ray logs (/tmp/ray/session_latest/logs on its node)") from exc
         except self._ray.exceptions.RayActorError as exc:
-            raise CurateError(f"a Ray engine actor failed: {exc}", "see the Ray logs (ray status; /tmp/ray/session_latest/logs)") from exc
+            raise CurateError(f"a Ray engine actor died: {exc}", "see the Ray logs (/tmp/ray/session_latest/logs on its node)") from exc
 
     def _spread(self, method: str, items: list[Any], *args: Any) -> list[Any]:
         runs = _runs(len(items), self.size)
