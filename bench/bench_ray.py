@@ -2,6 +2,7 @@
 
     python bench/bench_ray.py --rows 4000                # fetches bench/data/corpus.jsonl on first use
     python bench/bench_ray.py --rows 4000 --json bench/out/ray.json
+    python bench/bench_ray.py --order-rows 1000000 --no-score   # `curate order` only: local spill vs Ray
 
 Runs pass 1 + pass 2 of `curate score` with the same signals four ways — local inline (-j 1),
 local process pool (-j 2), Ray started by the command (cold: includes Ray's start-up), Ray
@@ -9,6 +10,10 @@ already running (warm) — checks the outputs are byte-identical, and measures t
 scaling model in BENCHMARKS.md rests on: driver read time, signal CPU time per row, pass 2.
 The built-in text signals are used when registered; otherwise stand-ins of similar cost
 (Flesch-Kincaid with CMU syllables, zlib ratio, word entropy, lengths).
+
+With --order-rows N, it also orders N synthetic rows (bench_order.py's input: id, difficulty,
+~200-byte text) with `curate order` three ways — local spill gather, Ray started by the run
+(cold), Ray already running (warm) — and checks every output file is byte-identical.
 """
 
 from __future__ import annotations
@@ -144,14 +149,76 @@ def _run(path: Path, out: Path, signals: list[str], batch_rows: int, **kw) -> tu
     return time.perf_counter() - t0, out.read_bytes(), s.as_dict()
 
 
+def _files(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def bench_order(rows: int, batch_size: int) -> dict:
+    """`curate order` with the local spill gather against `--executor ray` (cold and warm), same config."""
+    import shutil
+
+    import ray
+    from bench_order import make_input
+
+    from curate.order import OrderConfig, order
+
+    data = HERE / "data" / f"order-{rows}.parquet"
+    make_input(data, rows)
+    outdir = HERE / "out" / "ray-order"
+    shutil.rmtree(outdir, ignore_errors=True)
+    outdir.mkdir(parents=True)
+    results: list[dict] = []
+    ref: dict[str, bytes] | None = None
+
+    def case(name: str, out: str, **kw) -> None:
+        nonlocal ref
+        how: dict = {}
+        t0 = time.perf_counter()
+        order(OrderConfig([str(data)], str(outdir / out), batch_size=batch_size, **kw), run_info=how)
+        secs = time.perf_counter() - t0
+        files = _files(outdir / out)
+        same = ref is None or files == ref
+        ref = ref or files
+        results.append({"case": name, "seconds": round(secs, 2), "rows_per_s": round(rows / secs), "gather": how["gather"], "identical_to_local": same})
+        print(f"{name:38s} {secs:7.2f} s  {rows / secs:10,.0f} rows/s  identical={same}", file=sys.stderr)
+        shutil.rmtree(outdir / out)
+
+    case("order: local, spill gather", "local", gather="spill")
+    case("order: ray, started by the run (cold)", "ray-cold", executor="ray")
+    ray.init(include_dashboard=False, log_to_driver=False, logging_level="WARNING")
+    case("order: ray running, first job", "ray-warm1", executor="ray")
+    case("order: ray running, warm workers", "ray-warm2", executor="ray")
+    ray.shutdown()
+    local = results[0]["seconds"]
+    return {"rows": rows, "batch_size": batch_size, "input_mib": round(data.stat().st_size / 2**20), "cpus": os.cpu_count(), "results": results,
+            "ratio_vs_local_spill": {r["case"]: round(r["seconds"] / local, 2) for r in results},
+            "command": f"python bench/bench_ray.py --order-rows {rows} --order-batch-size {batch_size} --no-score"}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--rows", type=int, default=4000)
     ap.add_argument("--batch-rows", type=int, default=256)
     ap.add_argument("--corpus", type=Path, default=HERE / "data" / "corpus.jsonl")
     ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--order-rows", type=int, default=0, help="also benchmark `curate order` on this many synthetic rows")
+    ap.add_argument("--order-batch-size", type=int, default=1024)
+    ap.add_argument("--no-score", action="store_true", help="skip the `curate score` part")
     a = ap.parse_args()
 
+    report: dict = {}
+    if not a.no_score:
+        report["score"] = bench_score(a)
+    if a.order_rows:
+        report["order"] = bench_order(a.order_rows, a.order_batch_size)
+    text = json.dumps(report if len(report) > 1 else next(iter(report.values()), {}), indent=2)
+    print(text)
+    if a.json:
+        a.json.parent.mkdir(parents=True, exist_ok=True)
+        a.json.write_text(text + "\n")
+
+
+def bench_score(a: argparse.Namespace) -> dict:
     signals = _signals()
     path = _input(a.corpus, a.rows)
     outdir = HERE / "out" / "ray"
@@ -191,8 +258,4 @@ def main() -> None:
         "overhead_ratio_vs_local_j2": {r["case"]: round(r["seconds"] / base["local -j 2 (process pool)"], 2) for r in results},
         "command": f"python bench/bench_ray.py --rows {a.rows} --batch-rows {a.batch_rows}",
     }
-    text = json.dumps(report, indent=2)
-    print(text)
-    if a.json:
-        a.json.parent.mkdir(parents=True, exist_ok=True)
-        a.json.write_text(text + "\n")
+    return report

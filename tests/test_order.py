@@ -149,12 +149,15 @@ def test_ties_are_broken_by_id_hash_not_input_order(tmp_path):
 
 def test_spill_gather_writes_the_same_bytes_as_in_memory(data, tmp_path):
     cfg = dict(schedule="cyclical", num_samples=1000, batch_size=25, rows_per_shard=100, stages=2, seed=4)
-    m1 = order(OrderConfig([str(data)], str(tmp_path / "mem"), **cfg))
-    m2 = order(OrderConfig([str(data)], str(tmp_path / "spill"), memory_mb=0.01, **cfg))
-    m3 = order(OrderConfig([str(data)], str(tmp_path / "forced"), gather="spill", **cfg))
-    assert m3["gather"] == "spill" and _bytes(tmp_path / "forced") == _bytes(tmp_path / "mem")
-    assert (m1["gather"], m2["gather"]) == ("memory", "spill")
-    assert _bytes(tmp_path / "mem") == _bytes(tmp_path / "spill")
+    how: list[dict] = [{}, {}, {}]
+    order(OrderConfig([str(data)], str(tmp_path / "mem"), **cfg), run_info=how[0])
+    order(OrderConfig([str(data)], str(tmp_path / "spill"), memory_mb=0.01, **cfg), run_info=how[1])  # many small buckets
+    order(OrderConfig([str(data)], str(tmp_path / "forced"), gather="spill", **cfg), run_info=how[2])
+    assert [h["gather"] for h in how] == ["memory", "spill", "spill"]
+    assert _bytes(tmp_path / "forced") == _bytes(tmp_path / "mem") == _bytes(tmp_path / "spill")
+    # how the rows were gathered is not part of the manifest: the three are the same file
+    manifests = {(tmp_path / name / "manifest.json").read_bytes() for name in ("mem", "spill", "forced")}
+    assert len(manifests) == 1 and b'"gather"' not in manifests.pop()
 
 
 def test_a_crash_mid_write_leaves_no_shard_set(data, tmp_path, monkeypatch):
@@ -244,6 +247,7 @@ def test_missing_difficulty_names_the_columns_and_suggests_score(runner, tmp_pat
         (["--steps", "5000"], 2, "--steps 5000 is more than the 600 rows"),
         (["--steps", "4", "--stages", "5"], 2, "--stages 5 is more than the 4 steps"),
         (["--gather", "disk"], 2, "--gather must be one of auto, memory, spill"),
+        (["--executor", "spark"], 2, "curate order runs on executor local or ray, not 'spark'"),
     ],
 )
 def test_cli_usage_errors(runner, data, tmp_path, args, code, message):

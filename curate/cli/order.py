@@ -7,8 +7,10 @@ from typing import Annotated, Optional
 import typer
 
 from curate.cli._errors import handle
-from curate.cli._options import InputArg, SeedOpt
+from curate.cli._options import InputArg, RayAddressOpt, SeedOpt
 
+# Not the shared ExecutorOpt: `order` has no process pool; locally it gathers in this process.
+ExecutorOpt = Annotated[str, typer.Option("--executor", help="Where shards are gathered and written: local (this process) or ray (Ray tasks; --gather and --memory-mb are for local).")]
 ByOpt = Annotated[Optional[list[str]], typer.Option("--by", help="Sort key column, easiest first; repeat for ties; add ':desc' to reverse (e.g. --by score_length_words:desc). Default: difficulty.")]
 
 
@@ -35,11 +37,17 @@ def order(
     id_field: Annotated[str, typer.Option("--id-field", help="Row id column; its hash with --seed breaks ties.")] = "id",
     memory_mb: Annotated[Optional[float], typer.Option("--memory-mb", min=0.001, help="Memory budget for gathering rows (default: half the free memory); larger inputs spill to disk.")] = None,
     gather: Annotated[str, typer.Option("--gather", help="How rows are gathered into shards: auto, memory (read the input once, whole) or spill (bucketed, bounded memory).")] = "auto",
+    executor: ExecutorOpt = "local",
+    ray_address: RayAddressOpt = None,
     seed: SeedOpt = 0,
 ) -> None:
     """Order scored rows by a pacing schedule into Parquet shards, a random baseline and a manifest.
 
-    Example:  curate order scored.parquet -o out/ --schedule root --steps 500 --batch-size 32
+    Example:
+
+        curate order scored.parquet -o out/ --schedule root --steps 500 --batch-size 32
+
+        curate order /data/scored/ -o /data/ordered/ --executor ray --ray-address auto
     """
     from curate.cli._output import info
     from curate.order import OrderConfig, Params
@@ -50,16 +58,25 @@ def order(
         params=Params(start=start, full_at=full_at, k=k, warmup=warmup, p=p, sigma=sigma),
         steps=steps, batch_size=batch_size, num_samples=num_samples, exhausted=exhausted, seed=seed, stages=stages,
         rows_per_shard=rows_per_shard, shard_size_mb=shard_size_mb, baseline=not no_baseline, plot=not no_plot,
-        id_field=id_field, memory_mb=memory_mb, gather=gather,
+        id_field=id_field, memory_mb=memory_mb, gather=gather, executor="ray" if ray_address else executor, executor_address=ray_address,
     )
-    m = run(cfg)
+    how: dict = {}
+    m = run(cfg, run_info=how)
     cur = m["sets"]["curriculum"]
     c = m["config"]["resolved"]
     info(
         f"[green]✓[/] {cur['rows']:,} rows in {c['steps']:,} steps of {c['batch_size']:,} → {len(cur['shards'])} shard(s) in {output}"
         + (f", baseline/ ({len(m['sets']['baseline']['shards'])} shard(s))" if "baseline" in m["sets"] else "")
         + (f"; {m['rows']['quarantined']:,} row(s) quarantined in rejects.jsonl" if m["rows"]["quarantined"] else "")
+        + _gathered(how)
     )
+
+
+def _gathered(how: dict) -> str:
+    if how.get("gather") == "ray":
+        ex = how["executor"]
+        return f"; gathered on Ray ({ex['address']}, {ex['cluster_cpus']} CPUs)"
+    return f"; gathered {'in memory' if how.get('gather') == 'memory' else 'through spill buckets'}"
 
 
 def schedules() -> None:

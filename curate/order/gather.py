@@ -12,13 +12,15 @@ Two ways to gather (`--gather`, default auto):
   temporary folder. Measured faster than `memory` on large inputs too.
 
 Both write byte-identical shards; shards are compressed two at a time (Arrow releases the GIL).
+The spill mode's two steps are the module-level `scatter` (input batches → bucket parts) and `cut`
+(one bucket's parts → its shards), so that `curate.order.gather_ray` runs the same code as Ray tasks.
 """
 
 from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,7 +94,9 @@ def _with_order_columns(table: pa.Table, spec: ShardSpec, schema: pa.Schema) -> 
 def _write(table: pa.Table, root: Path, spec: ShardSpec) -> dict:
     path = root / spec.path
     path.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(table, str(path), compression="zstd")
+    # Parquet's bytes depend on how each column is chunked: one chunk per column in every gather mode
+    # (a no-op for the single-chunk tables the modes build).
+    pq.write_table(table.combine_chunks(), str(path), compression="zstd")
     return {"path": spec.path, "rows": table.num_rows, "bytes": path.stat().st_size, "sha256": sha256_file(path)}
 
 
@@ -131,7 +135,48 @@ def gather_spill(
 ) -> None:
     import pyarrow.ipc as ipc
 
-    # Slots number every output position of every sequence; buckets are runs of whole shards.
+    bucket_of_shard = assign_buckets(specs, bucket_rows)
+    n_buckets = max(bucket_of_shard, default=0) + 1
+    rows, slots, buckets = slot_index(specs, bucket_of_shard)
+    spill_schema = schema.append(pa.field(SLOT, pa.int64()))
+    paths = [work / f"bucket-{b:05d}.arrow" for b in range(n_buckets)]
+    writers: dict[int, ipc.RecordBatchFileWriter] = {}
+    try:
+        for s in sources:
+            pf = pq.ParquetFile(s.path)
+            # decoded one batch ahead in a second thread; threads inside the decoder cost 3× the CPU on small batches
+            for b, part in scatter(_ahead(pf.iter_batches(batch_size=65536, use_threads=False)), s.offset, rows, slots, buckets, schema):
+                if b not in writers:
+                    writers[b] = ipc.new_file(str(paths[b]), spill_schema)
+                writers[b].write_table(part)
+    finally:
+        for w in writers.values():
+            w.close()
+    del rows, slots, buckets
+
+    from concurrent.futures import ThreadPoolExecutor
+
+    ex = ThreadPoolExecutor(max(1, threads))
+    try:
+        for b in range(n_buckets):
+            mine = [spec for spec, bb in zip(specs, bucket_of_shard) if bb == b]
+            parts = []
+            if paths[b].exists():
+                with pa.memory_map(str(paths[b])) as src:
+                    parts.append(ipc.open_file(src).read_all().combine_chunks())  # copied out of the mapping before it closes
+            for spec, rec in zip(mine, cut(parts, mine, schema, root, ex.map)):
+                on_shard(spec, rec)
+            del parts
+            paths[b].unlink(missing_ok=True)
+    finally:
+        ex.shutdown(wait=True, cancel_futures=True)
+
+
+def assign_buckets(specs: list[ShardSpec], bucket_rows: int) -> list[int]:
+    """Number every output position of every sequence (its slot, from `spec.slot0`); group runs of whole shards into buckets.
+
+    A bucket holds at most `bucket_rows` rows, or one shard when a shard is larger. Returns each shard's bucket.
+    """
     slot = 0
     bucket_of_shard, bucket, in_bucket = [], 0, 0
     for spec in specs:
@@ -141,68 +186,60 @@ def gather_spill(
             bucket, in_bucket = bucket + 1, 0
         bucket_of_shard.append(bucket)
         in_bucket += spec.stop - spec.start
-    n_buckets = bucket + 1
-    slot_rows = np.concatenate([spec.seq.rows[spec.start : spec.stop] for spec in specs]) if specs else np.empty(0, np.int64)
+    return bucket_of_shard
+
+
+def slot_index(specs: list[ShardSpec], bucket_of_shard: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For every slot, sorted by input row: (global input row, slot, bucket). A row repeated by the schedule has several slots."""
+    if not specs:
+        return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int32)
+    slot_rows = np.concatenate([spec.seq.rows[spec.start : spec.stop] for spec in specs])
     slot_bucket = np.repeat(np.array(bucket_of_shard, dtype=np.int32), [s.stop - s.start for s in specs])
     order = np.argsort(slot_rows, kind="stable")
-    sorted_rows = slot_rows[order]
-    del slot_rows
+    return slot_rows[order], order, slot_bucket[order]
 
-    spill_schema = schema.append(pa.field(SLOT, pa.int64()))
-    paths = [work / f"bucket-{b:05d}.arrow" for b in range(n_buckets)]
-    writers: dict[int, ipc.RecordBatchFileWriter] = {}
-    try:
-        for s in sources:
-            pf = pq.ParquetFile(s.path)
-            offset = s.offset
-            # decoded one batch ahead in a second thread; threads inside the decoder cost 3× the CPU on small batches
-            for rb in _ahead(pf.iter_batches(batch_size=65536, use_threads=False)):
-                lo, hi = np.searchsorted(sorted_rows, [offset, offset + rb.num_rows])
-                if hi > lo:
-                    slots = order[lo:hi]
-                    local = sorted_rows[lo:hi] - offset
-                    buckets = slot_bucket[slots]
-                    by_bucket = np.argsort(buckets, kind="stable")
-                    t = conform(pa.Table.from_batches([rb]), schema).take(pa.array(local[by_bucket]))
-                    t = t.append_column(SLOT, pa.array(slots[by_bucket]))
-                    ordered = buckets[by_bucket]
-                    cuts = [0, *(np.flatnonzero(np.diff(ordered)) + 1).tolist(), len(ordered)]
-                    for a, z in zip(cuts[:-1], cuts[1:]):  # one copy per input batch, zero-copy slices per bucket
-                        b = int(ordered[a])
-                        if b not in writers:
-                            writers[b] = ipc.new_file(str(paths[b]), spill_schema)
-                        writers[b].write_table(t.slice(a, z - a))
-                offset += rb.num_rows
-    finally:
-        for w in writers.values():
-            w.close()
-    del order, sorted_rows
 
-    from concurrent.futures import ThreadPoolExecutor
+def scatter(
+    batches: Iterable[pa.RecordBatch], offset: int, rows: np.ndarray, slots: np.ndarray, buckets: np.ndarray, schema: pa.Schema
+) -> Iterator[tuple[int, pa.Table]]:
+    """Input batches (the first is global row `offset`) → (bucket, part): every row once per slot it fills, its slot in SLOT.
 
-    ex = ThreadPoolExecutor(max(1, threads))
-    try:
-        for b in range(n_buckets):
-            mine = [spec for spec, bb in zip(specs, bucket_of_shard) if bb == b]
-            if paths[b].exists():
-                with pa.memory_map(str(paths[b])) as src:
-                    t = ipc.open_file(src).read_all().combine_chunks()  # take on many chunks is several times slower
-                t = t.take(pc.sort_indices(t, [(SLOT, "ascending")]))
-                first = mine[0].slot0
-            else:
-                t, first = spill_schema.empty_table(), 0
+    `rows`, `slots`, `buckets` are `slot_index`'s arrays, or the slice of them that covers these batches.
+    """
+    for rb in batches:
+        lo, hi = np.searchsorted(rows, [offset, offset + rb.num_rows])
+        if hi > lo:
+            by_bucket = np.argsort(buckets[lo:hi], kind="stable")
+            local = rows[lo:hi][by_bucket] - offset
+            t = conform(pa.Table.from_batches([rb]), schema).take(pa.array(local))
+            t = t.append_column(SLOT, pa.array(slots[lo:hi][by_bucket]))
+            ordered = buckets[lo:hi][by_bucket]
+            cuts = [0, *(np.flatnonzero(np.diff(ordered)) + 1).tolist(), len(ordered)]
+            for a, z in zip(cuts[:-1], cuts[1:]):  # one copy per input batch, zero-copy slices per bucket
+                yield int(ordered[a]), t.slice(a, z - a)
+        offset += rb.num_rows
 
-            def one(spec: ShardSpec, t: pa.Table = t, first: int = first) -> dict:
-                part = t.slice(spec.slot0 - first, spec.stop - spec.start).drop_columns([SLOT])
-                return _write(_with_order_columns(part, spec, schema), root, spec)
 
-            futures = [ex.submit(one, spec) for spec in mine]
-            for spec, fut in zip(mine, futures):
-                on_shard(spec, fut.result())
-            del t
-            paths[b].unlink(missing_ok=True)
-    finally:
-        ex.shutdown(wait=True, cancel_futures=True)
+def cut(
+    parts: list[pa.Table], specs: list[ShardSpec], schema: pa.Schema, root: Path, map_: Callable[..., Iterable[dict]] = map
+) -> Iterable[dict]:
+    """One bucket's parts (any order) → its shards' records (path, rows, bytes, sha256), in spec order.
+
+    The parts become one chunk per column before the `take`: a take on many chunks is several times slower,
+    and the written bytes must not depend on how the parts were split.
+    """
+    if parts:
+        t = pa.concat_tables(parts).combine_chunks()
+        t = t.take(pc.sort_indices(t, [(SLOT, "ascending")]))
+        first = specs[0].slot0
+    else:
+        t, first = schema.append(pa.field(SLOT, pa.int64())).empty_table(), 0
+
+    def one(spec: ShardSpec) -> dict:
+        part = t.slice(spec.slot0 - first, spec.stop - spec.start).drop_columns([SLOT])
+        return _write(_with_order_columns(part, spec, schema), root, spec)
+
+    return map_(one, specs)
 
 
 def _ahead(it: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:

@@ -21,6 +21,8 @@ DEFAULT_ROWS_PER_SHARD = 100_000
 DEFAULT_STEPS = 1000
 EXHAUSTED = ("widen", "repeat")
 GATHER = ("auto", "memory", "spill")
+EXECUTORS = ("local", "ray")
+RUN_ONLY = ("gather", "memory_mb", "executor", "executor_address")  # how rows are gathered, not which: left out of the manifest
 IN_MEMORY_MAX = 32 * 2**20  # above this (uncompressed) bucketed gathering was faster here, not only smaller
 BUCKET_MAX = 32 * 2**20  # a bucket this small keeps the random `take` inside the CPU cache
 
@@ -44,7 +46,9 @@ class OrderConfig:
     plot: bool = True
     id_field: str | None = "id"
     memory_mb: float | None = None  # gather budget; default: half the available memory
-    gather: str = "auto"  # auto | memory | spill (see curate.order.gather)
+    gather: str = "auto"  # auto | memory | spill (see curate.order.gather); local executor only
+    executor: str = "local"  # local (this process) | ray (curate.order.gather_ray, whatever the input size)
+    executor_address: str | None = None  # ray: cluster address; None: $RAY_ADDRESS, else a new local Ray
 
 
 @dataclass
@@ -91,15 +95,22 @@ def check_params(p: Params, schedule: str) -> None:
         raise UsageError(f"--sigma must be ≥ 0 (got {p.sigma})")
 
 
-def order(cfg: OrderConfig, log: Any = None) -> dict[str, Any]:
-    """Write the ordered shard set for `cfg` and return its manifest."""
+def order(cfg: OrderConfig, log: Any = None, run_info: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Write the ordered shard set for `cfg` and return its manifest.
+
+    `run_info`, when given, receives how the rows were gathered (`gather`: memory, spill or ray, and
+    the executor's description). That is not in the manifest: every way of running writes the same one.
+    """
     say = log or (lambda msg: None)
+    info = run_info if run_info is not None else {}
     schedule = get_schedule(cfg.schedule)
     check_params(cfg.params, cfg.schedule)
     if cfg.exhausted not in EXHAUSTED:
         raise UsageError(f"--exhausted must be one of {', '.join(EXHAUSTED)} (got {cfg.exhausted!r})")
     if cfg.gather not in GATHER:
         raise UsageError(f"--gather must be one of {', '.join(GATHER)} (got {cfg.gather!r})")
+    if cfg.executor not in EXECUTORS:
+        raise UsageError(f"curate order runs on executor {' or '.join(EXECUTORS)}, not {cfg.executor!r}", "use --executor local or --executor ray")
     if cfg.stages < 1:
         raise UsageError(f"--stages must be at least 1 (got {cfg.stages})")
     if cfg.rows_per_shard is not None and cfg.shard_size_mb is not None:
@@ -107,14 +118,24 @@ def order(cfg: OrderConfig, log: Any = None) -> dict[str, Any]:
     keys = [SortKey.parse(spec) for spec in cfg.by] or [SortKey("difficulty")]
     out = Path(cfg.output)
     _check_destination(out)
+    executor = None
+    if cfg.executor == "ray":  # connected before any reading, so an unreachable cluster fails at once
+        from curate.executors import ExecutorConfig, open_executor
+
+        executor = open_executor(ExecutorConfig("ray", address=cfg.executor_address))
+        info["executor"] = executor.describe()
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".curate-order-", dir=str(out.parent)))
     try:
-        manifest = _order_into(cfg, schedule, keys, tmp, say)
-        _move_into_place(tmp / "out", out)
-        return manifest
+        tmp = Path(tempfile.mkdtemp(prefix=".curate-order-", dir=str(out.parent)))
+        try:
+            manifest = _order_into(cfg, schedule, keys, tmp, say, info)
+            _move_into_place(tmp / "out", out)
+            return manifest
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        if executor is not None:
+            executor.close()
 
 
 def _check_destination(out: Path) -> None:
@@ -129,7 +150,7 @@ def _move_into_place(src: Path, dest: Path) -> None:
     os.replace(src, dest)
 
 
-def _order_into(cfg: OrderConfig, schedule: Any, keys: list[SortKey], tmp: Path, say: Any) -> dict[str, Any]:
+def _order_into(cfg: OrderConfig, schedule: Any, keys: list[SortKey], tmp: Path, say: Any, info: dict[str, Any]) -> dict[str, Any]:
     from curate import __version__
     from curate.io import expand_inputs, input_hashes
     from curate.order import gather as G
@@ -187,11 +208,20 @@ def _order_into(cfg: OrderConfig, schedule: Any, keys: list[SortKey], tmp: Path,
     budget_bytes = int(cfg.memory_mb * 2**20) if cfg.memory_mb else _default_memory()
     fits = total_bytes * 2.5 <= budget_bytes
     in_memory = cfg.gather == "memory" or (cfg.gather == "auto" and fits and total_bytes <= IN_MEMORY_MAX)
-    if in_memory:
+    bucket_rows = G.bucket_rows_for(min(budget_bytes, 4 * BUCKET_MAX), bytes_per_row)
+    if cfg.executor == "ray":
+        from curate.order.gather_ray import gather_ray
+
+        info["gather"] = "ray"
+        say(f"gathering on Ray ({info['executor']['cluster_cpus']} CPUs)")
+        gather_ray(sources, schema, specs, root, bucket_rows, on_shard)
+    elif in_memory:
+        info["gather"] = "memory"
         G.gather_in_memory(sources, schema, specs, root, on_shard)
     else:
+        info["gather"] = "spill"
         say(f"input is {total_bytes / 2**20:,.0f} MiB uncompressed: gathering through spill buckets")
-        G.gather_spill(sources, schema, specs, root, work, G.bucket_rows_for(min(budget_bytes, 4 * BUCKET_MAX), bytes_per_row), on_shard)
+        G.gather_spill(sources, schema, specs, root, work, bucket_rows, on_shard)
 
     say("shards written")
     rejects = _write_rejects(root, reader_rejects, index, sources, schema)
@@ -207,7 +237,8 @@ def _order_into(cfg: OrderConfig, schedule: Any, keys: list[SortKey], tmp: Path,
     import pyarrow
 
     config = asdict(cfg)
-    config.pop("output")
+    for name in ("output", *RUN_ONLY):
+        config.pop(name)
     config["by"] = [f"{k.column}:{'desc' if k.descending else 'asc'}" for k in keys]
     config["resolved"] = {"samples": budget.samples, "steps": budget.steps, "batch_size": budget.batch_size, "rows_per_shard": rps}
     manifest = {
@@ -220,7 +251,6 @@ def _order_into(cfg: OrderConfig, schedule: Any, keys: list[SortKey], tmp: Path,
         "tie_break": f"polars hash of '{cfg.id_field}' (or the row number when absent) with seed {cfg.seed}",
         "rows": {"input": index.total_rows + len(reader_rejects), "ordered": index.n, "quarantined": rejects, "read": budget.samples,
                  "distinct_read": int(np.count_nonzero(np.bincount(drawn.ranks, minlength=index.n)))},
-        "gather": "memory" if in_memory else "spill",
         "columns_added": [f.name for f in G.ADDED],
         "files": [p for p in ("curriculum.png", "rejects.jsonl") if (root / p).exists()],
         "sets": {name: {"rows": sum(r["rows"] for r in recs), "shards": recs} for name, recs in records.items()},
