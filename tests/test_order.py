@@ -282,3 +282,22 @@ def test_help_has_an_example(runner):
     for cmd in ("order", "schedules", "verify"):
         r = runner.invoke(app, [cmd, "--help"])
         assert r.exit_code == 0 and "Example:" in r.output and "curate " + cmd in r.output
+
+
+@pytest.mark.parametrize("gather", ["memory", "spill"])
+def test_an_ordered_folder_as_input_is_its_curriculum_in_training_order(data, tmp_path, gather):
+    from curate.io import expand_inputs
+
+    first = tmp_path / "first"
+    order(OrderConfig([str(data)], str(first), rows_per_shard=100, stages=2))
+    assert expand_inputs(str(first)) == shard_files(first)  # baseline/ (the same rows reshuffled) is not read twice
+    again = tmp_path / "again"
+    m = order(OrderConfig([str(first)], str(again), rows_per_shard=100, gather=gather))
+    assert m["rows"]["input"] == m["rows"]["ordered"] == 600
+    rows = pl.concat([pl.read_parquet(f) for f in shard_files(again)])
+    assert rows["id"].n_unique() == 600
+    assert rows["curriculum_position"].to_list() == list(range(600))  # the new order's columns replace the old ones
+
+    Path(shard_files(first)[1]).unlink()
+    with pytest.raises(Exception, match=r"missing 1 shard\(s\): stage-0/part-00001"):
+        expand_inputs(str(first))

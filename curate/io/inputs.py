@@ -65,7 +65,28 @@ def _is_rejects_file(name: str) -> bool:
     return low.endswith((".rejects.jsonl", ".rejects.jsonl.gz")) or low == "curate-rejects.jsonl"
 
 
+def _ordered_shards(p: Path) -> list[str] | None:
+    """A `curate order` output folder: its curriculum shards in training order (not baseline/, its reshuffled copy)."""
+
+    m = p / "manifest.json"
+    if not m.is_file():
+        return None
+    try:
+        shards = json.loads(m.read_text())["sets"]["curriculum"]["shards"]
+        paths = [p / s["path"] for s in shards]
+    except (ValueError, KeyError, TypeError):
+        return None  # some other manifest: the folder is read as a plain folder
+    missing = [str(f.relative_to(p)) for f in paths if not f.is_file()]
+    if missing:
+        raise InputError(f"'{p}' is a `curate order` output missing {len(missing)} shard(s): {', '.join(missing[:3])}",
+                         f"run `curate verify {p}`, or order again")
+    return [str(f) for f in paths] or None
+
+
 def _expand_dir(p: Path, spec: str, required: bool = True) -> list[str]:
+    ordered = _ordered_shards(p)
+    if ordered:
+        return ordered
     if _is_hf_dataset_dir(p):
         return [str(p)]
     if _is_hf_dataset_dict(p):
