@@ -36,12 +36,14 @@ EngineOpt = Annotated[str, typer.Option("--engine", help="Model engine: vllm (in
 EngineUrlOpt = Annotated[Optional[str], typer.Option("--engine-url", help="Base URL of an OpenAI-compatible server (implies --engine openai).")]
 ModelOpt = Annotated[Optional[str], typer.Option("--model", help="Model path or name (default: the bundled SmolLM2-135M-Instruct).")]
 NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="Bypass the request cache (results are still stored).")]
-ExecutorOpt = Annotated[str, typer.Option("--executor", help="Where batches run: local (process pool) or ray.")]
+ExecutorOpt = Annotated[
+    str, typer.Option("--executor", help="Where batches run: local (a process pool here) or ray (Ray Data tasks; model signals on engine actors).")
+]
 RayAddressOpt = Annotated[
     Optional[str], typer.Option("--ray-address", help="Ray cluster to use ('auto' on a cluster node, or ray://HOST:10001); implies --executor ray. Default: $RAY_ADDRESS, else start a local Ray.")
 ]
 RayEnginesOpt = Annotated[
-    int, typer.Option("--ray-engines", min=1, help="With --executor ray: engine actors for model calls, each loading the model once (1 CPU each; 1 GPU each on a GPU cluster).")
+    int, typer.Option("--ray-engines", min=1, help="With --executor ray: engine actors for model calls, each loading the model once (--ray-engine-cpus each; 1 GPU each on a GPU cluster).")
 ]
 RayEngineCpusOpt = Annotated[
     float, typer.Option("--ray-engine-cpus", min=0.01, help="With --executor ray: CPUs each engine actor reserves (on a CPU cluster, most of a node's cores).")
