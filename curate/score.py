@@ -10,6 +10,7 @@ Two passes, bounded memory:
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import tempfile
 import time
@@ -300,49 +301,48 @@ def score(inputs: list[str], opts: ScoreOptions, on_progress: Callable[[int], No
 
     # Text signals run on the executor's workers; on Ray, model signals run on its engine actors.
     on_ray = opts.executor != "local"
-    executor = None
-    if text_sigs or (model_sigs and on_ray):
-        executor = open_executor(ExecutorConfig(opts.executor, opts.workers, opts.executor_address, opts.engine_actors, opts.engine_cpus))
-    engine = None
-    try:
-        if model_sigs:
-            from curate.engines import EngineConfig, open_engine  # lazy: model packages are heavy
+    remote = False
+    if model_sigs:
+        from curate.engines import EngineConfig, open_engine  # lazy: model packages are heavy
 
-            ecfg = opts.engine or EngineConfig(seed=opts.seed)
-            remote = ecfg.url or ecfg.engine == "openai"  # a server is called from here, not from engine actors
+        ecfg = opts.engine or EngineConfig(seed=opts.seed)
+        remote = bool(ecfg.url or ecfg.engine == "openai")  # a server is called from here, not from engine actors
+    executor: Executor | None = None
+    engine = store = rejects = sink = None
+    spool: Path | None = None
+    try:
+        if text_sigs or (model_sigs and on_ray and not remote):
+            spare = 1.0 if text_sigs else 0.0  # engine actors leave a CPU for the text-signal tasks
+            executor = open_executor(ExecutorConfig(opts.executor, opts.workers, opts.executor_address, opts.engine_actors, opts.engine_cpus,
+                                                    spare_cpus=spare))
+        if model_sigs:
             engine = open_engine(ecfg, executor=executor if on_ray and not remote else None)
             summary.extra["engine"] = {"name": engine.name, "model": engine.model}
-    except BaseException:
+
+        rejects_path = opts.rejects if opts.rejects is not None else default_rejects_path(opts.output)
+        rejects = RejectWriter(rejects_path)
+        store = RowStore(opts.row_store) if opts.row_store else None
+        from curate import __version__
+
+        text_unit = _Unit(
+            [s for s in signals if s.kind == "text"],
+            [opts.text_field],
+            {"version": __version__, "options": {n: opts.signal_options.get(n) for n in text_sigs}},
+            store,
+        )
+        model_unit = _Unit(
+            [s for s in signals if s.kind == "model"],
+            None,
+            {"version": __version__, "options": opts.signal_options, "model": summary.extra.get("engine")},
+            store,
+        )
         if executor is not None:
-            executor.close()
-        raise
-
-    rejects_path = opts.rejects if opts.rejects is not None else default_rejects_path(opts.output)
-    rejects = RejectWriter(rejects_path)
-    store = RowStore(opts.row_store) if opts.row_store else None
-    from curate import __version__
-
-    text_unit = _Unit(
-        [s for s in signals if s.kind == "text"],
-        [opts.text_field],
-        {"version": __version__, "options": {n: opts.signal_options.get(n) for n in text_sigs}},
-        store,
-    )
-    model_unit = _Unit(
-        [s for s in signals if s.kind == "model"],
-        None,
-        {"version": __version__, "options": opts.signal_options, "model": summary.extra.get("engine")},
-        store,
-    )
-    if executor is not None:
-        summary.extra["executor"] = executor.describe()
-    scorer = _Scorer(text_unit, [s for s in signals if s.kind == "text"], opts.text_field, opts.signal_options, executor if text_sigs else None)
-    read_opts = ReadOptions(text_field=opts.text_field, id_field=opts.id_field, batch_rows=opts.batch_rows, max_text_chars=opts.max_text_chars)
-    spool = Path(tempfile.mkdtemp(prefix="curate-score-"))
-    spool_files: list[Path] = []
-    schemas: list[pa.Schema] = []
-    sink = None
-    try:
+            summary.extra["executor"] = executor.describe()
+        scorer = _Scorer(text_unit, [s for s in signals if s.kind == "text"], opts.text_field, opts.signal_options, executor if text_sigs else None)
+        read_opts = ReadOptions(text_field=opts.text_field, id_field=opts.id_field, batch_rows=opts.batch_rows, max_text_chars=opts.max_text_chars)
+        spool = Path(tempfile.mkdtemp(prefix="curate-score-"))
+        spool_files: list[Path] = []
+        schemas: list[pa.Schema] = []
 
         def batches() -> Iterator[pa.Table]:
             for table, rej in read_batches(sources, read_opts):
@@ -396,14 +396,12 @@ def score(inputs: list[str], opts: ScoreOptions, on_progress: Callable[[int], No
             sink.abort()
         raise
     finally:
-        if engine is not None:
-            engine.close()
-        if executor is not None:
-            executor.close()
-        rejects.close()
-        if store is not None:
-            store.close()
-        shutil.rmtree(spool, ignore_errors=True)
+        with contextlib.ExitStack() as closing:  # every one is closed even if another fails; the engine first, Ray last
+            if spool is not None:
+                closing.callback(shutil.rmtree, spool, ignore_errors=True)
+            for res in (store, rejects, executor, engine):
+                if res is not None:
+                    closing.callback(res.close)
 
     summary.extra["rows_computed"] = {"text": text_unit.computed, "model": model_unit.computed}
     summary.extra["rows_reused"] = {"text": text_unit.reused, "model": model_unit.reused}

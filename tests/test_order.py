@@ -248,6 +248,7 @@ def test_missing_difficulty_names_the_columns_and_suggests_score(runner, tmp_pat
         (["--steps", "4", "--stages", "5"], 2, "--stages 5 is more than the 4 steps"),
         (["--gather", "disk"], 2, "--gather must be one of auto, memory, spill"),
         (["--executor", "spark"], 2, "curate order runs on executor local or ray, not 'spark'"),
+        (["--executor", "ray", "--gather", "spill"], 2, "--gather spill applies to the local executor: on Ray, Ray tasks gather the rows"),
     ],
 )
 def test_cli_usage_errors(runner, data, tmp_path, args, code, message):
@@ -299,5 +300,7 @@ def test_an_ordered_folder_as_input_is_its_curriculum_in_training_order(data, tm
     assert rows["curriculum_position"].to_list() == list(range(600))  # the new order's columns replace the old ones
 
     Path(shard_files(first)[1]).unlink()
-    with pytest.raises(Exception, match=r"missing 1 shard\(s\): stage-0/part-00001"):
+    from curate.errors import InputError
+
+    with pytest.raises(InputError, match=r"missing 1 shard\(s\): stage-0/part-00001"):
         expand_inputs(str(first))

@@ -89,11 +89,92 @@ def test_a_dead_engine_actor_is_restarted_and_its_calls_retried(ray_cluster, tmp
 def test_more_engine_actors_than_the_cluster_holds_is_a_usage_error(ray_cluster, runner, tmp_path):
     from curate.cli import app
 
-    res = runner.invoke(app, ["score", str(SAMPLE / "math.jsonl"), "-s", "pass_rate", "--engine", "fake", "--executor", "ray",
-                              "--ray-engines", "2", "-o", str(tmp_path / "o.jsonl")])
+    base = ["score", str(SAMPLE / "math.jsonl"), "-s", "pass_rate", "--engine", "fake", "--executor", "ray"]
+    res = runner.invoke(app, [*base, "-s", "length", "--ray-engines", "2", "-o", str(tmp_path / "o.jsonl")])
     assert res.exit_code == 2, res.output
     assert "2 engine actor(s) and the batch tasks need 3 CPUs (the cluster has 2)" in res.output and "--ray-engines" in res.output
     assert not (tmp_path / "o.jsonl").exists()
+    # Without text signals no CPU is kept for batch tasks: two actors fit the two CPUs.
+    res = runner.invoke(app, [*base, "--ray-engines", "2", "-o", str(tmp_path / "two.jsonl"), "--summary-json", str(tmp_path / "s.json")])
+    assert res.exit_code == 0, res.output
+    assert json.loads((tmp_path / "s.json").read_text())["executor"]["engine_actors"] == 2
+
+
+def test_engine_actors_the_cluster_cannot_place_now_fail_instead_of_waiting(ray_cluster, tmp_path, monkeypatch):
+    from curate.errors import UsageError
+    from curate.executors import ExecutorConfig, open_executor
+
+    monkeypatch.setattr("curate.executors.ray_engines.PLACEMENT_TIMEOUT", 3.0)
+
+    @ray.remote(num_cpus=1.5)
+    class Busy:  # another job holding most of the cluster
+        def ping(self):
+            return 1
+
+    busy = Busy.remote()
+    ray.get(busy.ping.remote())
+    try:
+        with open_executor(ExecutorConfig("ray")) as ex:
+            with pytest.raises(UsageError, match=r"could not place 1 engine actor\(s\) of 1 CPU within 3 s \(free now: 0\.5 CPUs"):
+                ex.engine_pool(_fake(tmp_path, "busy"))
+            # A second pool of the same run counts what the first one holds.
+            ray.kill(busy)
+            ex.cfg.engine_cpus = 1.5
+            first = ex.engine_pool(_fake(tmp_path, "first"))
+            assert first.generate(["What is 2 + 2?"], __import__("curate.engines.base", fromlist=["x"]).SamplingParams())[0].texts
+            with pytest.raises(UsageError, match=r"the run's other engine actors need 3 CPUs \(the cluster has 2\)"):
+                ex.engine_pool(_fake(tmp_path, "second"))
+    finally:
+        ray.kill(busy)
+
+
+def test_one_engine_actor_larger_than_every_node_is_a_usage_error():
+    from curate.errors import UsageError
+    from curate.executors.ray_engines import _check_capacity
+
+    class TwoSmallNodes:
+        def cluster_resources(self):
+            return {"CPU": 16.0}
+
+        def nodes(self):
+            return [{"Alive": True, "Resources": {"CPU": 8.0}}, {"Alive": True, "Resources": {"CPU": 8.0}}, {"Alive": False, "Resources": {"CPU": 64.0}}]
+
+    _check_capacity(TwoSmallNodes(), 2, 8.0, 0.0, 0.0, {})
+    with pytest.raises(UsageError, match="one engine actor needs 12 CPUs on one node; the largest node has 8 CPUs"):
+        _check_capacity(TwoSmallNodes(), 1, 12.0, 0.0, 0.0, {})
+
+
+def test_engine_actor_options_without_ray_are_a_usage_error(runner, tmp_path):
+    from curate.cli import app
+
+    for cmd in ("score", "synthesize"):
+        res = runner.invoke(app, [cmd, str(SAMPLE / "math.jsonl"), "--engine", "fake", "--ray-engines", "2", "-o", str(tmp_path / "o.jsonl")])
+        assert res.exit_code == 2, res.output
+        assert "--ray-engines and --ray-engine-cpus apply to engine actors on Ray" in res.output
+
+
+def test_a_pipeline_on_ray_starts_ray_once_stops_it_and_does_not_start_it_for_a_rerun_with_nothing_to_do(tmp_path):
+    import yaml
+
+    cfg = {"input": str(SAMPLE / "prose.jsonl"), "output": str(tmp_path / "run"), "executor": "ray",
+           "stages": [{"score": {"signals": ["length", "word_entropy"]}}, {"order": {"batch_size": 8}}]}
+    p = tmp_path / "p.yaml"
+    p.write_text(yaml.safe_dump(cfg))
+    code = (
+        "import sys, json; from typer.testing import CliRunner; from curate.cli import app; "
+        f"r = CliRunner().invoke(app, ['run', {str(p)!r}]); "
+        "ray = sys.modules.get('ray'); "
+        "print(json.dumps([r.exit_code, ray is not None, bool(ray and ray.is_initialized())])); print(r.output, file=sys.stderr)"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("RAY_ADDRESS", None)
+    first = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env, timeout=600)
+    assert json.loads(first.stdout.splitlines()[-1]) == [0, True, False], first.stderr  # Ray was used, and stopped at the end
+    again = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env, timeout=600)
+    assert json.loads(again.stdout.splitlines()[-1]) == [0, False, False], again.stderr  # every stage unchanged: Ray never imported
+    summary = json.loads((tmp_path / "run" / "score-summary.json").read_text())
+    assert summary["executor"]["executor"] == "ray"
+    assert (tmp_path / "run" / "ordered" / "manifest.json").exists()
 
 
 def test_synthesis_on_engine_actors_matches_local(ray_cluster, tmp_path):

@@ -48,3 +48,13 @@ RayEnginesOpt = Annotated[
 RayEngineCpusOpt = Annotated[
     float, typer.Option("--ray-engine-cpus", min=0.01, help="With --executor ray: CPUs each engine actor reserves (on a CPU cluster, most of a node's cores).")
 ]
+
+
+def check_ray_options(executor: str, ray_address: str | None, engines: int, engine_cpus: float) -> str:
+    """The executor to use (`--ray-address` implies ray); engine-actor options without Ray are a usage error."""
+    from curate.errors import UsageError
+
+    where = "ray" if ray_address else executor
+    if where != "ray" and (engines != 1 or engine_cpus != 1.0):
+        raise UsageError("--ray-engines and --ray-engine-cpus apply to engine actors on Ray", "add --executor ray (or --ray-address), or drop them")
+    return where

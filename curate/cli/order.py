@@ -10,7 +10,7 @@ from curate.cli._errors import handle
 from curate.cli._options import InputArg, RayAddressOpt, SeedOpt
 
 # Not the shared ExecutorOpt: `order` has no process pool; locally it gathers in this process.
-ExecutorOpt = Annotated[str, typer.Option("--executor", help="Where shards are gathered and written: local (this process) or ray (Ray tasks; --gather and --memory-mb are for local).")]
+ExecutorOpt = Annotated[str, typer.Option("--executor", help="Where shards are gathered and written: local (this process) or ray (Ray tasks; --gather is for local).")]
 ByOpt = Annotated[Optional[list[str]], typer.Option("--by", help="Sort key column, easiest first; repeat for ties; add ':desc' to reverse (e.g. --by score_length_words:desc). Default: difficulty.")]
 
 

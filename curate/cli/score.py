@@ -9,6 +9,7 @@ import typer
 from curate.cli._errors import handle
 from curate.defaults import DEFAULT_SIGNALS
 from curate.cli._options import (
+    check_ray_options,
     EngineOpt,
     EngineUrlOpt,
     ExecutorOpt,
@@ -134,7 +135,7 @@ def score_cmd(
         },
         engine=EngineConfig(engine="openai" if engine_url else engine, model=model, url=engine_url, cache=not no_cache, seed=seed),
         row_store=row_store,
-        executor="ray" if ray_address else executor,
+        executor=check_ray_options(executor, ray_address, ray_engines, ray_engine_cpus),
         executor_address=ray_address,
         engine_actors=ray_engines,
         engine_cpus=ray_engine_cpus,

@@ -103,14 +103,18 @@ def synthesize_cmd(
     def cfg(model: str | None, url: str | None) -> EngineConfig:
         return EngineConfig(engine="openai" if url else engine, model=model, url=url, cache=not no_cache, seed=seed)
 
-    from curate.executors import ExecutorConfig, open_executor
+    from curate.executors import EXECUTORS, ExecutorConfig, open_executor
+    from curate.cli._options import check_ray_options
 
     gen_cfg = cfg(generator_model, generator_engine_url)
+    roles = (gen_cfg, cfg(target_model, target_engine_url), cfg(critic_model, None) if critic_model else gen_cfg)
     # On Ray, in-process engines become engine actors on the cluster; servers (--*-engine-url) are called from here.
-    where = "ray" if ray_address else executor
-    ex = open_executor(ExecutorConfig(where, address=ray_address, engines=ray_engines, engine_cpus=ray_engine_cpus)) if where != "local" else None
+    where = check_ray_options(executor, ray_address, ray_engines, ray_engine_cpus)
+    EXECUTORS.get(where)
+    on_cluster = where != "local" and any(not (c.url or c.engine == "openai") for c in roles)
+    ex = open_executor(ExecutorConfig(where, address=ray_address, engines=ray_engines, engine_cpus=ray_engine_cpus)) if on_cluster else None
     try:
-        engines = open_engines(gen_cfg, cfg(target_model, target_engine_url), cfg(critic_model, None) if critic_model else gen_cfg, executor=ex)
+        engines = open_engines(*roles, executor=ex)
         try:
             summary = synthesize(input, opts, out, generator=engines.generator, target=engines.target, critic=engines.critic)
         finally:

@@ -21,6 +21,7 @@ class ExecutorConfig:
     engines: int = 1  # ray: engine actors for model calls (each loads the model once)
     engine_cpus: float = 1.0  # ray: CPUs reserved by each engine actor
     engine_gpus: float | None = None  # ray: GPUs per engine actor; None: 1 on a cluster with GPUs, else 0
+    spare_cpus: float = 0.0  # ray: CPUs engine actors must leave free (for the batch tasks of the same run)
 
 
 class Executor(Protocol):
@@ -38,6 +39,10 @@ class Executor(Protocol):
     def describe(self) -> dict[str, Any]: ...
 
     def close(self) -> None: ...
+
+    def __enter__(self) -> Executor: ...
+
+    def __exit__(self, *exc: Any) -> None: ...
 
 
 EXECUTORS: Registry[Callable[[ExecutorConfig], Executor]] = Registry(

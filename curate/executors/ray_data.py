@@ -156,7 +156,9 @@ class RayExecutor:
         """Engine actors on the cluster for model calls (`curate.executors.ray_engines`)."""
         from curate.executors.ray_engines import RayEnginePool
 
-        pool = RayEnginePool(engine_cfg, self.cfg.engines, self.cfg.engine_cpus, self.cfg.engine_gpus)
+        reserved = {r: sum(p.resources[r] for p in self._pools) for r in ("CPU", "GPU")}
+        pool = RayEnginePool(engine_cfg, self.cfg.engines, self.cfg.engine_cpus, self.cfg.engine_gpus,
+                             spare_cpus=self.cfg.spare_cpus, reserved=reserved)
         self._pools.append(pool)
         return pool
 
@@ -167,11 +169,19 @@ class RayExecutor:
         return out
 
     def close(self) -> None:
-        for pool in self._pools:
-            pool.close()  # actors first: a shut-down Ray cannot kill them
-        self._pools = []
-        if self._owned:
-            import ray
+        try:
+            for pool in self._pools:
+                pool.close()  # actors first: a shut-down Ray cannot kill them
+        finally:
+            self._pools = []
+            if self._owned:
+                import ray
 
-            ray.shutdown()
-            self._owned = False
+                self._owned = False
+                ray.shutdown()
+
+    def __enter__(self) -> RayExecutor:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()

@@ -1,7 +1,7 @@
 """Model calls on a Ray cluster: a pool of actors, each holding one engine, behind the engine protocol.
 
-    pool = RayEnginePool(EngineConfig(), size=2)      # two actors, each loads the model once
-    engine = open_engine(cfg, engine=pool, close_engine=True)   # the request cache stays on the driver
+    with open_executor(ExecutorConfig("ray", engines=2)) as ex:     # two actors, each loads the model once
+        engine = open_engine(EngineConfig(), executor=ex)           # a RayEnginePool behind the driver's request cache
 
 The driver keeps the request cache, so only cache misses travel to the actors, and a rerun hits
 the cache wherever the first run's calls were computed. A call's prompts are cut into `size`
@@ -16,12 +16,14 @@ engine itself is not retried.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from curate.engines.base import Completion, EngineConfig, Prompt, PromptScore, SamplingParams
 from curate.errors import CurateError, UsageError
 
 RESTARTS = 3  # Ray restarts a dead engine actor this many times; its running calls are retried
+PLACEMENT_TIMEOUT = float(os.environ.get("CURATE_RAY_PLACEMENT_TIMEOUT", "120"))  # seconds to wait for the actors' resources
 
 
 class _EngineActor:
@@ -52,9 +54,13 @@ class _EngineActor:
         return self.engine.name, self.engine.model
 
     def generate(self, prompts: list[Prompt], params: SamplingParams) -> list[Completion]:
+        if self.failed is not None:  # a restarted actor whose engine did not start again
+            raise self.failed
         return self.engine.generate(prompts, params)
 
     def score_prompts(self, texts: list[str], top_k: int = 0) -> list[PromptScore]:
+        if self.failed is not None:
+            raise self.failed
         return self.engine.score_prompts(texts, top_k)
 
     def close(self) -> None:
@@ -68,10 +74,18 @@ def _runs(n: int, parts: int) -> list[tuple[int, int]]:
 
 
 class RayEnginePool:
-    """The engine protocol over `size` Ray actors (`cpus` and `gpus` reserved by each)."""
+    """The engine protocol over `size` Ray actors (`cpus` and `gpus` reserved by each).
 
-    def __init__(self, cfg: EngineConfig, size: int = 1, cpus: float = 1.0, gpus: float | None = None):
+    The actors' resources are reserved first, as one placement group, so a pool the cluster cannot
+    hold fails with a clear error (`PLACEMENT_TIMEOUT`) instead of waiting forever. `spare_cpus`
+    stay free for batch tasks; `reserved` is what other pools of the same run hold already.
+    """
+
+    def __init__(self, cfg: EngineConfig, size: int = 1, cpus: float = 1.0, gpus: float | None = None, *,
+                 spare_cpus: float = 0.0, reserved: dict[str, float] | None = None):
         import ray
+        from ray.util.placement_group import placement_group
+        from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
 
         from curate.engines.base import ENGINES
 
@@ -81,20 +95,27 @@ class RayEnginePool:
         total = ray.cluster_resources()
         if gpus is None:  # one GPU per engine on a cluster that has GPUs
             gpus = 1.0 if total.get("GPU", 0) >= 1 else 0.0
-        # Actors hold their resources for the whole run; one CPU stays free for the batch tasks (text signals).
-        need = {"CPU": size * cpus + 1, "GPU": size * gpus}
-        short = [f"{need[r]:g} {r}s (the cluster has {total.get(r, 0):g})" for r in need if need[r] > total.get(r, 0)]
-        if short:
-            raise UsageError(
-                f"{size} engine actor(s) and the batch tasks need {', '.join(short)}", "lower --ray-engines, or add nodes to the cluster"
-            )
-        remote = ray.remote(_EngineActor).options(num_cpus=cpus, num_gpus=gpus, max_restarts=RESTARTS, max_task_retries=RESTARTS)
+        self.resources = {"CPU": size * cpus, "GPU": size * gpus}
+        _check_capacity(ray, size, cpus, gpus, spare_cpus, reserved or {})
+        bundle = {"CPU": cpus, **({"GPU": gpus} if gpus else {})}
         self._ray = ray
-        import os
-
-        self.actors = [remote.remote(cfg, os.environ.get("OMP_NUM_THREADS")) for _ in range(size)]
+        self._pg = placement_group([bundle] * size, strategy="SPREAD")  # one engine per node where the cluster allows
+        self.actors: list[Any] = []
         self.size = size
         try:
+            ready, _ = ray.wait([self._pg.ready()], timeout=PLACEMENT_TIMEOUT)
+            if not ready:
+                free = ray.available_resources()
+                raise UsageError(
+                    f"Ray could not place {size} engine actor(s) of {_fmt(bundle)} within {PLACEMENT_TIMEOUT:g} s "
+                    f"(free now: {_fmt({r: free.get(r, 0.0) for r in bundle})}; other jobs may hold the rest)",
+                    "lower --ray-engines or --ray-engine-cpus, or wait for the cluster to free up (CURATE_RAY_PLACEMENT_TIMEOUT sets the wait)",
+                )
+            remote = ray.remote(max_restarts=RESTARTS, max_task_retries=RESTARTS)(_EngineActor)
+            threads = os.environ.get("OMP_NUM_THREADS")
+            for i in range(size):
+                where = PlacementGroupSchedulingStrategy(self._pg, placement_group_bundle_index=i)
+                self.actors.append(remote.options(num_cpus=cpus, num_gpus=gpus, scheduling_strategy=where).remote(cfg, threads))
             self.name, self.model = self._get([a.describe.remote() for a in self.actors])[0]
         except BaseException:
             self.close()
@@ -125,6 +146,42 @@ class RayEnginePool:
         return {"engine_actors": self.size}
 
     def close(self) -> None:
-        for a in self.actors:
-            self._ray.kill(a)
-        self.actors = []
+        """Kill the actors and free their resources; safe to call twice, and after a lost cluster."""
+        actors, self.actors = self.actors, []
+        for a in actors:
+            try:
+                self._ray.kill(a)
+            except Exception:  # the actor, its node or the cluster is gone already
+                pass
+        pg, self._pg = self._pg, None
+        if pg is not None:
+            try:
+                from ray.util.placement_group import remove_placement_group
+
+                remove_placement_group(pg)
+            except Exception:
+                pass
+
+
+def _fmt(res: dict[str, float]) -> str:
+    return " and ".join(f"{v:g} {k}{'s' if v != 1 else ''}" for k, v in res.items())
+
+
+def _check_capacity(ray: Any, size: int, cpus: float, gpus: float, spare_cpus: float, reserved: dict[str, float]) -> None:
+    """Fail at once when the pool can never fit: not in the cluster's totals, or one actor not on any node."""
+    total = ray.cluster_resources()
+    need = {"CPU": size * cpus + spare_cpus + reserved.get("CPU", 0.0), "GPU": size * gpus + reserved.get("GPU", 0.0)}
+    short = [f"{need[r]:g} {r}s (the cluster has {total.get(r, 0):g})" for r in need if need[r] > total.get(r, 0)]
+    if short:
+        parts = [f"{size} engine actor(s)"]
+        if reserved.get("CPU") or reserved.get("GPU"):
+            parts.append("the run's other engine actors")
+        if spare_cpus:
+            parts.append("the batch tasks")
+        raise UsageError(f"{', '.join(parts[:-1]) + ' and ' + parts[-1] if len(parts) > 1 else parts[0]} need {', '.join(short)}",
+                         "lower --ray-engines or --ray-engine-cpus, or add nodes to the cluster")
+    nodes = [n.get("Resources", {}) for n in ray.nodes() if n.get("Alive")]
+    if nodes and not any(n.get("CPU", 0) >= cpus and n.get("GPU", 0) >= gpus for n in nodes):
+        biggest = max(n.get("CPU", 0) for n in nodes)
+        raise UsageError(f"one engine actor needs {_fmt({'CPU': cpus, **({'GPU': gpus} if gpus else {})})} on one node; the largest node has {biggest:g} CPUs",
+                         "lower --ray-engine-cpus")

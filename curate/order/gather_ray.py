@@ -129,9 +129,9 @@ def _get(ray: Any, ref: Any) -> Any:
     try:
         return ray.get(ref)
     except ray.exceptions.RayTaskError as exc:
-        if isinstance(exc.cause, CurateError):
+        if isinstance(exc.cause, (CurateError, OSError)):  # a curate error, or e.g. a full disk: the error itself
             raise exc.cause from None
-        raise
+        raise CurateError(f"a Ray task of `curate order` failed: {exc.cause!r}", "see the Ray logs (/tmp/ray/session_latest/logs on its node)") from exc
 
 
 def _stop(ray: Any, pending: list[Any]) -> None:

@@ -111,6 +111,8 @@ def order(cfg: OrderConfig, log: Any = None, run_info: dict[str, Any] | None = N
         raise UsageError(f"--gather must be one of {', '.join(GATHER)} (got {cfg.gather!r})")
     if cfg.executor not in EXECUTORS:
         raise UsageError(f"curate order runs on executor {' or '.join(EXECUTORS)}, not {cfg.executor!r}", "use --executor local or --executor ray")
+    if cfg.executor == "ray" and cfg.gather != "auto":
+        raise UsageError(f"--gather {cfg.gather} applies to the local executor: on Ray, Ray tasks gather the rows", "drop --gather, or use --executor local")
     if cfg.stages < 1:
         raise UsageError(f"--stages must be at least 1 (got {cfg.stages})")
     if cfg.rows_per_shard is not None and cfg.shard_size_mb is not None:

@@ -188,21 +188,25 @@ def run_pipeline(cfg: PipelineConfig, opts: RunOptions) -> dict[str, Any]:
     previous_cache = os.environ.get("CURATE_REQUEST_CACHE")
     if not previous_cache:
         os.environ["CURATE_REQUEST_CACHE"] = str(state_dir / "requests")
-    session = None
-    try:
-        if cfg.executor == "ray" or cfg.ray_address:
+    sessions: list[Any] = []
+
+    def connect_ray() -> None:
+        """One Ray for every stage of the run, opened when the first stage that runs needs it (not one start per stage)."""
+        if not sessions and (cfg.executor == "ray" or cfg.ray_address):
             from curate.executors import ExecutorConfig, open_executor
 
-            session = open_executor(ExecutorConfig("ray", address=cfg.ray_address))  # one Ray for every stage, not one start per stage
-        return _run(cfg, opts, out_dir, state_dir, state_path)
+            sessions.append(open_executor(ExecutorConfig("ray", address=cfg.ray_address)))
+
+    try:
+        return _run(cfg, opts, out_dir, state_dir, state_path, connect_ray)
     finally:
-        if session is not None:
+        for session in sessions:
             session.close()
         if not previous_cache:
             os.environ.pop("CURATE_REQUEST_CACHE", None)
 
 
-def _run(cfg: PipelineConfig, opts: RunOptions, out_dir: Path, state_dir: Path, state_path: Path) -> dict[str, Any]:
+def _run(cfg: PipelineConfig, opts: RunOptions, out_dir: Path, state_dir: Path, state_path: Path, connect_ray: Any) -> dict[str, Any]:
     state = {"stages": {}} if opts.force else _load_state(state_path)
     started = time.perf_counter()
     report: dict[str, Any] = {"pipeline_output": str(out_dir), "stages": []}
@@ -219,6 +223,7 @@ def _run(cfg: PipelineConfig, opts: RunOptions, out_dir: Path, state_dir: Path, 
             "model": eng.model,
             "no_cache": (not eng.cache) or None,
             "executor": "ray" if cfg.ray_address else cfg.executor if cfg.executor != "local" else None,
+            "ray_address": cfg.ray_address,
         }
         options = _inject(cmd, p.options, defaults)
         argv = _argv_for(cmd, where, options)
@@ -243,6 +248,8 @@ def _run(cfg: PipelineConfig, opts: RunOptions, out_dir: Path, state_dir: Path, 
             entry["summary"] = _read_json(p.summary)
             report["stages"].append(entry)
             continue
+        if p.type != "report":
+            connect_ray()
         t0 = time.perf_counter()
         from curate.cli._output import info
 
