@@ -17,7 +17,7 @@ import os
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from itertools import islice
-from typing import Any
+from typing import Any, NoReturn
 
 import pyarrow as pa
 
@@ -46,6 +46,26 @@ def recut(done: list[pa.Table], sizes: list[int]) -> list[pa.Table]:
         out.append(whole.slice(start, n).combine_chunks())
         start += n
     return out
+
+
+RAY_LOGS = "see the Ray logs (/tmp/ray/session_latest/logs on its node)"
+
+
+def raise_task_error(exc: Any, failed: str | None = None, keep: tuple[type[BaseException], ...] = ()) -> NoReturn:
+    """Re-raise a failed Ray task's error for the user.
+
+    A curate error comes through as itself (without the retry advice Ray Data appends), and so do
+    the `keep` types; anything else stays `exc`, or becomes "`failed` failed: …" when `failed` is given.
+    """
+    cause = exc.cause
+    if isinstance(cause, CurateError):
+        cause.args = (cause.what,)
+        raise cause from None
+    if isinstance(cause, keep):
+        raise cause from None
+    if failed is None:
+        raise exc
+    raise CurateError(f"{failed} failed: {cause!r}", RAY_LOGS) from exc
 
 
 def _check_reachable(address: str | None, timeout: float = 5.0) -> None:
@@ -144,10 +164,7 @@ class RayExecutor:
             try:
                 done = ray.get(ds.to_arrow_refs())
             except ray.exceptions.RayTaskError as exc:
-                if isinstance(exc.cause, CurateError):
-                    exc.cause.args = (exc.cause.what,)  # drop the retry advice Ray Data appends
-                    raise exc.cause from None
-                raise
+                raise_task_error(exc)
             done = recut(done, [t.num_rows for t in todo])
         results = iter(done)
         return [next(results) if t.num_rows else fn(t, *args) for t in chunk]

@@ -21,6 +21,7 @@ from typing import Any
 
 from curate.engines.base import Completion, EngineConfig, Prompt, PromptScore, SamplingParams
 from curate.errors import CurateError, UsageError
+from curate.executors.ray_data import RAY_LOGS, raise_task_error
 
 RESTARTS = 3  # Ray restarts a dead engine actor this many times; its running calls are retried
 PLACEMENT_TIMEOUT = float(os.environ.get("CURATE_RAY_PLACEMENT_TIMEOUT", "120"))  # seconds to wait for the actors' resources
@@ -125,11 +126,9 @@ class RayEnginePool:
         try:
             return self._ray.get(refs)
         except self._ray.exceptions.RayTaskError as exc:
-            if isinstance(exc.cause, CurateError):
-                raise exc.cause from None
-            raise CurateError(f"a Ray engine actor failed: {exc.cause!r}", "see the Ray logs (/tmp/ray/session_latest/logs on its node)") from exc
+            raise_task_error(exc, "a Ray engine actor")
         except self._ray.exceptions.RayActorError as exc:
-            raise CurateError(f"a Ray engine actor died: {exc}", "see the Ray logs (/tmp/ray/session_latest/logs on its node)") from exc
+            raise CurateError(f"a Ray engine actor died: {exc}", RAY_LOGS) from exc
 
     def _spread(self, method: str, items: list[Any], *args: Any) -> list[Any]:
         runs = _runs(len(items), self.size)

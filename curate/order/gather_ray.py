@@ -28,7 +28,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from curate.errors import CurateError
+from curate.executors.ray_data import raise_task_error
 from curate.order import gather as G
 from curate.order.index import Source
 
@@ -129,9 +129,7 @@ def _get(ray: Any, ref: Any) -> Any:
     try:
         return ray.get(ref)
     except ray.exceptions.RayTaskError as exc:
-        if isinstance(exc.cause, (CurateError, OSError)):  # a curate error, or e.g. a full disk: the error itself
-            raise exc.cause from None
-        raise CurateError(f"a Ray task of `curate order` failed: {exc.cause!r}", "see the Ray logs (/tmp/ray/session_latest/logs on its node)") from exc
+        raise_task_error(exc, "a Ray task of `curate order`", keep=(OSError,))  # e.g. a full disk: the error itself
 
 
 def _stop(ray: Any, pending: list[Any]) -> None:
