@@ -96,7 +96,7 @@ class PassRateOptions:
     round_size: int | None = None
     min_samples: int | None = None
     max_tokens: int = 256
-    temperature: float = 0.8
+    temperature: float = 0.7  # as `curate score --temperature` and synthesis's target pass rate
     top_p: float = 0.95
     stop: tuple[str, ...] = ("\nQuestion:", "\nTask:")  # the templates' next-example markers
     text_field: str = "text"
@@ -116,10 +116,9 @@ def build_prompt(row: Mapping[str, Any], task: str, opts: PassRateOptions, templ
         if opts.prompt_file:
             templates[task] = prompts.load(opts.prompt_file)
         else:
-            try:
-                templates[task] = prompts.load(f"pass_rate_{task}")
-            except Exception:
-                templates[task] = prompts.load("pass_rate_exact")
+            # A task type without a template of its own (e.g. a plugin verifier) is asked like `exact`.
+            name = f"pass_rate_{task}"
+            templates[task] = prompts.load(name if prompts.exists(name) else "pass_rate_exact")
     text = prompts.render(templates[task], str(row.get(opts.text_field) or ""), row, opts.tests_field)
     return [{"role": "user", "content": text}]
 
@@ -134,7 +133,7 @@ def measure_pass_rate(
     **overrides: Any,
 ) -> list[PassRateResult]:
     """Pass rate for each row (same order). `overrides` set PassRateOptions fields, e.g. k=8."""
-    from curate.verifiers import check, get_verifier, reference_of, resolve_task_type
+    from curate.verifiers import VERIFIERS, check, get_verifier, reference_of, resolve_task_type
 
     opts = replace(options or PassRateOptions(), **overrides)
     if opts.k < 1:
@@ -147,11 +146,10 @@ def measure_pass_rate(
     for i, row in enumerate(rows):
         task = resolve_task_type(opts.task_type or row.get(opts.task_type_field), row, opts.answer_field, opts.tests_field)
         tasks.append(task)
-        try:
-            v = get_verifier(task)
-        except Exception:
+        if task not in VERIFIERS:  # the row is kept, unscored, with the reason
             results[i].reason = f"unknown task type '{task}'"
             continue
+        v = get_verifier(task)
         if reference_of(v, row, opts.answer_field, opts.tests_field) is None:
             results[i].reason = "no reference"
             continue

@@ -342,8 +342,6 @@ def score(inputs: list[str], opts: ScoreConfig, on_progress: Callable[[int], Non
             {"version": __version__, "options": opts.signal_options, "model": summary.extra.get("engine")},
             store,
         )
-        if executor is not None:
-            summary.extra["executor"] = executor.describe()
         scorer = _Scorer(text_unit, [s for s in signals if s.kind == "text"], opts.text_field, opts.signal_options, executor if text_sigs else None)
         read_opts = ReadOptions(text_field=opts.text_field, id_field=opts.id_field, batch_rows=opts.batch_rows, max_text_chars=opts.max_text_chars)
         spool = Path(tempfile.mkdtemp(prefix="curate-score-"))
@@ -408,6 +406,10 @@ def score(inputs: list[str], opts: ScoreConfig, on_progress: Callable[[int], Non
             if rejects is not None:
                 closing.callback(rejects.close)
 
+    if executor is not None:
+        summary.extra["executor"] = executor.describe()  # after the run: engine actors start on the first cache miss
+    if engine is not None:
+        summary.extra["engine"]["loaded"] = bool(getattr(engine, "started", True))  # False: every call was served by the request cache
     summary.extra["rows_computed"] = {"text": text_unit.computed, "model": model_unit.computed}
     summary.extra["rows_reused"] = {"text": text_unit.reused, "model": model_unit.reused}
     summary.quarantined = rejects.count

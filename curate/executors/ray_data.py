@@ -17,12 +17,13 @@ import os
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from itertools import islice
-from typing import Any, NoReturn
+from typing import Any
 
 import pyarrow as pa
 
-from curate.errors import CurateError, UsageError, require
+from curate.errors import UsageError, require
 from curate.executors.base import EXECUTORS, BatchFn, ExecutorConfig
+from curate.executors.ray_errors import raise_task_error
 
 INSTALL = "pip install 'curate[ray]'"
 WINDOW_BYTES = 512 * 2**20  # driver memory: two windows of input plus their results
@@ -46,26 +47,6 @@ def recut(done: list[pa.Table], sizes: list[int]) -> list[pa.Table]:
         out.append(whole.slice(start, n).combine_chunks())
         start += n
     return out
-
-
-RAY_LOGS = "see the Ray logs (/tmp/ray/session_latest/logs on its node)"
-
-
-def raise_task_error(exc: Any, failed: str | None = None, keep: tuple[type[BaseException], ...] = ()) -> NoReturn:
-    """Re-raise a failed Ray task's error for the user.
-
-    A curate error comes through as itself (without the retry advice Ray Data appends), and so do
-    the `keep` types; anything else stays `exc`, or becomes "`failed` failed: …" when `failed` is given.
-    """
-    cause = exc.cause
-    if isinstance(cause, CurateError):
-        cause.args = (cause.what,)
-        raise cause from None
-    if isinstance(cause, keep):
-        raise cause from None
-    if failed is None:
-        raise exc
-    raise CurateError(f"{failed} failed: {cause!r}", RAY_LOGS) from exc
 
 
 def _check_reachable(address: str | None, timeout: float = 5.0) -> None:

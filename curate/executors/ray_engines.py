@@ -21,7 +21,7 @@ from typing import Any
 
 from curate.engines.base import Completion, EngineConfig, Prompt, PromptScore, SamplingParams
 from curate.errors import CurateError, UsageError
-from curate.executors.ray_data import RAY_LOGS, raise_task_error
+from curate.executors.ray_errors import RAY_LOGS, raise_task_error
 
 RESTARTS = 3  # Ray restarts a dead engine actor this many times; its running calls are retried
 PLACEMENT_TIMEOUT = float(os.environ.get("CURATE_RAY_PLACEMENT_TIMEOUT", "120"))  # seconds to wait for the actors' resources

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
 
 import pyarrow as pa
 
@@ -60,15 +60,47 @@ class BatchContext:
         return self._cache[key]
 
 
+@runtime_checkable
+class SignalPlugin(Protocol):
+    """What `SIGNALS` holds: a class with a name, its columns, a kind and `score(ctx)`.
+
+    Optional hooks: `params() -> dict` (classmethod: settings recorded in the run summary, e.g.
+    the zlib level); `Options` (a pydantic model: the signal's own options, validated every time
+    the signal is built, so a typo in a pipeline's per-signal options is an error, not ignored).
+    """
+
+    name: ClassVar[str]
+    description: ClassVar[str]
+    columns: ClassVar[tuple[Column, ...]]
+    kind: ClassVar[Literal["text", "model"]]
+
+    def score(self, ctx: BatchContext) -> dict[str, Sequence[Any]]: ...
+
+
 class Signal:
-    """Base class: subclasses set `name`, `description`, `columns` and implement `score`."""
+    """Base class: subclasses set `name`, `description`, `columns` and implement `score`.
+
+    A subclass with options declares `Options` (a pydantic model); `self.options` is then the
+    validated dict of them. Without it, options are passed through as given.
+    """
 
     name: ClassVar[str]
     description: ClassVar[str]
     columns: ClassVar[tuple[Column, ...]]
     kind: ClassVar[Literal["text", "model"]] = "text"
+    Options: ClassVar[Any] = None
 
     def __init__(self, **options: Any):
+        if self.Options is not None:
+            from pydantic import ValidationError
+
+            try:
+                options = self.Options.model_validate(options).model_dump(exclude_unset=True)
+            except ValidationError as exc:
+                from curate.errors import UsageError
+
+                raise UsageError(f"bad options for signal '{self.name}': {exc.errors()[0]['msg']} ({'.'.join(map(str, exc.errors()[0]['loc']))})",
+                                 f"see `curate signals` for {self.name}") from None
         self.options = options
 
     def score(self, ctx: BatchContext) -> dict[str, Sequence[Any]]:

@@ -2,7 +2,7 @@
 
 Options (from `curate score` flags, in ctx.options, or per-signal): k (8), pass_at (list of j),
 adaptive (False), answer_field ("answer"), task_type_field ("task_type"), tests_field
-("test_list"), task_type (force one), max_tokens (256), temperature (0.8), prompt_file.
+("test_list"), task_type (force one), max_tokens (256), temperature (0.7), prompt_file.
 Rows without a reference answer (or tests) are not sampled: their scores are null and
 `score_pass_rate_reason` says why. Math, sampling rule and buckets: see curate.pass_rate.
 """
