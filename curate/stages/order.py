@@ -111,9 +111,26 @@ class OrderStage:
         t0 = time.perf_counter()
         m = order(cfg, run_info=how, executor=ctx.executor(where) if where.name == "ray" else None)
         rows = m["rows"]
+        ctx.info(_done_line(m, o.output, how))
         return OrderSummary(rows_in=rows["input"], rows_out=m["sets"]["curriculum"]["rows"], quarantined=rows["quarantined"],
                             rejects_path=f"{o.output}/rejects.jsonl" if rows["quarantined"] else None, seconds=time.perf_counter() - t0,
                             manifest=m, gathered=how)
+
+
+def _done_line(m: dict[str, Any], output: str, how: dict[str, Any]) -> str:
+    cur = m["sets"]["curriculum"]
+    c = m["config"]["resolved"]
+    if how.get("gather") == "ray":
+        ex = how["executor"]
+        gathered = f"; gathered on Ray ({ex['address']}, {ex['cluster_cpus']} CPUs)"
+    else:
+        gathered = f"; gathered {'in memory' if how.get('gather') == 'memory' else 'through spill buckets'}"
+    return (
+        f"[green]✓[/] {cur['rows']:,} rows in {c['steps']:,} steps of {c['batch_size']:,} → {len(cur['shards'])} shard(s) in {output}"
+        + (f", baseline/ ({len(m['sets']['baseline']['shards'])} shard(s))" if "baseline" in m["sets"] else "")
+        + (f"; {m['rows']['quarantined']:,} row(s) quarantined in rejects.jsonl" if m["rows"]["quarantined"] else "")
+        + gathered
+    )
 
 
 STAGES.register("order")(OrderStage())
