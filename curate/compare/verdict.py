@@ -17,11 +17,14 @@ BETTER, WORSE, NONE, NO_CI, NOT_COMPARED = "better", "worse", "no difference det
 
 
 def _decimals(estimate: float, ci: tuple[float, float] | None) -> int:
-    """Two significant figures of the CI's width (the precision the data support), else of the estimate."""
+    """Decimals for two significant figures of the CI's width (the precision the data support), at most one more than
+    two significant figures of the estimate; without a CI, two significant figures of the estimate."""
     def sig2(x: float) -> int:
         return 1 - math.floor(math.log10(abs(x))) if x else 0
 
-    d = sig2(ci[1] - ci[0]) if ci is not None and ci[1] > ci[0] else sig2(estimate)
+    d = sig2(estimate)
+    if ci is not None and ci[1] > ci[0]:
+        d = min(sig2(ci[1] - ci[0]), d + 1) if estimate else sig2(ci[1] - ci[0])
     return min(max(d, 0), 8)
 
 
