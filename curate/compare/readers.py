@@ -224,7 +224,7 @@ def read_series(path: str | Path, metric: str) -> Series:
 
 def _load_json(file: Path) -> Any:
     try:
-        text = file.read_text(encoding="utf-8")
+        text = file.read_text(encoding="utf-8-sig")  # a BOM (Excel, PowerShell) is not content
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{file} could not be read ({exc})", "check the file") from None
     if not text.strip():
@@ -237,7 +237,7 @@ def _load_json(file: Path) -> Any:
 
 def _jsonl_entries(file: Path) -> Iterable[tuple[int, Any]]:
     try:
-        with file.open(encoding="utf-8") as fh:
+        with file.open(encoding="utf-8-sig") as fh:
             for lineno, line in enumerate(fh, 1):
                 if not line.strip():
                     continue
@@ -289,7 +289,7 @@ def _no_metric(file: Path, metric: str, names: list[str]) -> InputError:
 
 def _from_csv(file: Path, metric: str, delimiter: str) -> tuple[str, str, list[tuple[float, float, str]]]:
     try:
-        with file.open(encoding="utf-8", newline="") as fh:
+        with file.open(encoding="utf-8-sig", newline="") as fh:
             reader = csv.reader(fh, delimiter=delimiter)
             header = next(reader, None)
             rows = list(reader)

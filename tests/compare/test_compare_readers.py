@@ -183,3 +183,12 @@ def test_positional_runs_must_be_trial_folders(tmp_path):
         resolve_arms([str(tmp_path / "run")], [])
     with pytest.raises(UsageError, match="given twice"):
         resolve_arms([], ["a=x", "a=y"])
+
+
+def test_a_byte_order_mark_is_not_part_of_the_header(tmp_path):
+    path = tmp_path / "excel.csv"
+    path.write_bytes("\ufeffstep,eval_loss\n0,5\n100,4\n".encode())
+    assert list(read_series(path, "eval_loss").values) == [5.0, 4.0]
+    path = tmp_path / "trainer_state.json"
+    path.write_bytes("\ufeff".encode() + json.dumps({"log_history": E}).encode())
+    assert list(read_series(path, "eval_loss").steps) == [0, 100, 200]
