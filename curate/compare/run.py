@@ -14,7 +14,7 @@ import numpy as np
 from curate.compare import stats
 from curate.compare.readers import Series, read_series
 from curate.compare.verdict import verdict
-from curate.errors import UsageError
+from curate.errors import InputError, UsageError
 
 FORMAT = "curate-compare/1"
 COMPARE_JSON = "compare.json"
@@ -80,7 +80,7 @@ def compare(
     if n_resamples < 100:
         raise UsageError(f"{n_resamples} bootstrap resamples are too few", "use at least 100 (default 9999)")
 
-    series: dict[str, list[Series]] = {name: [read_series(p, metric) for p in paths] for name, paths in arms.items()}
+    series: dict[str, list[Series]] = {name: [_read(name, p, metric) for p in paths] for name, paths in arms.items()}
     window = stats.common_window(series)
     kw = dict(seed=seed, n_resamples=n_resamples, level=confidence)
     notes: list[str] = []
@@ -199,6 +199,13 @@ def compare(
     tmp.write_text(json.dumps(data, indent=2, allow_nan=False) + "\n", encoding="utf-8")
     tmp.replace(path)
     return CompareResult(out, path, png, data)
+
+
+def _read(arm: str, path: str, metric: str) -> Series:
+    try:
+        return read_series(path, metric)
+    except InputError as exc:  # the same error, saying which arm the run belongs to
+        raise InputError(f"arm {arm}: {exc.what}", exc.fix) from None
 
 
 def _span(values: list[float]) -> str:
