@@ -33,6 +33,7 @@ from curate import __version__
 from curate.pipeline.config import PipelineConfig
 
 STATE_DIR = ".curate"
+SIDE_STAGES = ("report", "compare")  # stages that neither read nor pass on the pipeline's rows
 
 
 @dataclass
@@ -85,6 +86,9 @@ def plan(cfg: PipelineConfig, base: Path) -> list[StagePlan]:
         if t == "report":
             output, inputs, summary = str(out_dir / "report.html"), _report_inputs(out_dir), None
             fixed: dict[str, Any] = {"folder": str(out_dir)}
+        elif t == "compare":  # training logs → out/compare/, where the report looks; the rows flow past it
+            output, inputs = str(out_dir / "compare"), []
+            fixed = {"output": output}
         else:
             if t == "score":
                 output = str(out_dir / "scored.parquet") if last_of[t] == i else str(out_dir / "stages" / f"{name}.parquet")
@@ -101,14 +105,16 @@ def plan(cfg: PipelineConfig, base: Path) -> list[StagePlan]:
             if "row_store" in model.runner_fields:
                 fixed["row_store"] = str(state_dir / "rows.sqlite")
         opts = build_options(model, values, where, fixed)
+        if t == "compare":
+            inputs = stage.inputs(opts)
         plans.append(StagePlan(i, t, name, opts, inputs, output, summary))
-        if t != "report":
+        if t not in SIDE_STAGES:
             current = [output]
     return plans
 
 
 def _report_inputs(out_dir: Path) -> list[str]:
-    names = ["scored.parquet", "score-summary.json", "synth-summary.json", "ordered/manifest.json"]
+    names = ["scored.parquet", "score-summary.json", "synth-summary.json", "ordered/manifest.json", "compare/compare.json"]
     return [str(out_dir / n) for n in names]
 
 
@@ -199,14 +205,14 @@ def _run(cfg: PipelineConfig, opts: RunOptions, plans: list[StagePlan], out_dir:
             report["stages"].append(entry)
             continue
         t0 = time.perf_counter()
-        ctx.info(f"[bold]▶ {p.name}[/]: {p.type} {' '.join(p.inputs) if p.type != 'report' else ''} → {p.output}")
+        ctx.info(f"[bold]▶ {p.name}[/]: {p.type} {' '.join(p.inputs) if p.type not in SIDE_STAGES else ''} → {p.output}")
         summary = get_stage(p.type).run(p.options, ctx)
         data = summary.to_json()
         if p.summary:
             _write_json(Path(p.summary), data)
         entry["status"] = "ran"
         entry["seconds"] = round(time.perf_counter() - t0, 3)
-        if p.type != "report":
+        if p.type not in SIDE_STAGES:
             ctx.info(f"  {p.name}: {summary.rows_in:,} rows in, {summary.rows_out:,} out, {summary.quarantined:,} quarantined in {entry['seconds']:.1f}s")
         entry["summary"] = data if p.summary else None
         report["stages"].append(entry)

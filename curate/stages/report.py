@@ -28,6 +28,8 @@ class ReportOptions(StageOptions):
     """Write only the HTML page."""
     sample_rows: int = Field(1_000_000, ge=1000)
     """Above this many scored rows, pictures use an even sample."""
+    compare: str | None = None
+    """A `curate compare` result to show (compare.json or its folder). Default: DIR/compare/compare.json."""
 
 
 class ReportSummary(Summary):
@@ -61,7 +63,7 @@ class ReportStage:
             raise UsageError("--card-only writes no HTML page, so --output has nothing to name", "drop --output or --card-only")
         t0 = time.perf_counter()
         res = build_report(o.folder, Build(output=o.output, card=o.card, write_html=not o.card_only, write_card=not o.no_card, scored=list(o.scored),
-                                           sample_rows=o.sample_rows))
+                                           sample_rows=o.sample_rows, compare=o.compare))
         return ReportSummary(rows_in=res.rows or 0, rows_out=res.rows or 0, seconds=time.perf_counter() - t0, html=str(res.html) if res.html else None,
                              card=str(res.card) if res.card else None, missing=list(res.missing), sampled=res.sampled)
 
