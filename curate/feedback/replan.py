@@ -13,8 +13,9 @@ parent still planned, with their multiplicity — is re-planned:
 3. The parent's schedule orders what is not in the band: its pacing g(t) at the run's own steps
    (t ≥ the first unread step), applied to the remaining reads by the parent's easiest-first rank
    (the pool at step t is the remaining reads of rows within the easiest ⌈g(t)·rows⌉), drawn by
-   the schedule's own draw (`curate.order.materialise.paced` by default), one pass: every
-   remaining read happens once, none is added.
+   the schedule's own draw (`curate.order.materialise.paced` by default). Every remaining read
+   happens once and none is added; a row's k-th remaining read is in the k-th pass of the
+   re-plan, so repeats stay a pass apart as in the parent.
 4. `--ucb-by COLUMN` (DUMP): each step's rows are split between the column's values by a fixed
    mixture (`curate.order.mix`), with weights softmax(UCB_d / temperature), where
    UCB_d = mean_d |r − p̂| + sqrt(2 ln(N + 1) / (n_d + 1)): r is an observation's success rate,
@@ -165,8 +166,37 @@ def _most_uncertain_first(run: OrderedRun, entries: np.ndarray, post: Posterior)
     return entries[np.argsort(occurrence, kind="stable")].astype(np.int64)
 
 
+def _occurrence(rows: np.ndarray) -> np.ndarray:
+    """For each entry, how many earlier entries hold the same row (0 for a row's first read)."""
+    if not len(rows):
+        return np.zeros(0, dtype=np.int64)
+    order = np.argsort(rows, kind="stable")
+    sorted_rows = rows[order]
+    starts = np.r_[0, np.flatnonzero(np.diff(sorted_rows)) + 1]
+    run_start = np.repeat(starts, np.diff(np.r_[starts, len(rows)]))
+    occ = np.empty(len(rows), dtype=np.int64)
+    occ[order] = np.arange(len(rows)) - run_start
+    return occ
+
+
 def _paced(run: OrderedRun, entries: np.ndarray, schedule: Any, g: np.ndarray, step0: int, rng: np.random.Generator) -> np.ndarray:
-    """The parent's schedule over the remaining reads: its g(t) from step `step0` on, one pass."""
+    """The parent's schedule over the remaining reads, from step `step0` on: one pass per layer of repeats.
+
+    A row the parent reads several times more (a budget of several passes) has its k-th remaining
+    read in layer k, so its repeats stay a pass apart; each layer is paced and drawn on its own.
+    """
+    out: list[np.ndarray] = []
+    occ = _occurrence(run.pos_row[entries])
+    step = step0
+    for layer in range(int(occ.max()) + 1 if len(occ) else 0):
+        part = entries[occ == layer]
+        out.append(_paced_pass(run, part, schedule, g, step, rng))
+        step += len(part) // run.batch_size
+    return np.concatenate(out).astype(np.int64) if out else entries.astype(np.int64)
+
+
+def _paced_pass(run: OrderedRun, entries: np.ndarray, schedule: Any, g: np.ndarray, step0: int, rng: np.random.Generator) -> np.ndarray:
+    """One pass of the schedule over `entries` (each row at most once): its pacing g(t) from step `step0`, by the parent's ranks."""
     from curate.order.materialise import paced
     from curate.order.schedules import Plan
 
