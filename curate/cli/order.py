@@ -73,6 +73,10 @@ def verify(folder: Annotated[str, typer.Argument(help="A folder written by `cura
 
     r = check(folder)
     info(f"[green]✓[/] {r['shards']} shard(s) match {folder}/manifest.json ({', '.join(f'{k}: {v:,} rows' for k, v in r['rows'].items())})")
+    rev = r.get("revision")
+    if rev:
+        against = "the parent's" if rev.get("parent", "not found") != "not found" else "the recorded digest (parent folder not found)"
+        info(f"[green]✓[/] revision {rev['revision']}: the first {rev['prefix_rows']:,} rows match {against}; no dropped row is read after them")
 
 
 def register(app: typer.Typer) -> None:

@@ -38,6 +38,7 @@ ADDED = (
     pa.field("curriculum_position", pa.int64()),
     pa.field("curriculum_fraction", pa.float64()),
 )
+TOKENS = pa.field("curriculum_max_new_tokens", pa.int64())  # added with --token-budget
 
 
 @dataclass
@@ -49,6 +50,7 @@ class Sequence:
     rows: np.ndarray  # global row index per position
     fraction: np.ndarray  # curriculum_fraction per step
     batch_size: int
+    max_new_tokens: np.ndarray | None = None  # curriculum_max_new_tokens per step (--token-budget), or no such column
 
 
 @dataclass
@@ -83,12 +85,15 @@ def _with_order_columns(table: pa.Table, spec: ShardSpec, schema: pa.Schema) -> 
     step = pos // spec.seq.batch_size
     table = conform(table, schema)
     # Re-ordering an ordered set: the new order replaces the old one's columns.
-    table = table.drop_columns([f.name for f in ADDED if f.name in table.column_names])
-    return (
+    table = table.drop_columns([f.name for f in (*ADDED, TOKENS) if f.name in table.column_names])
+    table = (
         table.append_column(ADDED[0], pa.array(step))
         .append_column(ADDED[1], pa.array(pos))
         .append_column(ADDED[2], pa.array(spec.seq.fraction[step]))
     )
+    if spec.seq.max_new_tokens is not None:
+        table = table.append_column(TOKENS, pa.array(spec.seq.max_new_tokens[step], pa.int64()))
+    return table
 
 
 def _write(table: pa.Table, root: Path, spec: ShardSpec) -> dict:

@@ -36,8 +36,12 @@ def shard_entries(manifest: dict[str, Any]) -> list[dict[str, Any]]:
     return [s for part in manifest["sets"].values() for s in part["shards"]]
 
 
-def verify(folder: str | Path) -> dict[str, Any]:
-    """Check every shard against the manifest: present, full length, same checksum, nothing extra."""
+def verify(folder: str | Path, *, _seen: set[Path] | None = None) -> dict[str, Any]:
+    """Check every shard against the manifest: present, full length, same checksum, nothing extra.
+
+    A revision (`curate feedback`) is also checked against its record and its parent
+    (curate.order.revision.check_revision).
+    """
     root = Path(folder)
     manifest = load_manifest(root)
     problems: list[str] = []
@@ -57,10 +61,19 @@ def verify(folder: str | Path) -> dict[str, Any]:
         rel = path.relative_to(root).as_posix()
         if rel not in listed:
             problems.append(f"{rel}: not in the manifest")
+    revision: dict[str, Any] | None = None
+    if "revision" in manifest and not problems:
+        from curate.order.revision import check_revision
+
+        found, revision = check_revision(root, manifest, _seen, verify)
+        problems += found
     if problems:
         raise VerifyError(
             f"{len(problems)} problem(s) in '{folder}': " + "; ".join(problems),
-            "re-run `curate order` to rewrite the shard set (or restore the files named)",
+            "re-run `curate order` (or `curate feedback` for a revision) to rewrite the shard set (or restore the files named)",
         )
     sets = manifest["sets"]
-    return {"folder": str(root), "shards": sum(len(s["shards"]) for s in sets.values()), "rows": {k: v["rows"] for k, v in sets.items()}}
+    out = {"folder": str(root), "shards": sum(len(s["shards"]) for s in sets.values()), "rows": {k: v["rows"] for k, v in sets.items()}}
+    if revision is not None:
+        out["revision"] = revision
+    return out

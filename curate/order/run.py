@@ -121,7 +121,7 @@ def order(cfg: OrderConfig, log: Any = None, run_info: dict[str, Any] | None = N
         raise UsageError("--rows-per-shard and --shard-size-mb both given", "use one of them")
     keys = [SortKey.parse(spec) for spec in cfg.by] or [SortKey("difficulty")]
     out = Path(cfg.output)
-    _check_destination(out)
+    check_destination(out)
     owned = None
     if cfg.executor == "ray":  # connected before any reading, so an unreachable cluster fails at once
         if executor is None:
@@ -134,7 +134,7 @@ def order(cfg: OrderConfig, log: Any = None, run_info: dict[str, Any] | None = N
         tmp = Path(tempfile.mkdtemp(prefix=".curate-order-", dir=str(out.parent)))
         try:
             manifest = _order_into(cfg, schedule, keys, tmp, say, info)
-            _move_into_place(tmp / "out", out)
+            move_into_place(tmp / "out", out)
             return manifest
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -143,12 +143,12 @@ def order(cfg: OrderConfig, log: Any = None, run_info: dict[str, Any] | None = N
             owned.close()
 
 
-def _check_destination(out: Path) -> None:
+def check_destination(out: Path) -> None:
     if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / MANIFEST).exists())):
         raise UsageError(f"'{out}' exists and is not an earlier `curate order` output", "choose a new or empty folder for -o")
 
 
-def _move_into_place(src: Path, dest: Path) -> None:
+def move_into_place(src: Path, dest: Path) -> None:
     if dest.exists():
         old = src.parent / "previous"
         os.replace(dest, old)
@@ -202,31 +202,18 @@ def _order_into(cfg: OrderConfig, schedule: Any, keys: list[SortKey], tmp: Path,
 
     def on_shard(spec: G.ShardSpec, rec: dict[str, Any]) -> None:
         ranks = rank_of[spec.seq.name][spec.start : spec.stop]
-        rec.update(stage=spec.stage, steps=[spec.start // budget.batch_size, max(spec.start, spec.stop - 1) // budget.batch_size],
-                   positions=[spec.start, spec.stop - 1])
-        if index.primary is not None and len(ranks):
-            vals = index.primary[ranks]
-            rec[keys[0].column] = {"min": float(vals.min()), "mean": float(vals.mean()), "max": float(vals.max())}
+        describe_shard(spec, rec, budget.batch_size, keys[0].column, index.primary[ranks] if index.primary is not None else None)
         records[spec.seq.name].append(rec)
         say(f"wrote {rec['path']} ({rec['rows']:,} rows)")
 
-    budget_bytes = int(cfg.memory_mb * 2**20) if cfg.memory_mb else _default_memory()
-    fits = total_bytes * 2.5 <= budget_bytes
-    in_memory = cfg.gather == "memory" or (cfg.gather == "auto" and fits and total_bytes <= IN_MEMORY_MAX)
-    bucket_rows = G.bucket_rows_for(min(budget_bytes, 4 * BUCKET_MAX), bytes_per_row)
     if cfg.executor == "ray":
         from curate.order.gather_ray import gather_ray
 
         info["gather"] = "ray"
         say(f"gathering on Ray ({info['executor']['cluster_cpus']} CPUs)")
-        gather_ray(sources, schema, specs, root, bucket_rows, on_shard)
-    elif in_memory:
-        info["gather"] = "memory"
-        G.gather_in_memory(sources, schema, specs, root, on_shard)
+        gather_ray(sources, schema, specs, root, G.bucket_rows_for(min(_memory_budget(cfg.memory_mb), 4 * BUCKET_MAX), bytes_per_row), on_shard)
     else:
-        info["gather"] = "spill"
-        say(f"input is {total_bytes / 2**20:,.0f} MiB uncompressed: gathering through spill buckets")
-        G.gather_spill(sources, schema, specs, root, work, bucket_rows, on_shard)
+        info["gather"] = gather_local(sources, schema, specs, root, work, on_shard, cfg.gather, cfg.memory_mb, say)
 
     say("shards written")
     rejects = _write_rejects(root, reader_rejects, index, sources, schema)
@@ -262,6 +249,35 @@ def _order_into(cfg: OrderConfig, schedule: Any, keys: list[SortKey], tmp: Path,
     }
     write_manifest(root, manifest)
     return manifest
+
+
+def describe_shard(spec: Any, rec: dict[str, Any], batch_size: int, key: str, values: np.ndarray | None) -> None:
+    """A shard's manifest entry: its stage, steps, positions and the first sort key's min/mean/max."""
+    rec.update(stage=spec.stage, steps=[spec.start // batch_size, max(spec.start, spec.stop - 1) // batch_size], positions=[spec.start, spec.stop - 1])
+    if values is not None and len(values):
+        rec[key] = {"min": float(values.min()), "mean": float(values.mean()), "max": float(values.max())}
+
+
+def gather_local(sources: list[Source], schema: Any, specs: list[Any], root: Path, work: Path, on_shard: Any, gather: str = "auto",
+                 memory_mb: float | None = None, say: Any = None) -> str:
+    """Write `specs` from `sources` in this process, in memory or through spill buckets (see curate.order.gather); returns which."""
+    from curate.order import gather as G
+
+    total_bytes = sum(s.bytes_uncompressed for s in sources)
+    bytes_per_row = total_bytes / max(1, sum(s.rows for s in sources))
+    budget_bytes = _memory_budget(memory_mb)
+    fits = total_bytes * 2.5 <= budget_bytes
+    if gather == "memory" or (gather == "auto" and fits and total_bytes <= IN_MEMORY_MAX):
+        G.gather_in_memory(sources, schema, specs, root, on_shard)
+        return "memory"
+    if say:
+        say(f"input is {total_bytes / 2**20:,.0f} MiB uncompressed: gathering through spill buckets")
+    G.gather_spill(sources, schema, specs, root, work, G.bucket_rows_for(min(budget_bytes, 4 * BUCKET_MAX), bytes_per_row), on_shard)
+    return "spill"
+
+
+def _memory_budget(memory_mb: float | None) -> int:
+    return int(memory_mb * 2**20) if memory_mb else _default_memory()
 
 
 def _default_memory() -> int:

@@ -34,6 +34,7 @@ from curate.pipeline.config import PipelineConfig
 
 STATE_DIR = ".curate"
 SIDE_STAGES = ("report", "compare")  # stages that neither read nor pass on the pipeline's rows
+ORDERED = ("order", "feedback")  # stages whose output is an ordered folder (what feedback re-plans)
 
 
 @dataclass
@@ -73,6 +74,7 @@ def plan(cfg: PipelineConfig, base: Path) -> list[StagePlan]:
     last_of = {t: i for i, (t, _) in enumerate(stages)}
     plans: list[StagePlan] = []
     current = [_abs(p, base) for p in cfg.input]
+    last_ordered: str | None = None
     for i, (t, raw) in enumerate(stages):
         name = f"{i + 1:02d}-{t}"
         where = f"stages[{i}].{t}"
@@ -89,6 +91,14 @@ def plan(cfg: PipelineConfig, base: Path) -> list[StagePlan]:
         elif t == "compare":  # training logs → out/compare/, where the report looks; the rows flow past it
             output, inputs = str(out_dir / "compare"), []
             fixed = {"output": output}
+        elif t == "feedback":  # re-plans the ordered folder of the stage before it → out/feedback/, where the report looks
+            if last_ordered is None:
+                from curate.errors import UsageError
+
+                raise UsageError(f"{where}: feedback re-plans an ordered folder, and no order stage comes before it", "put it after an order stage")
+            output = str(out_dir / "feedback") if last_of[t] == i else str(out_dir / "stages" / name)
+            inputs = []
+            fixed = {"ordered": last_ordered, "output": output}
         else:
             if t == "score":
                 output = str(out_dir / "scored.parquet") if last_of[t] == i else str(out_dir / "stages" / f"{name}.parquet")
@@ -105,16 +115,18 @@ def plan(cfg: PipelineConfig, base: Path) -> list[StagePlan]:
             if "row_store" in model.runner_fields:
                 fixed["row_store"] = str(state_dir / "rows.sqlite")
         opts = build_options(model, values, where, fixed)
-        if t == "compare":
+        if t in ("compare", "feedback"):
             inputs = stage.inputs(opts)
         plans.append(StagePlan(i, t, name, opts, inputs, output, summary))
         if t not in SIDE_STAGES:
             current = [output]
+        if t in ORDERED:
+            last_ordered = output
     return plans
 
 
 def _report_inputs(out_dir: Path) -> list[str]:
-    names = ["scored.parquet", "score-summary.json", "synth-summary.json", "ordered/manifest.json", "compare/compare.json"]
+    names = ["scored.parquet", "score-summary.json", "synth-summary.json", "ordered/manifest.json", "feedback/manifest.json", "compare/compare.json"]
     return [str(out_dir / n) for n in names]
 
 

@@ -297,6 +297,8 @@ def _curriculum(run: RunData, facts: Facts, shards: list[ShardStat], curve: list
     if facts.sets:
         rows = [[name, v["shards"], v["rows"], ", ".join(v["folders"]) or "—"] for name, v in facts.sets.items()]
         out.append(_table(["set", "shards", "rows", "folder"], rows, {1, 2}))
+    if run.manifest and run.manifest.get("revision"):
+        out.append(_revisions(run.ordered))
     if any(s.difficulty for s in curve):
         if unit != "shard":
             out.append(f'<p class="note">With {len([s for s in shards if s.set != "baseline"])} shard(s), the curve is drawn over '
@@ -325,6 +327,26 @@ def _curriculum(run: RunData, facts: Facts, shards: list[ShardStat], curve: list
         out.append("<h3>Shards in training order</h3>" + note + _table(
             ["set", "file", "rows", "stage", "steps", f"{facts.sort_key} min", "mean", "max", "g(t)"], rows, {2, 5, 6, 7}))
     return "".join(out)
+
+
+def _revisions(folder: Path) -> str:
+    """The revision chain of a `curate feedback` folder, newest first."""
+    from curate.order.revision import revision_chain
+
+    chain = revision_chain(folder)
+    rows = []
+    for e in chain:
+        c = e.get("counts") or {}
+        strat = ", ".join(f"{k} {' '.join(f'{a}={b}' for a, b in v.items())}" for k, v in (e.get("strategies") or {}).items()) or "—"
+        did = ", ".join(f"{label} {c[k]:,}" for k, label in (("dropped_reads", "dropped"), ("in_band_reads", "in band"), ("deferred_reads", "deferred"))
+                        if k in c) or "—"
+        parent = {"ok": "matches", "changed": "changed since", "missing": "not found"}.get(str(e.get("parent_status")), "—")
+        rows.append([e.get("revision", 0), Markup(f"<code>{escape(Path(str(e['folder'])).name)}</code>"), "—" if e.get("step") is None else e["step"],
+                     strat, did, e.get("rows", "—"), e.get("steps", "—"), parent if e.get("revision") else "—"])
+    return ("<h3>Revision chain (curate feedback), newest first</h3>"
+            '<p class="note">Each revision keeps the steps its trainer had read (before <i>step</i>) and re-plans the rest from the observations; '
+            "<code>curate verify</code> checks the kept steps against the parent.</p>"
+            + _table(["revision", "folder", "re-planned from step", "strategies", "reads", "rows", "steps", "parent manifest"], rows, {0, 2, 5, 6}))
 
 
 def _ci_cell(value: Any, ci: Any, pct: bool = False) -> str:

@@ -126,7 +126,7 @@ def load_run(folder: str | Path, scored: list[str] | None = None, compare: str |
     if not run.synth_summaries:
         run.missing.append(f"synthesis summary — looked for {SYNTH_SUMMARY}")
 
-    for cand in (root / "ordered", root):
+    for cand in (root / "feedback", root / "ordered", root):  # a pipeline's feedback stage writes the newest revision
         if (cand / MANIFEST).is_file():
             run.ordered = cand
             run.manifest = _read_json(cand / MANIFEST, run.problems)
