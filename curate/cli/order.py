@@ -38,12 +38,19 @@ def order(
     executor: Annotated[str, flag(O, "executor")] = "local",
     ray_address: RayAddressOpt = None,
     seed: SeedOpt = 0,
+    band: Annotated[Optional[str], flag(O, "band")] = None,
+    mix_by: Annotated[Optional[str], flag(O, "mix_by")] = None,
+    mix: Annotated[Optional[str], flag(O, "mix")] = None,
+    token_budget: Annotated[Optional[str], flag(O, "token_budget")] = None,
+    token_decay: Annotated[str, flag(O, "token_decay")] = "linear",
 ) -> None:
     """Order scored rows by a pacing schedule into Parquet shards, a random baseline and a manifest.
 
     Example:
 
         curate order scored.parquet -o out/ --schedule root --steps 500 --batch-size 32
+
+        curate order scored.parquet -o out/ --band score_pass_rate=0.1:0.9 --mix-by source --mix gsm=0.7,math=0.3 --token-budget 1024:256
 
         curate order /data/scored/ -o /data/ordered/ --executor ray --ray-address auto
     """

@@ -21,7 +21,8 @@ parent still planned, with their multiplicity — is re-planned:
    UCB_d = mean_d |r − p̂| + sqrt(2 ln(N + 1) / (n_d + 1)): r is an observation's success rate,
    p̂ its row's posterior mean (|r − p̂| stands in for the advantage), n_d the observations of
    rows with value d and N all observations. A value whose rows run out gives its share to the
-   others.
+   others. Without `--ucb-by`, a parent ordered with `--mix-by/--mix` keeps its fixed weights for
+   the re-planned steps the same way.
 """
 
 from __future__ import annotations
@@ -139,6 +140,8 @@ def replan(run: OrderedRun, plan: np.ndarray, at: int, post: Posterior, strat: S
     mixture = None
     if strat.ucb_by is not None and len(seq):
         seq, mixture = _ucb_mix(run, seq, post, strat, at)
+    elif run.mix is not None and len(seq):
+        seq, mixture = _fixed_mix(run, seq, at)
     counts.update(kept_reads=len(seq), kept_rows=len(np.unique(run.pos_row[seq])))
     new_plan = np.concatenate([plan[:at], seq]).astype(np.int64)
     steps = -(-len(new_plan) // b)
@@ -216,13 +219,38 @@ def _paced_pass(run: OrderedRun, entries: np.ndarray, schedule: Any, g: np.ndarr
     return entries[drawn.ranks].astype(np.int64)
 
 
+def _labels(run: OrderedRun, column: str, flag: str) -> tuple[np.ndarray, np.ndarray]:
+    values = need_column(run, column, flag)
+    labels = np.array(["null" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v) for v in values.tolist()], dtype=object)
+    names, code = np.unique(labels.astype(str), return_inverse=True)
+    return names, code
+
+
+def _fixed_mix(run: OrderedRun, seq: np.ndarray, at: int) -> tuple[np.ndarray, dict[str, Any]]:
+    """The parent's own `--mix` weights kept for the re-planned steps (a value that runs out gives its share to the others)."""
+    from curate.order.mix import interleave
+
+    assert run.mix is not None
+    column, weights = run.mix
+    names, code = _labels(run, column, "the parent's --mix-by")
+    w = np.array([weights.get(str(n), 0.0) for n in names])
+    seq_code = code[run.pos_row[seq]]
+    present = np.bincount(seq_code, minlength=len(names)) > 0
+    w = np.where(present, w, 0.0)
+    if w.sum() <= 0:
+        return seq, {"column": column, "weights": weights, "values": {}}
+    b = run.batch_size
+    mixed = interleave(seq, seq_code, w / w.sum(), b, exhausted="share", first_step=(b - at % b) if at % b else None)
+    shares = np.bincount(code[run.pos_row[mixed.sequence]], minlength=len(names)) / max(1, len(mixed.sequence))
+    return mixed.sequence, {"column": column, "weights": weights,
+                            "values": {str(names[i]): {"share": round(float(shares[i]), 6), "reads": int(mixed.per_group[i]["rows"])} for i in range(len(names))}}
+
+
 def _ucb_mix(run: OrderedRun, seq: np.ndarray, post: Posterior, strat: Strategies, at: int) -> tuple[np.ndarray, dict[str, Any]]:
     from curate.order.mix import interleave
 
     assert strat.ucb_by is not None
-    values = need_column(run, strat.ucb_by, "--ucb-by")
-    labels = np.array(["null" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v) for v in values.tolist()], dtype=object)
-    names, code = np.unique(labels.astype(str), return_inverse=True)
+    names, code = _labels(run, strat.ucb_by, "--ucb-by")
     g_count = len(names)
     obs_code = code[post.obs_row] if len(post.obs_row) else np.empty(0, dtype=np.int64)
     adv = np.abs(post.obs_rate - post.mean[post.obs_row]) if len(post.obs_row) else np.empty(0)

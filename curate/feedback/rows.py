@@ -43,6 +43,7 @@ class OrderedRun:
     fraction: np.ndarray  # step → curriculum_fraction
     columns: dict[str, np.ndarray] = field(default_factory=dict)  # requested columns, per row (first position's value)
     token_budget: dict[str, Any] | None = None
+    mix: tuple[str, dict[str, float]] | None = None  # the parent's --mix-by column and weights
 
     @property
     def positions(self) -> int:
@@ -101,7 +102,8 @@ def load_ordered(folder: str | Path, columns: list[str] | None = None, id_field:
     if idf not in schema_names:
         raise InputError(f"the rows in '{root}' have no '{idf}' column, so observations cannot name them",
                          "order rows that carry an id (curate score adds one), or pass --id-field COLUMN")
-    wanted = [c for c in dict.fromkeys([idf, "curriculum_fraction", *(columns or [])]) if c in schema_names]
+    columns = [*(columns or []), *([cfg["mix_by"]] if cfg.get("mix_by") and cfg.get("mix") else [])]
+    wanted = [c for c in dict.fromkeys([idf, "curriculum_fraction", *columns]) if c in schema_names]
     frame = pl.scan_parquet(shards).select(wanted).collect()  # polars keeps the files' order
     ids = frame[idf].cast(pl.String)
     if ids.null_count():
@@ -128,7 +130,7 @@ def load_ordered(folder: str | Path, columns: list[str] | None = None, id_field:
         fr = frame["curriculum_fraction"].to_numpy()
         fraction = fr[np.arange(steps) * batch]
     cols: dict[str, np.ndarray] = {}
-    for c in columns or []:
+    for c in columns:
         if c in frame.columns:
             cols[c] = frame[c].to_numpy()[first_pos] if frame[c].dtype.is_numeric() else np.array(frame[c].cast(pl.String).to_list(), dtype=object)[first_pos]
     params_raw = {k: v for k, v in (cfg.get("params") or {}).items() if k in Params.__dataclass_fields__}
@@ -138,6 +140,7 @@ def load_ordered(folder: str | Path, columns: list[str] | None = None, id_field:
         schedule_steps=int(res.get("schedule_steps") or res.get("steps") or steps or 1), seed=int(cfg.get("seed", 0)), id_field=idf, keys=keys,
         pos_row=pos_row, ids=np.array(first["id"].to_list(), dtype=object), first_pos=first_pos, rank=rank, fraction=fraction, columns=cols,
         token_budget={"spec": cfg["token_budget"], "decay": cfg.get("token_decay", "linear")} if cfg.get("token_budget") else None,
+        mix=(str(cfg["mix_by"]), dict(cfg["mix"])) if cfg.get("mix_by") and cfg.get("mix") else None,
     )
 
 

@@ -9,12 +9,16 @@ numbered across the input files in order (`Source.offset + row in file`).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from curate.errors import InputError
+
+if TYPE_CHECKING:
+    import polars as pl
 
 ROW = "__curate_row"
 TIE = "__curate_tie"
@@ -118,3 +122,27 @@ def build_index(sources: list[Source], keys: list[SortKey], id_field: str | None
     first = df[keys[0].column]
     primary = first.cast(pl.Float64).to_numpy() if first.dtype.is_numeric() else None
     return Index(rows, primary, rejected, total)
+
+
+def column_values(sources: list[Source], name: str, flag: str) -> "pl.Series":
+    """Column `name` for every global row (nulls where a file lacks it); a column no file has is an error naming `flag`."""
+    import polars as pl
+
+    schema = unified_schema(sources)
+    if name not in schema.names:
+        from curate.errors import UsageError
+
+        raise UsageError(f"{flag}: the input has no column '{name}'; its columns are: {', '.join(schema.names)}", "pick an existing column")
+    parts = []
+    for s in sources:
+        if name in pq.read_schema(s.path).names:
+            parts.append(pl.read_parquet(s.path, columns=[name])[name])
+        else:
+            parts.append(pl.from_arrow(pa.nulls(s.rows, schema.field(name).type)).alias(name))  # type: ignore[union-attr]
+    return pl.concat(parts, how="vertical_relaxed") if parts else pl.Series(name, [])
+
+
+def keep(index: Index, mask: np.ndarray) -> Index:
+    """The index restricted to the global rows where `mask` is true (order kept)."""
+    sel = mask[index.rows]
+    return Index(index.rows[sel], index.primary[sel] if index.primary is not None else None, index.rejected, index.total_rows)

@@ -23,6 +23,7 @@ EXHAUSTED = ("widen", "repeat")
 GATHER = ("auto", "memory", "spill")
 EXECUTORS = ("local", "ray")
 RUN_ONLY = ("gather", "memory_mb", "executor", "executor_address")  # how rows are gathered, not which: left out of the manifest
+WHEN_SET = {"band": None, "mix_by": None, "mix": None, "token_budget": None, "token_decay": "linear"}  # recorded only when used
 IN_MEMORY_MAX = 32 * 2**20  # above this (uncompressed) bucketed gathering was faster here, not only smaller
 BUCKET_MAX = 32 * 2**20  # a bucket this small keeps the random `take` inside the CPU cache
 
@@ -49,6 +50,11 @@ class OrderConfig:
     gather: str = "auto"  # auto | memory | spill (see curate.order.gather); local executor only
     executor: str = "local"  # local (this process) | ray (curate.order.gather_ray, whatever the input size)
     executor_address: str | None = None  # ray: cluster address; None: $RAY_ADDRESS, else a new local Ray
+    band: str | None = None  # COLUMN=LO:HI: keep rows in the band (curate.order.select)
+    mix_by: str | None = None  # COLUMN whose values --mix weighs
+    mix: dict[str, float] | None = None  # value → weight: each step's share of rows
+    token_budget: str | None = None  # START:END: curriculum_max_new_tokens decaying over the run (curate.order.tokens)
+    token_decay: str = "linear"  # linear | cosine
 
 
 @dataclass
@@ -119,6 +125,16 @@ def order(cfg: OrderConfig, log: Any = None, run_info: dict[str, Any] | None = N
         raise UsageError(f"--stages must be at least 1 (got {cfg.stages})")
     if cfg.rows_per_shard is not None and cfg.shard_size_mb is not None:
         raise UsageError("--rows-per-shard and --shard-size-mb both given", "use one of them")
+    if (cfg.mix_by is None) != (cfg.mix is None):
+        raise UsageError("--mix-by and --mix go together", "give the column with --mix-by and the weights with --mix a=0.7,b=0.3")
+    if cfg.token_budget is not None:
+        from curate.order.tokens import token_budget
+
+        token_budget(cfg.token_budget, cfg.token_decay, 1)  # checks the spec before any reading
+    if cfg.band is not None:
+        from curate.order.select import parse_band
+
+        parse_band(cfg.band)
     keys = [SortKey.parse(spec) for spec in cfg.by] or [SortKey("difficulty")]
     out = Path(cfg.output)
     check_destination(out)
@@ -176,6 +192,17 @@ def _order_into(cfg: OrderConfig, schedule: Any, keys: list[SortKey], tmp: Path,
     if index.n == 0:
         raise InputError(f"{label} has no row with a usable sort key ({len(index.rejected)} null/NaN)", "check the key column, or pick another with --by")
     say(f"sorted {index.n:,} rows by {', '.join(k.column + (':desc' if k.descending else '') for k in keys)}")
+    selected: dict[str, Any] = {}
+    if cfg.band is not None:
+        from curate.order import select
+
+        index, selected["band"] = select.band(index, sources, cfg.band)
+        b = selected["band"]
+        say(f"--band {b['column']}: kept {b['kept']:,} rows in [{b['lo']:g}, {b['hi']:g}]; {b['below']:,} below, {b['above']:,} above, {b['null']:,} without a value")
+    if cfg.mix is not None and cfg.mix_by is not None:
+        from curate.order import select
+
+        index, mix_code, mix_w, selected["mix"] = select.mix_groups(index, sources, cfg.mix_by, cfg.mix)
 
     budget = resolve_budget(index.n, cfg.steps, cfg.batch_size, cfg.num_samples)
     if cfg.stages > budget.steps:
@@ -184,13 +211,22 @@ def _order_into(cfg: OrderConfig, schedule: Any, keys: list[SortKey], tmp: Path,
     plan = Plan(index.n, budget.samples, budget.steps, budget.batch_size, cfg.params, np.random.default_rng(seeds[0]),
                 schedule.pacing(budget.steps, cfg.params), cfg.exhausted)
     drawn = (schedule.draw or paced)(plan)
+    if "mix" in selected:
+        from curate.order import select
+
+        drawn = type(drawn)(select.mix(drawn.ranks, index, mix_code, mix_w, budget.batch_size, selected["mix"]), drawn.fraction)
     say(f"{schedule.name}: {budget.samples:,} rows in {budget.steps:,} steps of {budget.batch_size:,}")
+    tokens = None
+    if cfg.token_budget is not None:
+        from curate.order.tokens import token_budget
+
+        tokens = token_budget(cfg.token_budget, cfg.token_decay, budget.steps)
     seq_rows = index.rows[drawn.ranks]
-    sequences = [G.Sequence("curriculum", "", seq_rows, drawn.fraction, budget.batch_size)]
+    sequences = [G.Sequence("curriculum", "", seq_rows, drawn.fraction, budget.batch_size, tokens)]
     base_ranks = None
     if cfg.baseline:
         base_ranks = shuffle_baseline(drawn.ranks, np.random.default_rng(seeds[1]))
-        sequences.append(G.Sequence("baseline", "baseline/", index.rows[base_ranks], np.ones(budget.steps), budget.batch_size))
+        sequences.append(G.Sequence("baseline", "baseline/", index.rows[base_ranks], np.ones(budget.steps), budget.batch_size, tokens))
 
     total_bytes = sum(s.bytes_uncompressed for s in sources)
     bytes_per_row = total_bytes / max(1, sum(s.rows for s in sources))
@@ -231,6 +267,9 @@ def _order_into(cfg: OrderConfig, schedule: Any, keys: list[SortKey], tmp: Path,
     config = asdict(cfg)
     for name in ("output", *RUN_ONLY):
         config.pop(name)
+    for name, unset in WHEN_SET.items():  # options not used leave the manifest as it was before they existed
+        if config[name] == unset or (name == "token_decay" and config["token_budget"] is None):
+            config.pop(name)
     config["by"] = [f"{k.column}:{'desc' if k.descending else 'asc'}" for k in keys]
     config["resolved"] = {"samples": budget.samples, "steps": budget.steps, "batch_size": budget.batch_size, "rows_per_shard": rps}
     manifest = {
@@ -242,8 +281,8 @@ def _order_into(cfg: OrderConfig, schedule: Any, keys: list[SortKey], tmp: Path,
         "schedule": {"name": schedule.name, "formula": schedule.formula},
         "tie_break": f"polars hash of '{cfg.id_field}' (or the row number when absent) with seed {cfg.seed}",
         "rows": {"input": index.total_rows + len(reader_rejects), "ordered": index.n, "quarantined": rejects, "read": budget.samples,
-                 "distinct_read": int(np.count_nonzero(np.bincount(drawn.ranks, minlength=index.n)))},
-        "columns_added": [f.name for f in G.ADDED],
+                 "distinct_read": int(np.count_nonzero(np.bincount(drawn.ranks, minlength=index.n))), **selected},
+        "columns_added": [f.name for f in G.ADDED] + ([G.TOKENS.name] if tokens is not None else []),
         "files": [p for p in ("curriculum.png", "rejects.jsonl") if (root / p).exists()],
         "sets": {name: {"rows": sum(r["rows"] for r in recs), "shards": recs} for name, recs in records.items()},
     }

@@ -6,7 +6,7 @@ module is its typed front.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
@@ -69,6 +69,43 @@ class OrderOptions(StageOptions):
     """Ray cluster to use ('auto' on a cluster node, or ray://HOST:10001); implies --executor ray. Default: $RAY_ADDRESS, else start a local Ray."""
     seed: int = 0
     """Random seed: same input and seed give identical output."""
+    band: str | None = None
+    """COLUMN=LO:HI: keep only rows whose COLUMN is in [LO, HI] (e.g. score_pass_rate=0.1:0.9); the manifest counts those below, above and without a value."""
+    mix_by: str | None = None
+    """COLUMN whose values --mix weighs (e.g. source)."""
+    mix: dict[str, float] | None = None
+    """VALUE=WEIGHT,...: each step takes these shares of its rows from rows with those --mix-by values (exact within one row per step)."""
+    token_budget: str | None = None
+    """START:END: add curriculum_max_new_tokens, a per-step generation budget decaying from START to END tokens over the run."""
+    token_decay: Literal["linear", "cosine"] = "linear"
+    """How --token-budget decays: linear or cosine."""
+
+    @field_validator("mix", mode="before")
+    @classmethod
+    def _mix_weights(cls, v: Any) -> Any:
+        if v is None or v == "":
+            return None
+        from curate.order.select import parse_mix
+
+        return parse_mix(v)
+
+    @field_validator("band")
+    @classmethod
+    def _band_spec(cls, v: str | None) -> str | None:
+        if v is not None:
+            from curate.order.select import parse_band
+
+            parse_band(v)
+        return v
+
+    @field_validator("token_budget")
+    @classmethod
+    def _budget_spec(cls, v: str | None) -> str | None:
+        if v is not None:
+            from curate.order.tokens import parse_budget
+
+            parse_budget(v)
+        return v
 
     @field_validator("schedule")
     @classmethod
@@ -106,6 +143,7 @@ class OrderStage:
             steps=o.steps, batch_size=o.batch_size, num_samples=o.num_samples, exhausted=o.exhausted, seed=o.seed, stages=o.stages,
             rows_per_shard=o.rows_per_shard, shard_size_mb=o.shard_size_mb, baseline=not o.no_baseline, plot=not o.no_plot,
             id_field=o.id_field, memory_mb=o.memory_mb, gather=o.gather, executor=where.name, executor_address=where.address,
+            band=o.band, mix_by=o.mix_by, mix=dict(o.mix) if o.mix else None, token_budget=o.token_budget, token_decay=o.token_decay,
         )
         how: dict[str, Any] = {}
         t0 = time.perf_counter()
@@ -129,8 +167,15 @@ def _done_line(m: dict[str, Any], output: str, how: dict[str, Any]) -> str:
         f"[green]✓[/] {cur['rows']:,} rows in {c['steps']:,} steps of {c['batch_size']:,} → {len(cur['shards'])} shard(s) in {output}"
         + (f", baseline/ ({len(m['sets']['baseline']['shards'])} shard(s))" if "baseline" in m["sets"] else "")
         + (f"; {m['rows']['quarantined']:,} row(s) quarantined in rejects.jsonl" if m["rows"]["quarantined"] else "")
+        + (_band_note(m["rows"]["band"]) if "band" in m["rows"] else "")
+        + (f"; {m['rows']['mix']['left_out']:,} row(s) without a --mix weight left out" if m["rows"].get("mix", {}).get("left_out") else "")
         + gathered
     )
+
+
+def _band_note(b: dict[str, Any]) -> str:
+    out = b["below"] + b["above"] + b["null"]
+    return f"; {out:,} row(s) outside --band {b['column']} [{b['lo']:g}, {b['hi']:g}] left out ({b['below']:,} below, {b['above']:,} above, {b['null']:,} null)"
 
 
 STAGES.register("order")(OrderStage())

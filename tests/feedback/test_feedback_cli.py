@@ -213,3 +213,22 @@ def test_losses_from_a_trainer_feed_the_posterior(runner, parent, tmp_path):
     s = json.loads((tmp_path / "s.json").read_text())
     assert s["stats"]["loss_success"] == "rank" and s["stats"]["kinds"] == {"loss": df.height}
     assert s["counts"]["in_band_reads"] + s["counts"]["deferred_reads"] == 2 * N - S * B
+
+
+def test_a_parent_with_a_token_budget_and_a_mixture_keeps_both(runner, tmp_path):
+    parent = ordered(tmp_path, token_budget="512:128", mix_by="source", mix={"gsm": 0.5, "math": 0.5})
+    stats = first_steps_stats(parent, S, tmp_path / "s.jsonl")
+    res = run(runner, "feedback", parent, "--stats", stats, "--step", S, "-o", tmp_path / "r", "--drop-mastered", "0.6")
+    assert res.exit_code == 0, res.output
+    old, new = curriculum(parent), curriculum(tmp_path / "r")
+    assert new.head(S * B).equals(old.head(S * B))
+    budget = dict(old.select("curriculum_step", "curriculum_max_new_tokens").unique().iter_rows())
+    assert all(budget[s] == t for s, t in new.select("curriculum_step", "curriculum_max_new_tokens").unique().iter_rows())
+    later = new.slice(S * B)
+    gsm_left = int((later["source"] == "gsm").sum())
+    for step, part in later.group_by("curriculum_step", maintain_order=True):
+        if (later.filter(pl.col("curriculum_step") <= step[0])["source"] == "gsm").sum() >= gsm_left:
+            break
+        assert abs(int((part["source"] == "gsm").sum()) - 0.5 * part.height) < 1 + 1e-9
+    shares = json.loads((tmp_path / "r" / "manifest.json").read_text())["feedback"]["shares"]
+    assert shares["column"] == "source" and shares["weights"] == {"gsm": 0.5, "math": 0.5}
