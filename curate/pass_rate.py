@@ -71,6 +71,7 @@ class PassRateResult:
     tokens_saved: int = 0  # estimated tokens adaptive sampling did not spend
     reason: str | None = None  # why the row has no score (e.g. "no reference")
     completions: list[str] = field(default_factory=list)
+    completion_tokens: list[int] = field(default_factory=list)  # per kept completion (keep_completions)
     verdicts: list[bool] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)  # verifier reasons, per failed sample
 
@@ -187,10 +188,12 @@ def measure_pass_rate(
                         results[i].verdicts.append(r.ok)
                         if not r.ok:
                             results[i].failures.append(r.reason)
+                        n_tok = comp.token_counts[j] if j < len(comp.token_counts) else 0
                         if opts.keep_completions:
                             results[i].completions.append(comp.texts[j])
+                            results[i].completion_tokens.append(n_tok)
                         passes[i] += int(r.ok)
-                        tokens[i] += comp.token_counts[j] if j < len(comp.token_counts) else 0
+                        tokens[i] += n_tok
                     drawn[i] += len(new)
                     if not new:  # the engine returned nothing new: stop rather than loop
                         results[i].reason = "engine returned no samples"

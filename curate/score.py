@@ -58,6 +58,7 @@ class ScoreConfig:
     engine_actors: int = 1  # ray: engine actors serving model signals
     engine_cpus: float = 1.0  # ray: CPUs each engine actor reserves
     seed: int = 0
+    completions: str | None = None  # pass_rate: write every sampled completion here (JSONL or Parquet)
 
 
 @dataclass
@@ -125,9 +126,9 @@ def resolve_signals(names: list[str]) -> list[type[Signal]]:
 # ----------------------------------------------------------------------------- batch functions
 
 
-def score_batch(table: pa.Table, signal_names: list[str], text_field: str, options: dict[str, Any], engine: Any = None) -> pa.Table:
+def score_batch(table: pa.Table, signal_names: list[str], text_field: str, options: dict[str, Any], engine: Any = None, completions: Any = None) -> pa.Table:
     """A pure batch → batch stage: the table with every selected signal's columns appended."""
-    ctx = BatchContext(table=table, text_field=text_field, options=options, engine=engine)
+    ctx = BatchContext(table=table, text_field=text_field, options=options, engine=engine, completions=completions)
     for name in signal_names:
         cls = SIGNALS.get(name)
         sig = cls(**options.get(name, {}) if isinstance(options.get(name), dict) else {})
@@ -316,6 +317,13 @@ def score(inputs: list[str], opts: ScoreConfig, on_progress: Callable[[int], Non
     executor: Executor | None = None
     engine = rejects = sink = None
     spool: Path | None = None
+    completions = None
+    if opts.completions is not None:
+        if "pass_rate" not in model_sigs:
+            raise UsageError("--completions writes pass_rate's samples, and pass_rate is not selected", "add -s pass_rate")
+        from curate.completions import CompletionSink
+
+        completions = CompletionSink(opts.completions, opts.id_field)
     try:
         if text_sigs or engines_on_cluster:
             spare = 1.0 if text_sigs else 0.0  # engine actors leave a CPU for the text-signal tasks
@@ -340,7 +348,7 @@ def score(inputs: list[str], opts: ScoreConfig, on_progress: Callable[[int], Non
             [s for s in signals if s.kind == "model"],
             None,
             {"version": __version__, "options": opts.signal_options, "model": summary.extra.get("engine")},
-            store,
+            None if completions is not None else store,  # rows reused from the store would have no completions to write
         )
         scorer = _Scorer(text_unit, [s for s in signals if s.kind == "text"], opts.text_field, opts.signal_options, executor if text_sigs else None)
         read_opts = ReadOptions(text_field=opts.text_field, id_field=opts.id_field, batch_rows=opts.batch_rows, max_text_chars=opts.max_text_chars)
@@ -364,7 +372,7 @@ def score(inputs: list[str], opts: ScoreConfig, on_progress: Callable[[int], Non
                 table = table.drop_columns([DIFFICULTY])
             if model_sigs:
                 todo, state = model_unit.split(table)
-                computed = score_batch(todo, model_sigs, opts.text_field, opts.signal_options, engine) if todo.num_rows else todo
+                computed = score_batch(todo, model_sigs, opts.text_field, opts.signal_options, engine, completions) if todo.num_rows else todo
                 table = model_unit.merge(table, computed, state)
             summary.bytes_text += int(pa.compute.sum(pa.compute.binary_length(table.column(opts.text_field))).as_py() or 0)
             composite.add(table)
@@ -398,6 +406,8 @@ def score(inputs: list[str], opts: ScoreConfig, on_progress: Callable[[int], Non
     except BaseException:
         if sink is not None:
             sink.abort()
+        if completions is not None:
+            completions.abort()
         raise
     finally:
         with contextlib.ExitStack() as closing:  # both run even if one fails; engines and executors belong to ctx
@@ -410,6 +420,8 @@ def score(inputs: list[str], opts: ScoreConfig, on_progress: Callable[[int], Non
         summary.extra["executor"] = executor.describe()  # after the run: engine actors start on the first cache miss
     if engine is not None:
         summary.extra["engine"]["loaded"] = bool(getattr(engine, "started", True))  # False: every call was served by the request cache
+    if completions is not None:
+        summary.extra["completions"] = completions.close()
     summary.extra["rows_computed"] = {"text": text_unit.computed, "model": model_unit.computed}
     summary.extra["rows_reused"] = {"text": text_unit.reused, "model": model_unit.reused}
     summary.quarantined = rejects.count

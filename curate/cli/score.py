@@ -64,6 +64,7 @@ def score_cmd(
     model: ModelOpt = None,
     no_cache: NoCacheOpt = False,
     row_store: Annotated[Optional[str], flag(O, "row_store")] = None,
+    completions: Annotated[Optional[str], flag(O, "completions")] = None,
     seed: SeedOpt = 0,
 ) -> None:
     """Add difficulty signals and a composite `difficulty` in [0, 1] to every row.
@@ -75,6 +76,8 @@ def score_cmd(
         cat data.jsonl | curate score - | head
 
         curate score data.jsonl -s pass_rate -s length --k 8 -o scored.parquet
+
+        curate score data.jsonl -s pass_rate --k 8 -o scored.parquet --completions rollouts.parquet
 
         curate score big/ -o scored/ --executor ray --ray-address auto
     """

@@ -45,6 +45,7 @@ class BatchContext:
     text_field: str
     options: dict[str, Any] = field(default_factory=dict)
     engine: Any = None
+    completions: Any = None  # a sink for sampled completions (`curate score --completions`), or None
     _cache: dict[str, Any] = field(default_factory=dict)
 
     @property

@@ -5,6 +5,8 @@ adaptive (False), answer_field ("answer"), task_type_field ("task_type"), tests_
 ("test_list"), task_type (force one), max_tokens (256), temperature (0.7), prompt_file.
 Rows without a reference answer (or tests) are not sampled: their scores are null and
 `score_pass_rate_reason` says why. Math, sampling rule and buckets: see curate.pass_rate.
+With a completions sink in the batch context (`curate score --completions OUT`), every sampled
+completion is written there: `{id, sample_index, completion, passed, tokens}`.
 """
 
 from __future__ import annotations
@@ -54,8 +56,11 @@ class PassRate(Signal):
             raise UsageError("pass_rate needs a model engine", "run it through `curate score` (it opens one) or pass an engine in BatchContext")
         opts = pass_rate_options(ctx.options, self.options)
         opts.text_field = ctx.text_field
+        opts.keep_completions = ctx.completions is not None
         rows = ctx.table.to_pylist()
         results = measure_pass_rate(ctx.engine, rows, opts)
+        if ctx.completions is not None:
+            ctx.completions.add(rows, results)
         c = lambda part: column_name(self.name, part)  # noqa: E731
         return {
             c(""): [r.rate for r in results],

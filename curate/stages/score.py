@@ -59,6 +59,8 @@ class ScoreOptions(RowOutputFields, EngineFields, ExecutorFields, EngineActorFie
     """pass_rate: sampling temperature."""
     row_store: str | None = None
     """SQLite file of per-row scores: reruns reuse unchanged rows and only compute new ones."""
+    completions: str | None = None
+    """pass_rate: also write every sampled completion, {id, sample_index, completion, passed, tokens}, to this .jsonl or .parquet file."""
 
     @field_validator("signals", mode="before")
     @classmethod
@@ -155,6 +157,7 @@ class ScoreStage:
             engine_actors=options.ray_engines,
             engine_cpus=options.ray_engine_cpus,
             seed=seed,
+            completions=options.completions,
         )
         total = estimate_rows(expand_inputs(options.inputs))
         with ctx.progress("scoring", total=total) as bar:
