@@ -92,6 +92,7 @@ class CurriculumSampler(_Sampler):  # type: ignore[misc,valid-type]
         self._epoch = 0
         self._observations: list[dict[str, Any]] = []
         self._last_replan_step = 0
+        self.handed: Any = None  # a deque of the dataset indices handed out and not yet claimed (track_handed())
         self.replans: list[dict[str, Any]] = []  # what each re-plan did (position, counts)
         self.report: Any = None  # the last re-plan's StatsReport
 
@@ -140,7 +141,10 @@ class CurriculumSampler(_Sampler):  # type: ignore[misc,valid-type]
         while self._pos < len(self._plan):
             i = self._pos
             self._pos += 1
-            yield int(self._index[self._plan[i]])
+            idx = int(self._index[self._plan[i]])
+            if self.handed is not None:
+                self.handed.append(idx)
+            yield idx
 
     def __len__(self) -> int:
         return len(self._plan)
@@ -162,12 +166,39 @@ class CurriculumSampler(_Sampler):  # type: ignore[misc,valid-type]
         """The whole current plan as dataset indices (read and unread)."""
         return self._index[self._plan].tolist()
 
+    def track_handed(self) -> None:
+        """Keep the indices handed out, in order, so a trainer can claim each batch's rows (`claim`)."""
+        from collections import deque
+
+        self.handed = deque()
+
+    def claim(self, n: int) -> list[str]:
+        """The ids of the next `n` rows handed out and not yet claimed (the rows of the batch being trained on)."""
+        from curate.errors import UsageError
+
+        if self.handed is None:
+            raise UsageError("claim() needs track_handed() first")
+        if n > len(self.handed):
+            raise UsageError(f"claim({n}): only {len(self.handed)} row(s) were handed out and not claimed", "claim each batch once, in the order it was read")
+        return [self.id_of_index(self.handed.popleft()) for _ in range(n)]
+
+    def id_of_index(self, index: int) -> str:
+        """The row id of a dataset index the sampler yields."""
+        if not hasattr(self, "_id_of_index"):
+            ids = {}
+            for pos, di in enumerate(self._index.tolist()):
+                ids.setdefault(di, str(self.run.ids[self.run.pos_row[pos]]))
+            self._id_of_index = ids
+        return self._id_of_index[int(index)]
+
     def set_epoch(self, epoch: int) -> None:
         """Called by trainers at each epoch; the sampler keeps its own position (nothing to reshuffle)."""
 
     def rewind(self) -> None:
         """Start the current pass from its first row again (a trainer that fast-forwards by itself reads the same rows)."""
         self._pos = 0
+        if self.handed is not None:
+            self.handed.clear()
 
     # -- feedback -----------------------------------------------------------------------------
     def update(self, ids: Iterable[Any], rewards: Iterable[Any] | None = None, step: int | None = None, *, correct: Iterable[Any] | None = None,
@@ -258,6 +289,8 @@ class CurriculumSampler(_Sampler):  # type: ignore[misc,valid-type]
         if not 0 <= pos <= len(plan):
             raise UsageError(f"the saved position {pos} is outside the plan of {len(plan)} rows")
         self._plan, self._pos, self._epoch = plan, pos, int(state.get("epoch", 0))
+        if self.handed is not None:
+            self.handed.clear()
         self._last_replan_step = int(state.get("last_replan_step", 0))
         self._observations = [dict(o) for o in state.get("observations") or []]
         self.replans = [dict(r) for r in state.get("replans") or []]

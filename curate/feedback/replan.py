@@ -7,15 +7,16 @@ parent still planned, with their multiplicity — is re-planned:
    ≥ TAU after ≥ M observed trials are removed. Nothing replaces them: the run gets shorter by
    that many rows, which is the method's saving.
 2. `--band LO:HI` (Prompt Curriculum Learning): reads of rows whose posterior mean is in [LO, HI]
-   come first, most uncertain (largest p(1−p)) first, each row's first read before any second
-   one; the other reads wait behind them (deferred, not removed), so a later re-plan can bring
+   come first, most uncertain (largest p(1−p)) first, the current pass's reads before the next
+   pass's; the other reads wait behind them (deferred, not removed), so a later re-plan can bring
    them into the band.
 3. The parent's schedule orders what is not in the band: its pacing g(t) at the run's own steps
    (t ≥ the first unread step), applied to the remaining reads by the parent's easiest-first rank
    (the pool at step t is the remaining reads of rows within the easiest ⌈g(t)·rows⌉), drawn by
    the schedule's own draw (`curate.order.materialise.paced` by default). Every remaining read
-   happens once and none is added; a row's k-th remaining read is in the k-th pass of the
-   re-plan, so repeats stay a pass apart as in the parent.
+   happens once and none is added; a read keeps its pass (the number of reads of its row before
+   it, the read prefix included), so the current pass ends before the next begins, as in the
+   parent, and a row's repeats stay a pass apart.
 4. `--ucb-by COLUMN` (DUMP): each step's rows are split between the column's values by a fixed
    mixture (`curate.order.mix`), with weights softmax(UCB_d / temperature), where
    UCB_d = mean_d |r − p̂| + sqrt(2 ln(N + 1) / (n_d + 1)): r is an observation's success rate,
@@ -122,20 +123,22 @@ def replan(run: OrderedRun, plan: np.ndarray, at: int, post: Posterior, strat: S
         counts.update(dropped_reads=int(drop.sum()), dropped_rows=len(np.unique(rows[drop])))
         rest, rows = rest[~drop], rows[~drop]
     rng = np.random.default_rng(np.random.SeedSequence([int(seed), int(salt), at]))
+    # a remaining read's pass: how many reads of its row come before it in the whole plan (the read prefix included)
+    layer = _occurrence(run.pos_row[np.concatenate([plan[:at], rest])])[at:]
     head = np.empty(0, dtype=np.int64)
     if strat.band is not None:
         lo, hi = strat.band
         inb = (mean[rows] >= lo) & (mean[rows] <= hi)
-        head = _most_uncertain_first(run, rest[inb], post)
+        head = _most_uncertain_first(run, rest[inb], layer[inb], post)
         status[np.unique(rows[inb])] = "in_band"
         status[np.unique(rows[~inb])] = "deferred"
         counts.update(in_band_reads=int(inb.sum()), in_band_rows=len(np.unique(rows[inb])),
                       deferred_reads=int((~inb).sum()), deferred_rows=len(np.unique(rows[~inb])))
-        rest = rest[~inb]
+        rest, layer = rest[~inb], layer[~inb]
     schedule = get_schedule(run.schedule)
     g = schedule.pacing(run.schedule_steps, run.params)
     first_new_step = at // b
-    tail = _paced(run, rest, schedule, g, first_new_step + len(head) // b, rng)
+    tail = _paced(run, rest, layer, schedule, g, first_new_step + len(head) // b, rng)
     seq = np.concatenate([head, tail]).astype(np.int64)
     mixture = None
     if strat.ucb_by is not None and len(seq):
@@ -154,19 +157,13 @@ def replan(run: OrderedRun, plan: np.ndarray, at: int, post: Posterior, strat: S
     return Replanned(new_plan, at, fraction, status, counts, mixture)
 
 
-def _most_uncertain_first(run: OrderedRun, entries: np.ndarray, post: Posterior) -> np.ndarray:
-    """Largest p(1−p) first (ties: easier first); every row's first read before any row's second."""
+def _most_uncertain_first(run: OrderedRun, entries: np.ndarray, layer: np.ndarray, post: Posterior) -> np.ndarray:
+    """Earlier passes first; within one, largest p(1−p) first (ties: easier first)."""
     if not len(entries):
         return entries.astype(np.int64)
     rows = run.pos_row[entries]
-    order = np.lexsort((entries, run.rank[rows], -post.uncertainty[rows]))
-    entries, rows = entries[order], rows[order]
-    occurrence = np.zeros(len(rows), dtype=np.int64)
-    seen: dict[int, int] = {}
-    for i, r in enumerate(rows.tolist()):
-        occurrence[i] = seen.get(r, 0)
-        seen[r] = occurrence[i] + 1
-    return entries[np.argsort(occurrence, kind="stable")].astype(np.int64)
+    order = np.lexsort((entries, run.rank[rows], -post.uncertainty[rows], layer))
+    return entries[order].astype(np.int64)
 
 
 def _occurrence(rows: np.ndarray) -> np.ndarray:
@@ -182,17 +179,16 @@ def _occurrence(rows: np.ndarray) -> np.ndarray:
     return occ
 
 
-def _paced(run: OrderedRun, entries: np.ndarray, schedule: Any, g: np.ndarray, step0: int, rng: np.random.Generator) -> np.ndarray:
-    """The parent's schedule over the remaining reads, from step `step0` on: one pass per layer of repeats.
+def _paced(run: OrderedRun, entries: np.ndarray, layer: np.ndarray, schedule: Any, g: np.ndarray, step0: int, rng: np.random.Generator) -> np.ndarray:
+    """The parent's schedule over the remaining reads, from step `step0` on: one pass per layer.
 
-    A row the parent reads several times more (a budget of several passes) has its k-th remaining
-    read in layer k, so its repeats stay a pass apart; each layer is paced and drawn on its own.
+    `layer[i]` is the pass of read i (its row's reads before it in the whole run): the reads still
+    due in the current pass come first, a row's next read a pass later, as in the parent.
     """
     out: list[np.ndarray] = []
-    occ = _occurrence(run.pos_row[entries])
     step = step0
-    for layer in range(int(occ.max()) + 1 if len(occ) else 0):
-        part = entries[occ == layer]
+    for k in np.unique(layer):
+        part = entries[layer == k]
         out.append(_paced_pass(run, part, schedule, g, step, rng))
         step += len(part) // run.batch_size
     return np.concatenate(out).astype(np.int64) if out else entries.astype(np.int64)

@@ -11,7 +11,9 @@
 mixin returns the curriculum sampler instead (old and new signatures: recent versions pass
 `train_dataset`). A length-grouping or batch-rebalancing sampler would re-order rows too, so
 `group_by_length=True` (or `train_sampling_strategy` `group_by_length` / `batch_rebalance`) is
-refused. Each checkpoint gets `curate_sampler.json` (the sampler's `state_dict()`); resuming loads
+refused. With `loss_feedback=True` every row's mean token loss goes to `sampler.update(ids,
+losses=...)` as it is trained on (the loss is a proxy for success: see `curate.feedback.stats`),
+so a sampler built with `replan_every` re-plans the unread rest in process. Each checkpoint gets `curate_sampler.json` (the sampler's `state_dict()`); resuming loads
 it — the plan with every re-plan — and lets the Trainer fast-forward its own count of batches
 through that plan, so the next row is the one the interrupted run would have read.
 """
@@ -34,7 +36,7 @@ _transformers = require("transformers", "pip install 'curate[cpu]' (or transform
 class CurriculumMixin:
     """Mix into a `transformers.Trainer` subclass: the train sampler is the curriculum's."""
 
-    def __init__(self, *args: Any, curriculum: Any, **kwargs: Any):
+    def __init__(self, *args: Any, curriculum: Any, loss_feedback: bool = False, **kwargs: Any):
         super().__init__(*args, **kwargs)  # type: ignore[call-arg]
         from curate.sampler import CurriculumSampler
 
@@ -44,6 +46,24 @@ class CurriculumMixin:
             raise UsageError(f"curriculum must be a CurriculumSampler or an ordered folder, not {type(curriculum).__name__}")
         self.curriculum_sampler = curriculum
         check_args(self.args)  # type: ignore[attr-defined]
+        self.loss_feedback = loss_feedback
+        if loss_feedback:
+            if getattr(self.args, "world_size", 1) > 1:  # type: ignore[attr-defined]
+                raise UsageError("loss_feedback works in a single process", "collect per-row losses yourself and call sampler.update on one rank")
+            curriculum.track_handed()
+
+    def compute_loss(self, model: Any, inputs: Any, return_outputs: bool = False, **kwargs: Any) -> Any:
+        """The Trainer's loss; with `loss_feedback`, also each row's mean token loss handed to the sampler (`update(ids, losses=...)`)."""
+        if not self.loss_feedback:
+            return super().compute_loss(model, inputs, return_outputs=return_outputs, **kwargs)  # type: ignore[misc]
+        labels = inputs.get("labels")
+        loss, outputs = super().compute_loss(model, inputs, return_outputs=True, **kwargs)  # type: ignore[misc]
+        logits = outputs["logits"] if isinstance(outputs, dict) else outputs.logits
+        if labels is not None and logits is not None:
+            rows = per_row_loss(logits.detach(), labels)
+            ids = self.curriculum_sampler.claim(len(rows))
+            self.curriculum_sampler.update(ids, losses=rows.tolist(), step=self.state.global_step)  # type: ignore[attr-defined]
+        return (loss, outputs) if return_outputs else loss
 
     def _get_train_sampler(self, train_dataset: Any = None) -> Any:
         check_args(self.args)  # type: ignore[attr-defined]
@@ -78,6 +98,17 @@ class CurriculumMixin:
                 # through the restored plan, that lands on the exact next row.
                 self.curriculum_sampler.rewind()
         return super().train(resume_from_checkpoint, *args, **kwargs)  # type: ignore[misc]
+
+
+def per_row_loss(logits: Any, labels: Any) -> Any:
+    """Mean next-token cross-entropy of each row of a causal-LM batch (labels −100 ignored); NaN for a row with no label."""
+    import torch
+
+    shift_logits, shift_labels = logits[..., :-1, :].float(), labels[..., 1:]
+    tok = torch.nn.functional.cross_entropy(shift_logits.reshape(-1, shift_logits.size(-1)), shift_labels.reshape(-1), ignore_index=-100,
+                                            reduction="none").view(shift_labels.shape)
+    mask = (shift_labels != -100).float()
+    return (tok * mask).sum(-1) / mask.sum(-1)
 
 
 def check_args(args: Any) -> None:

@@ -52,7 +52,7 @@ def collate(rows: list[dict]) -> dict:
     return {"input_ids": ids, "labels": ids.clone(), "row_num": torch.tensor([r["num"] for r in rows])}
 
 
-def make_trainer(out: Path, sampler: CurriculumSampler, max_steps: int, save_steps: int | None = None) -> CurriculumTrainer:
+def make_trainer(out: Path, sampler: CurriculumSampler, max_steps: int, save_steps: int | None = None, **kw) -> CurriculumTrainer:
     torch.manual_seed(0)
     cfg = transformers.GPT2Config(vocab_size=VOCAB, n_positions=LENGTH, n_embd=32, n_layer=1, n_head=2)
     args = transformers.TrainingArguments(
@@ -60,7 +60,7 @@ def make_trainer(out: Path, sampler: CurriculumSampler, max_steps: int, save_ste
         save_strategy="steps" if save_steps else "no", save_steps=save_steps or 500, logging_steps=1000, disable_tqdm=True,
         dataloader_num_workers=0, remove_unused_columns=False, seed=0,
     )
-    return CurriculumTrainer(model=Recorder(cfg), args=args, train_dataset=sampler.dataset, data_collator=collate, curriculum=sampler)
+    return CurriculumTrainer(model=Recorder(cfg), args=args, train_dataset=sampler.dataset, data_collator=collate, curriculum=sampler, **kw)
 
 
 def manifest_nums(ordered: Path) -> list[int]:
@@ -135,3 +135,15 @@ def test_trainer_refuses_a_reordering_strategy(ordered, tmp_path):
     cfg = transformers.GPT2Config(vocab_size=VOCAB, n_positions=LENGTH, n_embd=32, n_layer=1, n_head=2)
     with pytest.raises(UsageError, match="undoes the curriculum"):
         CurriculumTrainer(model=Recorder(cfg), args=args, train_dataset=sampler.dataset, data_collator=collate, curriculum=sampler)
+
+
+def test_loss_feedback_reaches_the_sampler_and_replans(ordered, tmp_path):
+    sampler = CurriculumSampler(ordered, replan_every=2, band="0.2:0.8")
+    trainer = make_trainer(tmp_path / "fb", sampler, max_steps=6, loss_feedback=True)
+    trainer.train()
+    obs = sampler.state_dict()["observations"]
+    assert len(obs) == 6 * BATCH and all(o["loss"] > 0 for o in obs)
+    by_num = {f"r{n:03d}": n for n in range(ROWS)}
+    assert [by_num[o["id"]] for o in obs] == trainer.model.seen  # each loss went to the row it was computed on
+    assert [o["step"] for o in obs] == [s for s in range(6) for _ in range(BATCH)]
+    assert len(sampler.replans) == 3 and sampler.replans[0]["position"] >= 2 * BATCH
