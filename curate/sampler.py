@@ -185,7 +185,7 @@ class CurriculumSampler(_Sampler):  # type: ignore[misc,valid-type]
     def id_of_index(self, index: int) -> str:
         """The row id of a dataset index the sampler yields."""
         if not hasattr(self, "_id_of_index"):
-            ids = {}
+            ids: dict[int, str] = {}
             for pos, di in enumerate(self._index.tolist()):
                 ids.setdefault(di, str(self.run.ids[self.run.pos_row[pos]]))
             self._id_of_index = ids

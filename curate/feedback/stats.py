@@ -127,8 +127,8 @@ def _numeric(frame: pl.DataFrame, name: str) -> pl.Series | None:
 def observations(frame: pl.DataFrame, id_field: str, opts: OutcomeOptions, report: StatsReport) -> pl.DataFrame:
     """Stats rows → observations `id, step, s, m, kind` (one per usable row); `report` counts the rest."""
     if id_field not in frame.columns:
-        cols = ", ".join(frame.columns) or "(none)"
-        raise InputError(f"stats '{report.source}' have no '{id_field}' column; its columns are: {cols}",
+        names = ", ".join(frame.columns) or "(none)"
+        raise InputError(f"stats '{report.source}' have no '{id_field}' column; its columns are: {names}",
                          "name each observed row by its id (or pass --id-field COLUMN)")
     present = [c for c in OUTCOMES if c in frame.columns]
     if "passes" in present and "k" not in frame.columns:
@@ -145,10 +145,10 @@ def observations(frame: pl.DataFrame, id_field: str, opts: OutcomeOptions, repor
     cols: dict[str, pl.Series | None] = {c: _numeric(frame, c) for c in ("passes", "k", "correct", "reward", "loss")}
     raw_present = {c: (frame[c].is_not_null() if c in frame.columns else pl.Series([False] * n)) for c in ("passes", "k", "correct", "reward", "loss")}
 
-    reason = [None] * n
+    reason: list[str | None] = [None] * n
     s_val = [math.nan] * n
     m_val = [math.nan] * n
-    kind = [None] * n
+    kind: list[str | None] = [None] * n
     losses: list[tuple[int, float]] = []
 
     def vals(name: str) -> list[Any]:

@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -52,14 +53,17 @@ def _batches(files: list[Path], rows: int) -> Iterator[pa.Table]:
 def prefix_digest(files: list[Path], rows: int) -> tuple[str, int]:
     """sha256 of the first `rows` rows across `files` (in order), in fixed batches of Arrow IPC; and the rows found.
 
-    The digest depends on the rows' values and types only, not on how they are split into shards.
+    The digest depends on the rows' values and types only, not on how they are split into shards
+    or on the rows that follow them.
     """
     h = hashlib.sha256()
     buf: list[pa.Table] = []
     have = total = 0
 
     def emit(t: pa.Table) -> None:
-        t = t.replace_schema_metadata(None).combine_chunks()
+        # `take` copies the rows into fresh buffers: no offset, no bitmap when there is no null, and none
+        # of the bits a slice carries for the rows after it (which differ between a parent and its revision)
+        t = t.take(pa.array(np.arange(t.num_rows, dtype=np.int64))).replace_schema_metadata(None).combine_chunks()
         sink = pa.BufferOutputStream()
         with pa.ipc.new_stream(sink, t.schema) as w:
             w.write_table(t, max_chunksize=DIGEST_BATCH)
@@ -97,16 +101,16 @@ def check_revision(root: Path, manifest: dict[str, Any], seen: set[Path] | None,
 
     problems: list[str] = []
     info: dict[str, Any] = {"revision": manifest.get("revision")}
-    fb = manifest.get("feedback")
+    fb: Any = manifest.get("feedback")
     rev = manifest.get("revision")
     if not isinstance(rev, int) or rev < 1 or not isinstance(manifest.get("parent"), str) or not _HEX.match(manifest["parent"]) or not isinstance(fb, dict):
         return ["the revision record is incomplete (revision, parent or feedback missing or malformed)"], info
-    prefix = fb.get("prefix") if isinstance(fb.get("prefix"), dict) else {}
+    prefix: dict[str, Any] = fb["prefix"] if isinstance(fb.get("prefix"), dict) else {}
     rows = prefix.get("rows")
     if not isinstance(rows, int) or rows < 0 or not isinstance(prefix.get("sha256"), str):
         return ["the revision's feedback.prefix record is incomplete"], info
     info["prefix_rows"] = rows
-    post = fb.get("posterior") if isinstance(fb.get("posterior"), dict) else {}
+    post: dict[str, Any] = fb["posterior"] if isinstance(fb.get("posterior"), dict) else {}
     post_path = root / str(post.get("path", POSTERIOR))
     if not post_path.is_file():
         problems.append(f"{post_path.name}: missing")

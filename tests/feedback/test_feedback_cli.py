@@ -232,3 +232,14 @@ def test_a_parent_with_a_token_budget_and_a_mixture_keeps_both(runner, tmp_path)
         assert abs(int((part["source"] == "gsm").sum()) - 0.5 * part.height) < 1 + 1e-9
     shares = json.loads((tmp_path / "r" / "manifest.json").read_text())["feedback"]["shares"]
     assert shares["column"] == "source" and shares["weights"] == {"gsm": 0.5, "math": 0.5}
+
+
+def test_a_prefix_ending_inside_a_shard_without_a_baseline(runner, tmp_path):
+    parent = ordered(tmp_path, passes=1, rows_per_shard=10_000, baseline=False)
+    stats = first_steps_stats(parent, S, tmp_path / "s.jsonl", success=lambda r: float(r["score_pass_rate_passes"] >= 2))
+    res = run(runner, "feedback", parent, "--stats", stats, "--step", S, "-o", tmp_path / "r", "--band", "0.3:0.8")
+    assert res.exit_code == 0, res.output
+    assert not (tmp_path / "r" / "baseline").exists()
+    res = run(runner, "verify", tmp_path / "r")
+    assert res.exit_code == 0, res.output
+    assert curriculum(tmp_path / "r").head(S * B).equals(curriculum(parent).head(S * B))

@@ -146,3 +146,26 @@ def test_interleave_cycles_or_shares_a_group_that_runs_out():
     cycled = interleave(seq, groups, np.array([0.5, 0.5]), 4, total=20, exhausted="cycle")
     assert [int((cycled.sequence[i : i + 4] < 4).sum()) for i in range(0, 20, 4)] == [2] * 5
     assert cycled.per_group[0]["repeats"] == 6 and cycled.per_group[1]["unread"] == 6
+
+
+def test_the_prefix_digest_sees_values_not_layout(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from curate.order.revision import prefix_digest
+
+    n = 200
+    base = {"id": [f"r{i}" for i in range(n)], "x": [None if i % 7 == 0 else float(i) for i in range(n)], "s": [None if i % 5 else f"t{i}" for i in range(n)]}
+    one = pa.table(base)
+    other_tail = pa.table({k: v[:120] + [("z" if k != "x" else 9.0)] * 80 for k, v in base.items()})
+    pq.write_table(one, tmp_path / "a.parquet")
+    pq.write_table(other_tail, tmp_path / "b.parquet")
+    pq.write_table(one.slice(0, 50), tmp_path / "c0.parquet")
+    pq.write_table(one.slice(50), tmp_path / "c1.parquet")
+    a, _ = prefix_digest([tmp_path / "a.parquet"], 120)
+    assert a == prefix_digest([tmp_path / "b.parquet"], 120)[0]  # the rows after the prefix do not count
+    assert a == prefix_digest([tmp_path / "c0.parquet", tmp_path / "c1.parquet"], 120)[0]  # nor how shards split them
+    changed = pa.table({**base, "x": [1.5] + base["x"][1:]})
+    pq.write_table(changed, tmp_path / "d.parquet")
+    assert a != prefix_digest([tmp_path / "d.parquet"], 120)[0]
+    assert a != prefix_digest([tmp_path / "a.parquet"], 119)[0]
