@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import Field, field_validator
 
 from curate.defaults import DEFAULT_SIGNALS
-from curate.stages.base import STAGES, Summary
+from curate.stages.base import STAGES, Placement, Slot, Summary, default_placement
 from curate.stages.options import DirectionName, EngineActorFields, EngineFields, ExecutorFields, RowOutputFields, check_registered, parse_pairs, split_names
 
 
@@ -115,6 +115,14 @@ class ScoreSummary(Summary):
 class ScoreStage:
     name = "score"
     Options = ScoreOptions
+
+    def plan(self, slot: Slot) -> Placement:
+        """The last score stage of a pipeline writes `scored.parquet` and `score-summary.json`."""
+        p = default_placement(ScoreOptions, slot)
+        if slot.last:
+            p.output = p.fixed["output"] = str(slot.run_dir / "scored.parquet")
+            p.summary = str(slot.run_dir / "score-summary.json")
+        return p
 
     def run(self, options: ScoreOptions, ctx: Any) -> ScoreSummary:
         from curate.io import Format
