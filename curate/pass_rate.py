@@ -70,6 +70,7 @@ class PassRateResult:
     tokens: int = 0  # generated tokens spent on this row
     tokens_saved: int = 0  # estimated tokens adaptive sampling did not spend
     reason: str | None = None  # why the row has no score (e.g. "no reference")
+    engine_failed: bool = False  # no score because the engine failed (not a property of the row: retry it)
     completions: list[str] = field(default_factory=list)
     verdicts: list[bool] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)  # verifier reasons, per failed sample
@@ -179,6 +180,7 @@ def measure_pass_rate(
                 for i, comp in zip(idxs, comps):
                     if comp.error:
                         results[i].reason = f"engine error: {comp.error}"
+                        results[i].engine_failed = True
                         failed.add(i)
                         continue
                     new = range(drawn[i], min(len(comp.texts), m + n))
@@ -194,6 +196,7 @@ def measure_pass_rate(
                     drawn[i] += len(new)
                     if not new:  # the engine returned nothing new: stop rather than loop
                         results[i].reason = "engine returned no samples"
+                        results[i].engine_failed = True
                         failed.add(i)
             active = [
                 i

@@ -46,12 +46,18 @@ class BatchContext:
     options: dict[str, Any] = field(default_factory=dict)
     engine: Any = None
     _cache: dict[str, Any] = field(default_factory=dict)
+    failures: dict[int, str] = field(default_factory=dict)  # row → why its engine call failed (see `fail`)
 
     @property
     def texts(self) -> list[str]:
         if "texts" not in self._cache:
             self._cache["texts"] = self.table.column(self.text_field).to_pylist()
         return self._cache["texts"]
+
+    def fail(self, row: int, reason: str) -> None:
+        """Mark a row as not scored because the engine failed: it is not stored as a result, and the
+        run quarantines it (--allow-engine-failures) or stops with exit code 5."""
+        self.failures.setdefault(row, reason)
 
     def cached(self, key: str, make: Any) -> Any:
         """Compute something once per batch and share it between signals (e.g. word lists)."""

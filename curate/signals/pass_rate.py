@@ -56,6 +56,9 @@ class PassRate(Signal):
         opts.text_field = ctx.text_field
         rows = ctx.table.to_pylist()
         results = measure_pass_rate(ctx.engine, rows, opts)
+        for i, r in enumerate(results):
+            if r.engine_failed:
+                ctx.fail(i, r.reason or "engine error")
         c = lambda part: column_name(self.name, part)  # noqa: E731
         return {
             c(""): [r.rate for r in results],

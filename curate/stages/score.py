@@ -59,6 +59,8 @@ class ScoreOptions(RowOutputFields, EngineFields, ExecutorFields, EngineActorFie
     """pass_rate: sampling temperature."""
     row_store: str | None = None
     """SQLite file of per-row scores: reruns reuse unchanged rows and only compute new ones."""
+    allow_engine_failures: float | None = Field(None, ge=0.0, le=1.0)
+    """Quarantine rows the model engine fails on (after retries) and exit 0 while they are at most this fraction of the rows; without it such a row stops the run with exit code 5."""
 
     @field_validator("signals", mode="before")
     @classmethod
@@ -156,7 +158,8 @@ class ScoreStage:
                 "seed": seed,
             },
             engine=ctx.engine_config(engine=options.engine, url=options.engine_url, model=options.model,
-                                     cache=False if options.no_cache else None, seed=seed),
+                                     cache=False if options.no_cache else None, seed=seed, timeout=options.engine_timeout),
+            allow_engine_failures=options.allow_engine_failures,
             row_store=ctx.row_store_path(options.row_store),
             executor=executor,
             executor_address=ctx.executor_config(options.executor, options.ray_address).address,
