@@ -181,6 +181,7 @@ class _Unit:
     """A group of signals scored together, optionally through the row store."""
 
     def __init__(self, signals: list[type[Signal]], fields: list[str] | None, salt: dict[str, Any], store: RowStore | None):
+        self.signals = signals
         self.names = [s.name for s in signals]
         self.fields = [f for s in signals for f in s.schema_fields()]
         self.key_fields = fields  # None: every input column
@@ -220,7 +221,7 @@ class _Unit:
         keys, found, missing = state
         cols = {n: (computed.column(n).to_pylist() if computed.num_rows else []) for n in names}
         new_items = [(keys[row], {n: cols[n][j] for n in names}) for j, row in enumerate(missing)]
-        self.store.put_many(new_items)  # type: ignore[union-attr]
+        self.store.put_many([kv for kv in new_items if all(s.final(kv[1]) for s in self.signals)])  # type: ignore[union-attr]
         values = {**found, **dict(new_items)}
         for f in self.fields:
             vals = [_as_arrow_value(values[keys[i]].get(f.name), f.type) for i in range(table.num_rows)]

@@ -34,6 +34,10 @@ class Verifier:
     def check(self, completion: str, reference: Any, row: Mapping[str, Any]) -> VerifyResult:
         raise NotImplementedError
 
+    def unavailable(self) -> str | None:
+        """Why this verifier cannot run on this machine (what to install), or None when it can."""
+        return None
+
 
 VERIFIERS: Registry[type[Verifier]] = Registry(
     "verifiers",
