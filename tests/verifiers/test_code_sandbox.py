@@ -8,8 +8,11 @@ with the install hint, as code checks do there.
 
 from __future__ import annotations
 
+import errno
+import json
 import os
 import secrets
+import shutil
 import socket
 import subprocess
 import sys
@@ -267,3 +270,52 @@ def test_the_probe_is_cached_and_names_the_mode():
     iso = isolation()
     assert iso.available and iso.mode in ("user", "nobody", "root")
     assert isolation() is iso
+
+
+SYSTEM_PYTHON = "/usr/bin/python3"
+MODE_PROBE = r"""
+import json
+from curate.sandbox import isolation, run_python
+code = '''
+import ctypes, json, os
+res = {"uid": os.getuid()}
+try:
+    if os.fork() == 0:
+        os._exit(0)
+    res["fork"] = "started"
+except OSError as e:
+    res["fork"] = e.errno
+res["userns"] = ctypes.CDLL(None, use_errno=True).unshare(0x10000000) == 0
+try:
+    open("/usr/curate-escape", "w")
+    res["write"] = "written"
+except OSError as e:
+    res["write"] = e.errno
+print(json.dumps(res))
+'''
+r = run_python(code)
+print(json.dumps({"mode": isolation().mode, "inside": json.loads(r.stdout)}))
+"""
+
+
+def _system_python_ok() -> bool:
+    if os.geteuid() != 0 or not os.path.exists(SYSTEM_PYTHON) or not shutil.which("setpriv"):
+        return False
+    out = subprocess.run([SYSTEM_PYTHON, "-c", "import sys; print(sys.version_info >= (3, 11))"], check=False, capture_output=True, text=True)
+    return out.stdout.strip() == "True"
+
+
+@pytest.mark.skipif(not _system_python_ok(), reason="needs root, setpriv and a system Python 3.11+ to run curate in the other modes")
+@pytest.mark.parametrize("mode", ["user", "nobody"])
+def test_the_other_isolation_modes_hold_too(mode):
+    """'user': curate run by a normal user; 'nobody': root with a Python uid 65534 can read (vs this venv's 'root' mode)."""
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    cmd = [SYSTEM_PYTHON, "-c", MODE_PROBE]
+    if mode == "user":
+        cmd = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *cmd]
+    out = subprocess.run(cmd, check=False, capture_output=True, text=True, cwd="/", env={"PATH": "/usr/bin:/bin", "PYTHONPATH": root}, timeout=120)
+    assert out.returncode == 0, out.stderr
+    got = json.loads(out.stdout)
+    assert got["mode"] == mode
+    assert got["inside"] == {"uid": got["inside"]["uid"], "fork": errno.EAGAIN, "userns": False, "write": errno.EROFS}
+    assert got["inside"]["uid"] != 0
