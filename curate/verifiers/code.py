@@ -54,7 +54,8 @@ def _harness():
     import builtins, marshal, os, sys
     chan = int(sys.argv[1])
     write, read, pread, lseek, exit_, getcwd, abspath = os.write, os.read, os.pread, os.lseek, os._exit, os.getcwd, os.path.abspath
-    compile_, exec_, type_, isinstance_, len_, repr_, hex_, str_ = compile, exec, type, isinstance, len, repr, hex, str
+    compile_, exec_, type_, isinstance_, issubclass_ = compile, exec, type, isinstance, issubclass
+    len_, repr_, hex_, str_ = len, repr, hex, str
     float_repr, complex_repr, str_repr, bytes_repr = float.__repr__, complex.__repr__, str.__repr__, bytes.__repr__
     list_iter, tuple_iter, set_iter, frozenset_iter, dict_items = list.__iter__, tuple.__iter__, set.__iter__, frozenset.__iter__, dict.items
     BaseException_, Exception_, PermissionError_ = BaseException, Exception, PermissionError
@@ -98,33 +99,34 @@ def _harness():
             raise Unencodable("nested too deeply")
         if v is None or v is True or v is False or v is Ellipsis_:
             return repr_(v)
-        if isinstance_(v, int_):
+        t = type_(v)  # the real type: isinstance() would believe a forged __class__
+        if issubclass_(t, int_):
             return hex_(v)  # exact for any size (decimal str() of big ints is capped)
-        if isinstance_(v, float_):
+        if issubclass_(t, float_):
             s = float_repr(v)
             if s.endswith("nan"):
                 raise Unencodable("nan")
             return "1e999" if s == "inf" else "-1e999" if s == "-inf" else s
-        if isinstance_(v, complex_):
+        if issubclass_(t, complex_):
             s = complex_repr(v)
             if "nan" in s or "inf" in s:
                 raise Unencodable("complex with nan or inf")
             return s
-        if isinstance_(v, str_):
+        if issubclass_(t, str_):
             return str_repr(v)
-        if isinstance_(v, (bytes_, bytearray_)):
+        if issubclass_(t, (bytes_, bytearray_)):
             return bytes_repr(bytes_(memoryview_(v)))
-        if isinstance_(v, list_):
+        if issubclass_(t, list_):
             return "[" + ", ".join([enc(x, depth + 1) for x in list_iter(v)]) + "]"
-        if isinstance_(v, tuple_):
+        if issubclass_(t, tuple_):
             items = [enc(x, depth + 1) for x in tuple_iter(v)]
             return "(" + ", ".join(items) + ("," if len_(items) == 1 else "") + ")"
-        if isinstance_(v, (set_, frozenset_)):
-            items = [enc(x, depth + 1) for x in (set_iter(v) if isinstance_(v, set_) else frozenset_iter(v))]
+        if issubclass_(t, (set_, frozenset_)):
+            items = [enc(x, depth + 1) for x in (set_iter(v) if issubclass_(t, set_) else frozenset_iter(v))]
             return "{" + ", ".join(items) + "}" if items else "set()"
-        if isinstance_(v, dict_):
+        if issubclass_(t, dict_):
             return "{" + ", ".join([enc(k, depth + 1) + ": " + enc(x, depth + 1) for k, x in dict_items(v)]) + "}"
-        raise Unencodable(str_(type_(v).__name__)[:60])
+        raise Unencodable(str_(t.__name__)[:60])
 
     records = []
 
@@ -137,6 +139,8 @@ def _harness():
             text = "!" + str_(exc.args[0])
         except (RecursionError_, MemoryError_):
             text = "!a value too large to compare"
+        except Exception_:  # e.g. a forged type whose methods raise
+            text = "!an object that cannot be read as plain data"
         records.append("%d %s" % (site, text))
 
     work = getcwd()

@@ -114,11 +114,13 @@ def test_the_right_function_that_exits_before_the_tests_does_not_pass():
         "class I(int):\n    def __eq__(self, other):\n        return True\ndef add(a, b):\n    return I(0)\n",
         "class S(str):\n    def __eq__(self, other):\n        return True\n    def __repr__(self):\n        return '3'\ndef add(a, b):\n    return S('x')\n",
         "class L(list):\n    def __iter__(self):\n        return iter([3])\ndef add(a, b):\n    return L()\n",
+        "class F:\n    __class__ = int\n    def __index__(self):\n        return 3\n    def __eq__(self, o):\n        return True\n"
+        "def add(a, b):\n    return F()\n",
     ],
-    ids=["always-equal", "int-subclass", "str-subclass-repr", "list-subclass-iter"],
+    ids=["always-equal", "int-subclass", "str-subclass-repr", "list-subclass-iter", "forged-class"],
 )
 def test_objects_that_claim_equality_are_compared_by_their_plain_value(code):
-    assert failed(check("code", code, ADD))
+    assert failed(check("code", code, {"test_list": ["assert add(1, 2) == 3"]}))
 
 
 def test_patched_builtins_and_shadowing_names_do_not_reach_the_tests():
