@@ -6,16 +6,19 @@
 
 Each run is one `bwrap` process tree (bubblewrap, https://github.com/containers/bubblewrap):
 
-- namespaces: new PID, network (no interfaces but a down loopback), IPC, UTS and mount
-  namespaces; as a normal user also a user namespace in which no further user namespaces
-  can be made (`--disable-userns`);
+- namespaces: new PID, network (only its own loopback), IPC, UTS and mount namespaces, and
+  (modes "user" and "nobody") a user namespace in which no further ones can be made
+  (`--disable-userns`);
 - filesystem: an empty root holding read-only binds of /usr (+ the /bin, /lib* links), the
   Python installation and /etc/ld.so.cache, a fresh /dev and /proc; the only writable place is
   `/work`, a private tmpfs of `file_mb` (the working dir, HOME and TMPDIR) that vanishes with
   the sandbox. Nothing the code does can create, change or delete a file outside it;
-- identity: a non-root uid without capabilities or the means to regain them (no_new_privs):
-  as root, bwrap sets up the sandbox and a prelude drops to uid/gid 65534 before any untrusted
-  code runs; as a normal user, the user's own uid inside the user namespace;
+- identity: a non-root uid without capabilities or the means to regain them (no_new_privs).
+  Mode "user" (curate run by a normal user): that user's uid. Mode "nobody" (root, with a
+  Python installation uid 65534 can read): bwrap itself runs as 65534. Mode "root" (root, e.g.
+  pyenv under /root): bwrap runs as root without a user namespace — one made by root would map
+  the sandbox to root, which RLIMIT_NPROC exempts — and a prelude drops to uid/gid 65534
+  before any untrusted code runs;
 - rlimits, set by the prelude before the code runs (hard limits, so the code cannot raise them):
   address space, CPU seconds, file size, open files, no core dumps, and processes — counted for
   that non-root uid, so `processes=1` means no fork, no thread, no subprocess;
