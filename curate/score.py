@@ -189,6 +189,7 @@ class _Unit:
     """A group of signals scored together, optionally through the row store."""
 
     def __init__(self, signals: list[type[Signal]], fields: list[str] | None, salt: dict[str, Any], store: RowStore | None):
+        self.signals = signals
         self.names = [s.name for s in signals]
         self.fields = [f for s in signals for f in s.schema_fields()]
         self.key_fields = fields  # None: every input column
@@ -235,7 +236,8 @@ class _Unit:
         cols = {n: (computed.column(n).to_pylist() if computed.num_rows else []) for n in names}
         failed_keys = {keys[missing[j]]: why for j, why in failures.items()}
         new_items = [(keys[row], {n: cols[n][j] for n in names}) for j, row in enumerate(missing) if keys[row] not in failed_keys]
-        self.store.put_many(new_items)  # type: ignore[union-attr]
+        # rows a signal could not finish here (e.g. code checks without a sandbox) are not stored either
+        self.store.put_many([kv for kv in new_items if all(s.final(kv[1]) for s in self.signals)])  # type: ignore[union-attr]
         self.computed -= len(failed_keys)
         values = {**found, **dict(new_items), **{k: {} for k in failed_keys}}
         for f in self.fields:

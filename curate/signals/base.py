@@ -8,7 +8,7 @@ in worker processes; model signals (`kind = "model"`) run in the main process wi
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
 
@@ -112,6 +112,11 @@ class Signal:
     def score(self, ctx: BatchContext) -> dict[str, Sequence[Any]]:
         """Return one sequence per column, keyed by the column's full name (see `column_name`)."""
         raise NotImplementedError
+
+    @classmethod
+    def final(cls, values: Mapping[str, Any]) -> bool:
+        """False when a row's values (column → value) must be recomputed by the next run, so no row store keeps them."""
+        return True
 
     @classmethod
     def column_names(cls) -> list[str]:
