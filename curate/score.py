@@ -197,6 +197,7 @@ class _Unit:
         self.store = store
         self.computed = 0
         self.reused = 0
+        self.not_final = 0  # rows left for a later run to finish (never stored)
 
     def split(self, table: pa.Table) -> tuple[pa.Table, Any]:
         """(rows that need computing, state to merge them back)."""
@@ -237,7 +238,9 @@ class _Unit:
         failed_keys = {keys[missing[j]]: why for j, why in failures.items()}
         new_items = [(keys[row], {n: cols[n][j] for n in names}) for j, row in enumerate(missing) if keys[row] not in failed_keys]
         # rows a signal could not finish here (e.g. code checks without a sandbox) are not stored either
-        self.store.put_many([kv for kv in new_items if all(s.final(kv[1]) for s in self.signals)])  # type: ignore[union-attr]
+        finished = [kv for kv in new_items if all(s.final(kv[1]) for s in self.signals)]
+        self.not_final += len(new_items) - len(finished)
+        self.store.put_many(finished)  # type: ignore[union-attr]
         self.computed -= len(failed_keys)
         values = {**found, **dict(new_items), **{k: {} for k in failed_keys}}
         for f in self.fields:
@@ -435,6 +438,8 @@ def score(inputs: list[str], opts: ScoreConfig, on_progress: Callable[[int], Non
     if engine is not None:
         summary.extra["engine"]["loaded"] = bool(getattr(engine, "started", True))  # False: every call was served by the request cache
     summary.extra["rows_computed"] = {"text": text_unit.computed, "model": model_unit.computed}
+    if model_unit.not_final:
+        summary.extra["rows_not_final"] = model_unit.not_final
     summary.extra["rows_reused"] = {"text": text_unit.reused, "model": model_unit.reused}
     summary.quarantined = rejects.count
     summary.reject_reasons = rejects.reasons

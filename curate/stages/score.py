@@ -105,12 +105,13 @@ class ScoreSummary(Summary):
         """From `curate.score.ScoreResult`."""
         data = result.as_dict()
         fields = {k: data.pop(k) for k in list(data) if k in cls.model_fields}
-        return cls(**fields, reused=dict(data.get("rows_reused") or {}), extra=data)
+        return cls(**fields, reused=dict(data.get("rows_reused") or {}), complete=not data.get("rows_not_final"), extra=data)
 
     def to_json(self) -> dict[str, Any]:
         data = super().to_json()
         data.pop("stage")
         data.pop("reused")  # reported as rows_reused / rows_computed per signal kind
+        data.pop("complete")  # reported as rows_not_final
         return data
 
 
