@@ -25,9 +25,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from curate.difficulty import Composite
-from curate.errors import EngineError, RejectRateExceeded, UsageError
+from curate.errors import EngineError, InputError, RejectRateExceeded, UsageError
 from curate.executors import Executor, ExecutorConfig
 from curate.io import Format, RejectWriter, conform, expand_inputs, unify_schemas, input_hashes, open_sink, read_batches
+from curate.io.inputs import without_own_outputs
 from curate.io.readers import ReadOptions
 from curate.rowstore import RowStore
 from curate.signals import SIGNALS, BatchContext, Signal
@@ -323,7 +324,12 @@ def score(inputs: list[str], opts: ScoreConfig, on_progress: Callable[[int], Non
     composite = Composite.build(signals, opts.weights, opts.directions)
     text_sigs = [s.name for s in signals if s.kind == "text"]
     model_sigs = [s.name for s in signals if s.kind == "model"]
-    sources = expand_inputs(inputs)
+    rejects_path = opts.rejects if opts.rejects is not None else default_rejects_path(opts.output)
+    sources, own = without_own_outputs(expand_inputs(inputs), opts.output, rejects_path)
+    if not sources:
+        raise InputError(f"the only input files are this command's own output ({', '.join(own[:3])})", "score another input, or write elsewhere with -o")
+    if own:
+        ctx.warn(f"not reading {len(own)} input file(s) that are this command's own output or rejects: {', '.join(own[:3])}{' …' if len(own) > 3 else ''}")
     summary = ScoreResult(signals=[s.name for s in signals], composite=composite.describe())
     summary.signal_params = {s.name: getattr(s, "params", lambda: {})() for s in signals if hasattr(s, "params")}
 
@@ -346,7 +352,6 @@ def score(inputs: list[str], opts: ScoreConfig, on_progress: Callable[[int], Non
             engine = ctx.engine(ecfg, executor=executor if engines_on_cluster else None)
             summary.extra["engine"] = {"name": engine.name, "model": engine.model}
 
-        rejects_path = opts.rejects if opts.rejects is not None else default_rejects_path(opts.output)
         rejects = RejectWriter(rejects_path)
         store = ctx.row_store(opts.row_store) if opts.row_store else None
         from curate import __version__
@@ -425,6 +430,9 @@ def score(inputs: list[str], opts: ScoreConfig, on_progress: Callable[[int], Non
     except BaseException:
         if sink is not None:
             sink.abort()
+        if rejects is not None:
+            rejects.abort()  # the old output and its rejects stay together
+            rejects = None
         raise
     finally:
         with contextlib.ExitStack() as closing:  # both run even if one fails; engines and executors belong to ctx
