@@ -160,6 +160,9 @@ def run_pipeline(cfg: PipelineConfig, opts: RunOptions, reporter: Any = None) ->
         out_dir = opts.base_dir / out_dir
         cfg = cfg.model_copy(update={"output": str(out_dir)})
     plans = plan(cfg, opts.base_dir)  # every stage validated before the first one runs
+    from curate.io import expand_inputs
+
+    expand_inputs([_abs(p, opts.base_dir) for p in cfg.input])  # a missing input fails before anything is written
     state_dir = out_dir / STATE_DIR
     (out_dir / "stages").mkdir(parents=True, exist_ok=True)
     _clean_stale_temps(out_dir)
