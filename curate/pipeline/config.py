@@ -60,7 +60,11 @@ class PipelineConfig(BaseModel):
         return stages
 
     def stage_list(self) -> list[tuple[str, dict[str, Any]]]:
-        return [(next(iter(st)), dict(next(iter(st.values())) or {})) for st in self.stages]
+        out: list[tuple[str, dict[str, Any]]] = []
+        for st in self.stages:
+            (kind, opts), = st.items()
+            out.append((kind, dict(opts or {})))
+        return out
 
 
 def _format_errors(exc: ValidationError, path: str) -> str:

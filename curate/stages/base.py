@@ -195,7 +195,9 @@ class Stage(Protocol):
     """
 
     name: str
-    Options: type[StageOptions]
+
+    @property
+    def Options(self) -> type[StageOptions]: ...  # noqa: N802  (a class attribute on every stage)
 
     def run(self, options: Any, ctx: Any) -> Summary: ...
 

@@ -11,7 +11,7 @@ front: options, validation and the summary.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import Field, field_validator
 
@@ -23,7 +23,7 @@ from curate.stages.options import DirectionName, EngineActorFields, EngineFields
 class ScoreOptions(RowOutputFields, EngineFields, ExecutorFields, EngineActorFields):
     """Options of `curate score` (and of a pipeline's `score:` stage)."""
 
-    runner_fields = ("inputs", "output", "rejects", "row_store")
+    runner_fields: ClassVar[tuple[str, ...]] = ("inputs", "output", "rejects", "row_store")
 
     signals: list[str] = Field(default_factory=lambda: list(DEFAULT_SIGNALS))
     """Signals to compute (repeat or comma-separate). See `curate signals`."""
