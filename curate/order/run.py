@@ -80,7 +80,14 @@ def resolve_budget(n: int, steps: int | None, batch_size: int | None, num_sample
     return Budget(s, math.ceil(s / b), b)
 
 
+def _finite(flag: str, value: float) -> None:
+    if not math.isfinite(value):
+        raise UsageError(f"{flag} must be a finite number (got {value})")
+
+
 def check_params(p: Params, schedule: str) -> None:
+    for flag, value in (("--start", p.start), ("--full-at", p.full_at), ("--warmup", p.warmup), ("--p", p.p), ("--sigma", p.sigma), ("c", p.c)):
+        _finite(flag, value)
     if not 0 < p.start <= 1:
         raise UsageError(f"--start must be in (0, 1] (got {p.start})")
     if not 0 < p.full_at:
@@ -93,6 +100,21 @@ def check_params(p: Params, schedule: str) -> None:
         raise UsageError(f"--p must be > 0 (got {p.p})")
     if p.sigma < 0:
         raise UsageError(f"--sigma must be ≥ 0 (got {p.sigma})")
+    if p.c <= 0:
+        raise UsageError(f"the steepness c must be > 0 (got {p.c})")
+
+
+def check_sizes(cfg: OrderConfig) -> None:
+    """Shard and memory sizes: positive and finite."""
+    if cfg.rows_per_shard is not None and cfg.shard_size_mb is not None:
+        raise UsageError("--rows-per-shard and --shard-size-mb both given", "use one of them")
+    if cfg.rows_per_shard is not None and cfg.rows_per_shard < 1:
+        raise UsageError(f"--rows-per-shard must be at least 1 (got {cfg.rows_per_shard})")
+    for flag, value in (("--shard-size-mb", cfg.shard_size_mb), ("--memory-mb", cfg.memory_mb)):
+        if value is not None:
+            _finite(flag, value)
+            if value <= 0:
+                raise UsageError(f"{flag} must be > 0 (got {value})")
 
 
 def order(cfg: OrderConfig, log: Any = None, run_info: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -115,8 +137,7 @@ def order(cfg: OrderConfig, log: Any = None, run_info: dict[str, Any] | None = N
         raise UsageError(f"--gather {cfg.gather} applies to the local executor: on Ray, Ray tasks gather the rows", "drop --gather, or use --executor local")
     if cfg.stages < 1:
         raise UsageError(f"--stages must be at least 1 (got {cfg.stages})")
-    if cfg.rows_per_shard is not None and cfg.shard_size_mb is not None:
-        raise UsageError("--rows-per-shard and --shard-size-mb both given", "use one of them")
+    check_sizes(cfg)
     keys = [SortKey.parse(spec) for spec in cfg.by] or [SortKey("difficulty")]
     out = Path(cfg.output)
     _check_destination(out)
@@ -171,7 +192,7 @@ def _order_into(cfg: OrderConfig, schedule: Any, keys: list[SortKey], tmp: Path,
         raise InputError(f"{label} holds no rows", "check the input")
     index = build_index(sources, keys, cfg.id_field, cfg.seed, label)
     if index.n == 0:
-        raise InputError(f"{label} has no row with a usable sort key ({len(index.rejected)} null/NaN)", "check the key column, or pick another with --by")
+        raise InputError(f"{label} has no row with a usable sort key ({len(index.rejected)} null, NaN or infinite)", "check the key column, or pick another with --by")
     say(f"sorted {index.n:,} rows by {', '.join(k.column + (':desc' if k.descending else '') for k in keys)}")
 
     budget = resolve_budget(index.n, cfg.steps, cfg.batch_size, cfg.num_samples)
