@@ -9,7 +9,7 @@ EXIT_USAGE = 2  # bad flags or arguments
 EXIT_INPUT = 3  # input cannot be read or lacks a required column
 EXIT_REJECTS = 4  # --max-reject-rate exceeded (output still written)
 EXIT_ENGINE = 5  # model engine missing, failing or unreachable
-EXIT_VERIFY = 6  # `curate verify` found a missing, truncated or altered shard
+EXIT_VERIFY = 6  # `curate verify` found a missing, truncated or altered shard, or an inconsistent manifest
 
 
 class CurateError(Exception):
