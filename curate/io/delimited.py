@@ -11,7 +11,7 @@ from typing import Any
 import pyarrow as pa
 
 from curate.errors import InputError
-from curate.io.inputs import _empty_file, _open_binary
+from curate.io.inputs import _empty_file, _open_binary, is_stream
 from curate.io.rows import RAW_PREVIEW_CHARS, ReadOptions, Reject, _check_columns, _safe_str, _utf8_rejects, _validate_table
 
 
@@ -98,7 +98,14 @@ def _read_csv(source: str, opts: ReadOptions) -> Iterator[tuple[pa.Table, list[R
         if mode["replace"] or not any(isinstance(e, UnicodeDecodeError) for e in callback_errors):
             return False
         mode["replace"] = True
+        once_only(exc)
         return True
+
+    def once_only(exc: BaseException) -> None:
+        """A stream cannot be read again in the more forgiving mode."""
+        if is_stream(source):
+            raise InputError(f"CSV stream '{source}' needs a second, more forgiving pass ({exc}), and a stream can be read only once",
+                             "save it to a file first") from exc
 
     try:
         reader = open_reader()
@@ -126,6 +133,7 @@ def _read_csv(source: str, opts: ReadOptions) -> Iterator[tuple[pa.Table, list[R
                 pass
             elif mode["all_strings"] is None:
                 # A later block does not fit the types inferred from the first: re-read as strings.
+                once_only(exc)
                 mode["all_strings"] = names
             else:
                 raise InputError(f"cannot read CSV file '{source}' after row {row}: {exc}", "check the delimiter, quoting and that the file is complete") from exc

@@ -151,7 +151,8 @@ def _has_surrogate(obj: Any) -> bool:
 
 def rows_to_table(rows: list[dict[str, Any]]) -> pa.Table:
     """Build a table from dict rows: every key of every row is a column (missing → null); a column
-    whose values mix incompatible types becomes strings (non-strings as JSON text)."""
+    whose values mix incompatible types becomes strings (non-strings as JSON text). So does a column
+    holding an integer beyond the signed 64-bit range: its integers stay exact, as decimal digits."""
     if not rows:
         return pa.table({})
     keys: dict[str, None] = {}
@@ -233,10 +234,36 @@ def _text_column_as_string(table: pa.Table, tf: str, source: str, first_row: int
     return None
 
 
+def _without_views(t: pa.DataType) -> pa.DataType:
+    """The type with string/binary views (as polars writes them) replaced by their large plain kinds."""
+    if pa.types.is_string_view(t):
+        return pa.large_string()
+    if pa.types.is_binary_view(t):
+        return pa.large_binary()
+    if pa.types.is_list(t) or pa.types.is_large_list(t):
+        inner = _without_views(t.value_type)
+        return t if inner.equals(t.value_type) else (pa.list_ if pa.types.is_list(t) else pa.large_list)(inner)
+    if pa.types.is_struct(t):
+        fields = [t.field(i) for i in range(t.num_fields)]
+        plain = [f.with_type(_without_views(f.type)) for f in fields]
+        return t if all(a.type.equals(b.type) for a, b in zip(fields, plain)) else pa.struct(plain)
+    return t
+
+
+def _plain_views(table: pa.Table) -> pa.Table:
+    """View-typed columns cast to plain ones: the rest of curate (and Parquet writers) expect those."""
+    for i, f in enumerate(table.schema):
+        plain = _without_views(f.type)
+        if not plain.equals(f.type):
+            table = table.set_column(i, f.with_type(plain), table.column(i).cast(plain))
+    return table
+
+
 def _validate_table(table: pa.Table, source: str, opts: ReadOptions, first_row: int) -> tuple[pa.Table, list[Reject]]:
     """Vectorised fast path for columnar sources; row checks only for the rows that fail."""
     import pyarrow.compute as pc
 
+    table = _plain_views(table)
     tf = opts.text_field
     rejects: list[Reject] = []
     if tf and opts.require_text and table.num_rows:
