@@ -61,6 +61,15 @@ def _quiet_unraisable(seen: list[BaseException]) -> Any:
 
 
 def _read_csv(source: str, opts: ReadOptions) -> Iterator[tuple[pa.Table, list[Reject]]]:
+    handles: list[Any] = []  # files opened here for pyarrow (a stream, or the UTF-8-repairing wrapper)
+    try:
+        yield from _read_csv_blocks(source, opts, handles)
+    finally:
+        for fh in handles:
+            fh.close()
+
+
+def _read_csv_blocks(source: str, opts: ReadOptions, handles: list[Any]) -> Iterator[tuple[pa.Table, list[Reject]]]:
     """CSV/TSV in 1 MiB blocks. Types are inferred from the first block; if a later block does not
     fit them, or a malformed row is also invalid UTF-8 (which pyarrow cannot report), the file is
     re-read in a more forgiving mode, skipping the rows already delivered."""
@@ -84,7 +93,14 @@ def _read_csv(source: str, opts: ReadOptions) -> Iterator[tuple[pa.Table, list[R
     def open_reader() -> Any:
         names = mode["all_strings"]
         types = {n: pa.string() for n in names} if names else ({opts.text_field: pa.string()} if opts.text_field else None)
-        src: Any = io.BufferedReader(_Utf8Replacing(_open_binary(source))) if mode["replace"] else source
+        if mode["replace"]:
+            src: Any = io.BufferedReader(_Utf8Replacing(_open_binary(source)))
+            handles.append(src)
+        elif is_stream(source):  # pyarrow seeks in a file it opens itself: a stream is handed over open
+            src = _open_binary(source)
+            handles.append(src)
+        else:
+            src = source
         with _quiet_unraisable(callback_errors):
             return pcsv.open_csv(
                 src,

@@ -5,14 +5,14 @@ from __future__ import annotations
 import math
 import os
 import shutil
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from curate.errors import InputError, UsageError
+from curate.errors import InputError, UsageError, is_write_failure, output_error
+from curate.io.tempfiles import temp_dir
 from curate.order.index import Index, SortKey, Source, build_index, describe_sources, unified_schema
 from curate.order.manifest import FORMAT_VERSION, MANIFEST, write_manifest
 from curate.order.schedules import Params, Plan, get_schedule
@@ -147,13 +147,20 @@ def order(cfg: OrderConfig, log: Any = None, run_info: dict[str, Any] | None = N
 
         executor = open_executor(ExecutorConfig("ray", address=cfg.executor_address))
         info["executor"] = executor.describe()
-    out.parent.mkdir(parents=True, exist_ok=True)
     try:
-        tmp = Path(tempfile.mkdtemp(prefix=".curate-order-", dir=str(out.parent)))
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            tmp = temp_dir(".curate-order-", out.parent)
+        except OSError as exc:
+            raise output_error(out, exc) from exc
         try:
             manifest = _order_into(cfg, schedule, keys, tmp, say, info)
             _move_into_place(tmp / "out", out)
             return manifest
+        except OSError as exc:
+            if is_write_failure(exc):  # a read-only or full disk under the output; the earlier output is untouched
+                raise output_error(out, exc) from exc
+            raise
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
     finally:
@@ -167,10 +174,16 @@ def _check_destination(out: Path) -> None:
 
 
 def _move_into_place(src: Path, dest: Path) -> None:
-    if dest.exists():
-        old = src.parent / "previous"
-        os.replace(dest, old)
-    os.replace(src, dest)
+    if not dest.exists():
+        os.replace(src, dest)
+        return
+    old = src.parent / "previous"
+    os.replace(dest, old)
+    try:
+        os.replace(src, dest)
+    except OSError:
+        os.replace(old, dest)  # the earlier output goes back where it was
+        raise
 
 
 def _order_into(cfg: OrderConfig, schedule: Any, keys: list[SortKey], tmp: Path, say: Any, info: dict[str, Any]) -> dict[str, Any]:

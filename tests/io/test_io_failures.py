@@ -96,7 +96,8 @@ def in_namespace(setup: str, argv: list[str], check: str, tmp_path: Path) -> sub
 
 
 def rows_jsonl(path: Path, n: int) -> Path:
-    path.write_text("".join(json.dumps({"id": f"r{i}", "text": f"row {i} " + "word " * 40, "difficulty": i / n}) + "\n" for i in range(n)))
+    """Rows of random words, so that no compression makes the output small."""
+    path.write_text("".join(json.dumps({"id": f"r{i}", "text": " ".join(os.urandom(4).hex() for _ in range(25)), "difficulty": i / n}) + "\n" for i in range(n)))
     return path
 
 
@@ -120,7 +121,7 @@ def test_a_read_only_output_folder_is_a_clear_error_and_keeps_the_old_output(tmp
 @needs_mount
 @pytest.mark.parametrize("out_name", ["scored.jsonl", "scored.parquet"])
 def test_a_full_disk_is_a_clear_error_and_keeps_the_old_output(tmp_path, out_name):
-    src = rows_jsonl(tmp_path / "in.jsonl", 3000)  # ~700 kB of output for a 128 kB file system
+    src = rows_jsonl(tmp_path / "in.jsonl", 3000)  # > 300 kB of output however compressed, for a 128 kB file system
     dest = tmp_path / "small"
     dest.mkdir()
     r = in_namespace(f'mount -t tmpfs -o size=128k tmpfs "{dest}" && echo previous > "{dest}/{out_name}"',
