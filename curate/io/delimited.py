@@ -128,6 +128,8 @@ def _read_csv_blocks(source: str, opts: ReadOptions, handles: list[Any]) -> Iter
     except (pa.ArrowInvalid, OSError, EOFError, zlib.error) as exc:
         if not can_recover(exc):
             raise InputError(f"cannot read CSV file '{source}': {exc}", "check the delimiter, header row, encoding (UTF-8) and that the file is complete") from exc
+        bad_lines.clear()  # nothing was delivered yet: the second reading reports every malformed row afresh
+        state["invalid_seen"] = 0
         reader = open_reader()
     try:
         names = reader.schema.names

@@ -16,7 +16,7 @@ import orjson
 import pyarrow as pa
 
 from curate.errors import InputError
-from curate.io.schema import value_to_str
+from curate.io.schema import has_empty_struct, value_to_str
 
 DEFAULT_BATCH_ROWS = 2048
 DEFAULT_MAX_TEXT_CHARS = 1_000_000
@@ -152,7 +152,8 @@ def _has_surrogate(obj: Any) -> bool:
 def rows_to_table(rows: list[dict[str, Any]]) -> pa.Table:
     """Build a table from dict rows: every key of every row is a column (missing → null); a column
     whose values mix incompatible types becomes strings (non-strings as JSON text). So does a column
-    holding an integer beyond the signed 64-bit range: its integers stay exact, as decimal digits."""
+    holding an integer beyond the signed 64-bit range (its integers stay exact, as decimal digits),
+    and one whose values are or hold empty objects `{}` (no Parquet file could store it)."""
     if not rows:
         return pa.table({})
     keys: dict[str, None] = {}
@@ -163,6 +164,8 @@ def rows_to_table(rows: list[dict[str, Any]]) -> pa.Table:
         vals = [r.get(k) for r in rows]
         try:
             cols[k] = pa.array(vals)
+            if has_empty_struct(cols[k].type):  # `{}` values: Parquet cannot store a struct without fields
+                raise ValueError(k)
         except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError, UnicodeEncodeError, ValueError):
             cols[k] = pa.array([value_to_str(v) for v in vals], pa.string())
     return pa.table(cols)
@@ -251,8 +254,12 @@ def _without_views(t: pa.DataType) -> pa.DataType:
 
 
 def _plain_views(table: pa.Table) -> pa.Table:
-    """View-typed columns cast to plain ones: the rest of curate (and Parquet writers) expect those."""
+    """View-typed columns cast to plain ones, and empty-struct columns to JSON text: the rest of
+    curate (and every Parquet writer) can store those."""
     for i, f in enumerate(table.schema):
+        if has_empty_struct(f.type):
+            table = table.set_column(i, f.with_type(pa.string()), pa.array([value_to_str(v) for v in table.column(i).to_pylist()], pa.string()))
+            continue
         plain = _without_views(f.type)
         if not plain.equals(f.type):
             table = table.set_column(i, f.with_type(plain), table.column(i).cast(plain))

@@ -29,7 +29,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from curate.errors import UsageError, output_error
-from curate.io.schema import conform, unify_schemas, widen_type
+from curate.io.schema import conform, has_empty_struct, unify_schemas, widen_type
 from curate.io.tempfiles import temp_dir, temp_file
 
 __all__ = ["Format", "JsonlSink", "ParquetDirSink", "ParquetFileSink", "RejectWriter", "Sink", "conform", "infer_format", "open_sink", "shard_name"]
@@ -187,21 +187,11 @@ def _fits(have: pa.DataType, new: pa.DataType) -> bool:
     return any(f(have) for f in stringish) and any(f(new) for f in stringish)
 
 
-def _has_empty_struct(t: pa.DataType) -> bool:
-    if pa.types.is_struct(t):
-        return t.num_fields == 0 or any(_has_empty_struct(t.field(i).type) for i in range(t.num_fields))
-    if pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t):
-        return _has_empty_struct(t.value_type)
-    if pa.types.is_map(t):
-        return _has_empty_struct(t.key_type) or _has_empty_struct(t.item_type)
-    return False
-
-
 def parquet_safe(schema: pa.Schema) -> pa.Schema:
     """Parquet cannot store a struct with no fields (a JSON `{}`): such columns become JSON text."""
-    if not any(_has_empty_struct(f.type) for f in schema):
+    if not any(has_empty_struct(f.type) for f in schema):
         return schema
-    return pa.schema([f.with_type(pa.string()) if _has_empty_struct(f.type) else f for f in schema], metadata=schema.metadata)
+    return pa.schema([f.with_type(pa.string()) if has_empty_struct(f.type) else f for f in schema], metadata=schema.metadata)
 
 
 def _widened(schema: pa.Schema | None, incoming: pa.Schema) -> pa.Schema | None:

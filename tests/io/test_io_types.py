@@ -92,3 +92,15 @@ def test_integer_ids_and_no_duplicates(tmp_path):
     stats = ReadStats()
     list(read_batches(str(p), stats=stats))
     assert stats.duplicate_ids == 0 and stats.rows == 3
+
+
+@pytest.mark.parametrize("command", ["score", "order"])
+def test_empty_objects_pass_through_as_json_text(runner, tmp_path, command):
+    src = tmp_path / "e.jsonl"
+    src.write_text('{"text": "one", "x": {}, "difficulty": 0.1}\n{"text": "two", "x": {"a": {}}, "difficulty": 0.2}\n')
+    out = tmp_path / ("e.parquet" if command == "score" else "ordered")
+    extra = ["-s", "length", "-j", "1"] if command == "score" else ["--no-plot", "--schedule", "sorted"]
+    res = runner.invoke(app, [command, str(src), "-o", str(out), *extra])
+    assert res.exit_code == 0, res.output
+    table = pq.read_table(out if command == "score" else out / "part-00000-of-00001.parquet")
+    assert table.column("x").to_pylist() == ["{}", '{"a":{}}']
