@@ -26,7 +26,7 @@ from curate.io.delimited import _read_csv
 from curate.io.inputs import CSV_SUFFIXES, JSONL_SUFFIXES, PARQUET_SUFFIXES, _is_hf_dataset_dir, _kind, expand_inputs, input_hashes, is_stream
 from curate.io.jsonl import _read_jsonl
 from curate.io.rows import DEFAULT_BATCH_ROWS, DEFAULT_MAX_TEXT_CHARS, ReadOptions, Reject, content_id, rows_to_table
-from curate.io.schema import conform, unify_schemas
+from curate.io.schema import conform, unify_schemas, value_to_str
 
 __all__ = [
     "CSV_SUFFIXES",
@@ -64,6 +64,9 @@ class ReadStats:
     def _add_ids(self, col: pa.ChunkedArray) -> None:
         import polars as pl
 
+        t = col.type
+        if not (pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_integer(t)):
+            col = pa.chunked_array([pa.array([value_to_str(v) for v in col.to_pylist()], pa.string())])  # ids of odd types, as JSON text
         self._hashes.append(pl.from_arrow(col).cast(pl.String).hash(seed=0).to_numpy())  # type: ignore[union-attr]
 
     def _finish(self) -> None:

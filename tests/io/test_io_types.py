@@ -86,12 +86,13 @@ def test_duplicate_ids_are_counted_in_the_stats(tmp_path):
     assert stats.duplicate_ids == 4  # a twice, b once, the second "same"
 
 
-def test_integer_ids_and_no_duplicates(tmp_path):
-    p = tmp_path / "ints.parquet"
-    pq.write_table(pa.table({"id": [1, 2, 3], "text": ["x", "y", "z"]}), p)
+@pytest.mark.parametrize("ids,dups", [([1, 2, 3], 0), ([1, 2, 1], 1), ([[1], [2], [1]], 1), ([1.5, 2.5, 1.5], 1)], ids=["int", "int-dup", "list", "float"])
+def test_ids_of_any_type_are_compared(tmp_path, ids, dups):
+    p = tmp_path / "ids.parquet"
+    pq.write_table(pa.table({"id": ids, "text": ["x", "y", "z"]}), p)
     stats = ReadStats()
     list(read_batches(str(p), stats=stats))
-    assert stats.duplicate_ids == 0 and stats.rows == 3
+    assert stats.duplicate_ids == dups and stats.rows == 3
 
 
 @pytest.mark.parametrize("command", ["score", "order"])
