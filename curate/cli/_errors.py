@@ -24,6 +24,25 @@ def escape(text: str) -> str:
     return _escape(text)
 
 
+def _warnings_like_ours(original: Any) -> Any:
+    """curate's own library warnings as one `Warning:` line on stderr, like the CLI's; others as Python shows them."""
+    import os
+
+    import curate
+
+    home = os.path.dirname(curate.__file__)
+
+    def show(message: Any, category: Any, filename: str, lineno: int, file: Any = None, line: Any = None) -> None:
+        if str(filename).startswith(home):
+            from curate.cli._output import warn
+
+            warn(str(message))
+        else:
+            original(message, category, filename, lineno, file, line)
+
+    return show
+
+
 _terminated: list[bool] = []
 
 
@@ -47,7 +66,9 @@ def run_app(app: Any) -> None:
     half-written outputs are removed exactly as on Ctrl-C.
     """
     import signal
+    import warnings
 
+    warnings.showwarning = _warnings_like_ours(warnings.showwarning)
     signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         rc = app(standalone_mode=False)  # Typer turns an interrupt into exit code 130 once it has unwound

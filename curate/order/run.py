@@ -85,7 +85,7 @@ def _finite(flag: str, value: float) -> None:
         raise UsageError(f"{flag} must be a finite number (got {value})")
 
 
-def check_params(p: Params, schedule: str) -> None:
+def check_params(p: Params) -> None:
     for flag, value in (("--start", p.start), ("--full-at", p.full_at), ("--warmup", p.warmup), ("--p", p.p), ("--sigma", p.sigma), ("c", p.c)):
         _finite(flag, value)
     if not 0 < p.start <= 1:
@@ -117,16 +117,18 @@ def check_sizes(cfg: OrderConfig) -> None:
                 raise UsageError(f"{flag} must be > 0 (got {value})")
 
 
-def order(cfg: OrderConfig, log: Any = None, run_info: dict[str, Any] | None = None) -> dict[str, Any]:
+def order(cfg: OrderConfig, log: Any = None, run_info: dict[str, Any] | None = None, executor: Any = None) -> dict[str, Any]:
     """Write the ordered shard set for `cfg` and return its manifest.
 
     `run_info`, when given, receives how the rows were gathered (`gather`: memory, spill or ray, and
     the executor's description). That is not in the manifest: every way of running writes the same one.
+    `executor`: the Ray executor to gather on (`cfg.executor == "ray"`); by default one is opened
+    for this call and closed at its end.
     """
     say = log or (lambda msg: None)
     info = run_info if run_info is not None else {}
     schedule = get_schedule(cfg.schedule)
-    check_params(cfg.params, cfg.schedule)
+    check_params(cfg.params)
     if cfg.exhausted not in EXHAUSTED:
         raise UsageError(f"--exhausted must be one of {', '.join(EXHAUSTED)} (got {cfg.exhausted!r})")
     if cfg.gather not in GATHER:
@@ -141,11 +143,12 @@ def order(cfg: OrderConfig, log: Any = None, run_info: dict[str, Any] | None = N
     keys = [SortKey.parse(spec) for spec in cfg.by] or [SortKey("difficulty")]
     out = Path(cfg.output)
     _check_destination(out)
-    executor = None
+    owned = None
     if cfg.executor == "ray":  # connected before any reading, so an unreachable cluster fails at once
-        from curate.executors import ExecutorConfig, open_executor
+        if executor is None:
+            from curate.executors import ExecutorConfig, open_executor
 
-        executor = open_executor(ExecutorConfig("ray", address=cfg.executor_address))
+            executor = owned = open_executor(ExecutorConfig("ray", address=cfg.executor_address))
         info["executor"] = executor.describe()
     try:
         try:
@@ -164,8 +167,8 @@ def order(cfg: OrderConfig, log: Any = None, run_info: dict[str, Any] | None = N
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
     finally:
-        if executor is not None:
-            executor.close()
+        if owned is not None:
+            owned.close()
 
 
 def _check_destination(out: Path) -> None:

@@ -53,7 +53,7 @@ def test_bad_numbers_are_usage_errors(runner, scored, tmp_path, flags, named):
 @pytest.mark.parametrize("value", [math.inf, -math.inf, math.nan])
 def test_the_library_checks_every_parameter(field, value):
     with pytest.raises(UsageError):
-        check_params(Params(**{field: value}), "linear")
+        check_params(Params(**{field: value}))
 
 
 @pytest.mark.parametrize("cfg", [{"shard_size_mb": 0.0}, {"shard_size_mb": -2.0}, {"shard_size_mb": math.nan}, {"rows_per_shard": 0},
