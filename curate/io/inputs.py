@@ -147,7 +147,10 @@ def _expand_dir(p: Path, spec: str, required: bool = True) -> list[str]:
 
 
 def expand_inputs(spec: str | Iterable[str]) -> list[str]:
-    """Resolve one or more input specs (file, directory, glob, `-`) to a list of concrete sources."""
+    """Resolve one or more input specs (file, directory, glob, stream, `-`) to a list of concrete sources.
+
+    Every Parquet file listed must have a readable footer (InputError naming it otherwise).
+    """
     specs = [spec] if isinstance(spec, str) else list(spec)
     if not specs:
         raise InputError("no input given", "pass a file, a directory, a glob, or '-' for JSONL on stdin")
