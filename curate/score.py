@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-import tempfile
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -29,7 +28,8 @@ from curate.errors import EngineError, InputError, RejectRateExceeded, UsageErro
 from curate.executors import Executor, ExecutorConfig
 from curate.io import Format, RejectWriter, conform, expand_inputs, unify_schemas, input_hashes, open_sink, read_batches
 from curate.io.inputs import without_own_outputs
-from curate.io.readers import ReadOptions
+from curate.io.tempfiles import temp_dir
+from curate.io.readers import ReadOptions, ReadStats
 from curate.rowstore import RowStore
 from curate.signals import SIGNALS, BatchContext, Signal
 
@@ -300,8 +300,10 @@ def default_rejects_path(output: str) -> str:
 def estimate_rows(sources: list[str]) -> int | None:
     """A cheap row count for the progress bar's ETA (Parquet metadata; newline count for plain JSONL/CSV)."""
     total = 0
+    from curate.io.inputs import is_stream
+
     for s in sources:
-        if s == "-" or Path(s).is_dir() or s.endswith(".gz") or s.endswith(".arrow"):
+        if is_stream(s) or Path(s).is_dir() or s.endswith(".gz") or s.endswith(".arrow"):
             return None
         if s.endswith((".parquet", ".pq")):
             total += pq.ParquetFile(s).metadata.num_rows
@@ -371,12 +373,14 @@ def score(inputs: list[str], opts: ScoreConfig, on_progress: Callable[[int], Non
         scorer = _Scorer(text_unit, [s for s in signals if s.kind == "text"], opts.text_field, opts.signal_options, executor if text_sigs else None)
         read_opts = ReadOptions(text_field=opts.text_field, id_field=opts.id_field, batch_rows=opts.batch_rows, max_text_chars=opts.max_text_chars)
         engine_failed: dict[str, int] = {}  # reason → rows the model engine failed on
-        spool = Path(tempfile.mkdtemp(prefix="curate-score-"))
+        spool = temp_dir("curate-score-")  # named for its owner: a later run sweeps it if this one is killed
         spool_files: list[Path] = []
         schemas: list[pa.Schema] = []
 
+        read_stats = ReadStats()
+
         def batches() -> Iterator[pa.Table]:
-            for table, rej in read_batches(sources, read_opts):
+            for table, rej in read_batches(sources, read_opts, stats=read_stats):
                 rejects.write(rej)
                 summary.rows_in += table.num_rows + len(rej)
                 if on_progress:
@@ -453,6 +457,9 @@ def score(inputs: list[str], opts: ScoreConfig, on_progress: Callable[[int], Non
     summary.reject_reasons = rejects.reasons
     summary.rejects_path = rejects_path if rejects.count else None
     summary.inputs = input_hashes(sources) if "-" not in sources else {"-": "stdin"}
+    if read_stats.duplicate_ids:
+        summary.extra["duplicate_ids"] = read_stats.duplicate_ids
+        ctx.warn(f"{read_stats.duplicate_ids:,} row(s) repeat an earlier row's id ('{opts.id_field}'): they are kept, so a trainer would see that id twice")
     summary.seconds = time.perf_counter() - started
     if engine_failed:
         n = sum(engine_failed.values())

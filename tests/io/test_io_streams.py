@@ -103,8 +103,6 @@ def test_process_substitution_for_order(tmp_path):
 
 
 @pytest.mark.timeout(120)
-@pytest.mark.xfail(strict=True, reason="`curate score` counts the input's lines for its progress bar before reading it (curate/score.py "
-                                       "estimate_rows), which drains a pipe; it should skip streams (curate.io.is_stream)")
 def test_process_substitution_for_score(tmp_path):
     src = tmp_path / "rows.jsonl"
     src.write_text(DATA)
