@@ -21,7 +21,8 @@ import orjson
 import pyarrow as pa
 
 from curate.errors import InputError
-from curate.io.inputs import _open_binary
+from curate.io.formats import READERS, Reader
+from curate.io.inputs import JSONL_SUFFIXES, _open_binary
 from curate.io.rows import RAW_PREVIEW_CHARS, ReadOptions, Reject, _check_json_fields, _has_surrogate, _safe_str, _validate_rows, rows_to_table
 from curate.io.schema import value_to_str
 
@@ -212,3 +213,6 @@ class _JsonlReader:
 def _read_jsonl(source: str, opts: ReadOptions) -> Iterator[tuple[pa.Table, list[Reject]]]:
     return iter(_JsonlReader(source, opts))
 
+
+
+READERS.register("jsonl")(Reader("jsonl", JSONL_SUFFIXES, _read_jsonl))

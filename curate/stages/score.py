@@ -17,7 +17,16 @@ from pydantic import Field, field_validator
 
 from curate.defaults import DEFAULT_SIGNALS
 from curate.stages.base import STAGES, Placement, Slot, Summary, default_placement
-from curate.stages.options import DirectionName, EngineActorFields, EngineFields, ExecutorFields, RowOutputFields, check_registered, parse_pairs, split_names
+from curate.stages.options import (
+    DirectionName,
+    EngineActorFields,
+    EngineFields,
+    ExecutorFields,
+    RowOutputFields,
+    check_registered,
+    parse_pairs,
+    split_names,
+)
 
 
 class ScoreOptions(RowOutputFields, EngineFields, ExecutorFields, EngineActorFields):
