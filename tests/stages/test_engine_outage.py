@@ -63,3 +63,11 @@ def test_a_pipeline_forced_to_rerun_after_an_outage_sends_requests_again(runner,
     assert fault_server.posts - before == 3
     assert pl.read_parquet(tmp_path / "run" / "scored.parquet")["score_pass_rate"].is_not_null().all()
     assert (tmp_path / "run" / "ordered" / "manifest.json").exists()
+
+
+def test_synthesis_against_a_failing_server_exits_5(runner, fault_server, rows, tmp_path):
+    fault_server.mode = "500"
+    res = runner.invoke(app, ["synthesize", str(rows), "--mode", "ladder", "-L", "1", "-E", "0", "--generator-engine-url", fault_server.url,
+                              "--target-engine-url", fault_server.url, "--engine-timeout", "1", "-o", str(tmp_path / "s.jsonl")])
+    assert res.exit_code == 5, res.output
+    assert "failed on" in res.output and "rerun the same command" in res.output
