@@ -17,6 +17,13 @@ from curate.cli._options import (
 class ModeOpt(str, Enum):
     defect = "defect"
     ladder = "ladder"
+    hint = "hint"
+    numeric = "numeric"
+
+
+class KeepOpt(str, Enum):
+    smallest_learnable = "smallest-learnable"
+    all = "all"
 
 
 class PolicyOpt(str, Enum):
@@ -27,7 +34,7 @@ class PolicyOpt(str, Enum):
 def synthesize_cmd(
     input: InputArg,
     output: OutputOpt = "-",
-    mode: Annotated[ModeOpt, typer.Option("--mode", help="defect: new problems the target fails; ladder: harder and easier variants per row.")] = ModeOpt.ladder,
+    mode: Annotated[ModeOpt, typer.Option("--mode", help="defect: new problems the target fails; ladder: harder and easier variants per row; hint: the problem plus the start of its solution; numeric: new numbers, answer recomputed.")] = ModeOpt.ladder,
     generator_model: Annotated[Optional[str], typer.Option("--generator-model", help="Model writing problems (default: the bundled SmolLM2-135M-Instruct).")] = None,
     target_model: Annotated[Optional[str], typer.Option("--target-model", help="Model whose pass rate is measured (default: the bundled model).")] = None,
     generator_engine_url: Annotated[Optional[str], typer.Option("--generator-engine-url", help="OpenAI-compatible server for the generator.")] = None,
@@ -45,6 +52,10 @@ def synthesize_cmd(
     easier: Annotated[int, typer.Option("--easier", "-E", min=0, help="Ladder mode: easier levels per seed.")] = 1,
     monotonic: Annotated[PolicyOpt, typer.Option("--monotonic", help="Ladder variants whose measured pass rate breaks the order: drop or relabel.")] = PolicyOpt.drop,
     monotonic_margin: Annotated[float, typer.Option("--monotonic-margin", min=0.0, max=1.0, help="Required pass-rate drop per harder level.")] = 0.0,
+    fractions: Annotated[Optional[list[str]], typer.Option("--fractions", help="Hint mode: rungs, fractions of the solution's steps or n-j (all but the last j), e.g. 0.25,0.5,n-1,1.")] = None,
+    keep: Annotated[KeepOpt, typer.Option("--keep", help="Hint mode: per row only the smallest hint the target passes sometimes, or every rung.")] = KeepOpt.smallest_learnable,
+    variants: Annotated[int, typer.Option("--variants", min=1, help="Numeric mode: new instances per level.")] = 2,
+    harder_digits: Annotated[int, typer.Option("--harder-digits", min=0, help="Numeric mode: levels 1..D, with D more digits in every number.")] = 1,
     sc_samples: Annotated[int, typer.Option("--sc-samples", min=0, help="Self-consistency: generator solutions per new problem (0: off).")] = 4,
     sc_min: Annotated[Optional[int], typer.Option("--sc-min", min=1, help="Self-consistency: solutions that must match the stated answer (default: 3, at most --sc-samples).")] = None,
     k: Annotated[int, typer.Option("--k", min=1, help="Target samples per new problem for its pass rate.")] = 4,
@@ -60,6 +71,7 @@ def synthesize_cmd(
     answer_field: Annotated[str, typer.Option("--answer-field", help="Column with the reference answer.")] = "answer",
     id_field: Annotated[str, typer.Option("--id-field", help="Column with row ids.")] = "id",
     task_field: Annotated[str, typer.Option("--task-field", help="Column with the task type (math, exact, ...; code and mc rows are skipped).")] = "task_type",
+    solution_field: Annotated[str, typer.Option("--solution-field", help="Hint and numeric modes: column with the worked solution.")] = "solution",
     prompts_dir: Annotated[Optional[str], typer.Option("--prompts-dir", help="Directory overriding prompt files synth_*.txt.")] = None,
     fmt: FormatOpt = None,
     rows_per_shard: RowsPerShardOpt = 100_000,
@@ -79,10 +91,14 @@ def synthesize_cmd(
         curate synthesize scored.jsonl --mode ladder -L 2 -E 1 -o synth.jsonl
 
         curate synthesize scored.parquet --mode defect -o new.jsonl --executor ray --ray-engines 4
+
+        curate synthesize scored.jsonl --mode hint --fractions 0.5,n-1,1 -o hints.jsonl
+
+        curate synthesize scored.jsonl --mode numeric --variants 2 --harder-digits 1 -o numeric.jsonl
     """
     from curate.engines.base import EngineConfig
     from curate.io.writers import Format
-    from curate.synth import Mode, MonotonicPolicy, Output, SynthOptions, synthesize
+    from curate.synth import KeepPolicy, Mode, MonotonicPolicy, Output, SynthOptions, synthesize
     from curate.synth.engines import open_engines
     from curate.score import default_rejects_path
     from curate.synth.funnel import render_table
@@ -90,6 +106,8 @@ def synthesize_cmd(
 
     opts = SynthOptions(
         mode=Mode(mode.value), text_field=text_field, answer_field=answer_field, id_field=id_field, task_field=task_field,
+        solution_field=solution_field, fractions=tuple(fractions) if fractions else SynthOptions.fractions, keep=KeepPolicy(keep.value),
+        variants=variants, harder_digits=harder_digits,
         seed_buckets=tuple(seed_bucket), seed_max_pass_rate=seed_max_pass_rate, max_seeds=max_seeds,
         per_seed=per_seed, rounds=rounds, critic_rounds=critic_rounds, max_pass_rate=max_pass_rate,
         harder=harder, easier=easier, monotonic=MonotonicPolicy(monotonic.value), monotonic_margin=monotonic_margin,
@@ -127,8 +145,8 @@ def synthesize_cmd(
     gen = summary["json"].get("generate", {})
     con.print(
         f"{summary['new_rows']} new rows from {summary['seeds']} seeds → {summary['output']['path']}; "
-        f"JSON parse rate {gen.get('parse_rate')} (first try {gen.get('first_try_parse_rate')}); "
-        f"{summary['rejects']} rejects → {summary['rejects_path'] or '-'}; {summary['seconds']} s",
+        + (f"JSON parse rate {gen.get('parse_rate')} (first try {gen.get('first_try_parse_rate')}); " if gen else "")
+        + f"{summary['rejects']} rejects → {summary['rejects_path'] or '-'}; {summary['seconds']} s",
         highlight=False,
     )
     if "monotonic" in summary:
