@@ -45,8 +45,8 @@ def synthesize_cmd(
     per_seed: Annotated[int, typer.Option("--per-seed", min=1, help="Defect mode: new problems per seed and round.")] = 2,
     critic_rounds: Annotated[int, typer.Option("--critic-rounds", min=0, help="Defect mode: refine a problem the critic rejects up to N times.")] = 2,
     max_pass_rate: Annotated[float, typer.Option("--max-pass-rate", min=0.0, max=1.0, help="Defect mode: keep only problems the target passes less often than this.")] = 0.5,
-    seed_bucket: Annotated[list[str], typer.Option("--seed-bucket", help="Defect mode: pass-rate buckets whose rows are seeds (repeatable).")] = ["frontier"],  # noqa: B006
-    seed_max_pass_rate: Annotated[float, typer.Option("--seed-max-pass-rate", min=0.0, max=1.0, help="Defect mode: rows with pass rate at most this are seeds too.")] = 0.5,
+    seed_bucket: Annotated[list[str], typer.Option("--seed-bucket", help="Defect and hint modes: pass-rate buckets whose rows are seeds (repeatable).")] = ["frontier"],  # noqa: B006
+    seed_max_pass_rate: Annotated[float, typer.Option("--seed-max-pass-rate", min=0.0, max=1.0, help="Defect and hint modes: rows with pass rate at most this are seeds too.")] = 0.5,
     max_seeds: Annotated[Optional[int], typer.Option("--max-seeds", min=1, help="Use at most this many seed rows.")] = None,
     harder: Annotated[int, typer.Option("--harder", "-L", min=0, help="Ladder mode: harder levels per seed.")] = 2,
     easier: Annotated[int, typer.Option("--easier", "-E", min=0, help="Ladder mode: easier levels per seed.")] = 1,

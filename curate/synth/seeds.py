@@ -1,10 +1,13 @@
 """Seed selection: which input rows synthesis starts from.
 
-Ladder and numeric: every usable row (text and reference answer, a supported task; numeric and
-hint also need a worked solution), in input order.
+Ladder: every usable row (text and reference answer, a supported task), in input order.
 Defect and hint: rows the target fails — bucket in `seed_buckets`, or pass rate at most
 `seed_max_pass_rate`; rows without a pass rate are measured on the target first. Lowest pass
-rate first, then input order; `max_seeds` caps every mode.
+rate first, then input order.
+Numeric: every usable row, the easiest first (highest pass rate; rows without one last), then
+input order: harder numbers are most useful where the target already succeeds.
+Hint and numeric need a worked solution and never start from a synthesized row (one with a
+`parent_id`). `max_seeds` caps every mode.
 """
 
 from __future__ import annotations
@@ -32,8 +35,11 @@ def usable_rows(rows: list[dict[str, Any]], opts: SynthOptions) -> tuple[list[Se
     skipped = {"no_answer": 0, "unsupported_task": 0}
     needs_solution = opts.mode in (Mode.hint, Mode.numeric)
     if needs_solution:
-        skipped["no_solution"] = 0
+        skipped.update(no_solution=0, synthesized=0)
     for r in rows:
+        if needs_solution and r.get("parent_id") is not None:
+            skipped["synthesized"] += 1
+            continue
         task = str(r.get(opts.task_field) or "math")
         ans = r.get(opts.answer_field)
         if task.lower() in UNSUPPORTED_TASKS:
@@ -64,6 +70,8 @@ def select_seeds(rows: list[dict[str, Any]], opts: SynthOptions, target: Engine)
     seeds, info = usable_rows(rows, opts)
     info_out: dict[str, Any] = {"input_rows": len(rows), **info, "measured_seed_pass_rates": 0}
     if opts.mode in (Mode.ladder, Mode.numeric):
+        if opts.mode == Mode.numeric:
+            seeds = sorted(seeds, key=lambda s: -(s.pass_rate if s.pass_rate is not None else -1.0))  # stable: input order within ties
         chosen = seeds[: opts.max_seeds] if opts.max_seeds is not None else seeds
     else:
         buckets = set(opts.seed_buckets)

@@ -136,3 +136,12 @@ def test_new_modes_on_engine_actors_match_local(ray_cluster, tmp_path):
         outs[where] = results
     assert outs["ray"] == outs["local"]
     assert all(n > 0 for _, n in outs["local"])
+
+
+def test_numeric_seeds_easiest_first_and_never_synthesized_rows():
+    rows = [{**LINE_ROW, "id": "hard", "score_pass_rate": 0.0}, {**GSM_ROW, "id": "easy", "score_pass_rate": 1.0},
+            {**LINE_ROW, "id": "unknown"}, {**GSM_ROW, "id": "variant", "score_pass_rate": 1.0, "parent_id": "easy"}]
+    tgt = target(lambda q, steps: 1)
+    cands, summary = run(rows, opts(max_seeds=2, variants=1, harder_digits=0), tgt, tgt)
+    assert [c.parent_id for c in cands] == ["easy", "hard"]
+    assert summary["synthesized"] == 1 and summary["seeds"] == 2
