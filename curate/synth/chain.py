@@ -163,9 +163,10 @@ class Token:
 
 @dataclass
 class Step:
-    template: str  # the expression with its literals as names n0, n1, ...
+    text: str  # as written, for messages
     literals: list[int]  # token indexes, in name order
     value: Fraction  # the stated result
+    template: str = ""  # the expression with its literals as names n0, n1, ...
     tree: object = None
 
 
@@ -280,15 +281,11 @@ def _problem_sources(problem: str) -> tuple[dict[tuple[Fraction, bool], Var], li
     fixed: set[Fraction] = set()
     for m in _attached(problem, nums):
         fixed.add(Fraction(int(m.group(0))))
-    low = problem.lower()
-    for w in re.findall(r"[a-z]+(?:-[a-z]+)?", low):
-        parts = w.split("-")
-        if len(parts) == 2 and parts[0] in _TENS and parts[1] in _WORDS:
-            fixed.add(Fraction(_TENS[parts[0]] + _WORDS[parts[1]]))
-        for p in parts:
-            for table in (_WORDS, _TENS, _ORDINALS):
-                if p in table:
-                    fixed.add(Fraction(table[p]))
+    for w in re.findall(r"[a-z]+(?:-[a-z]+)?", problem.lower()):
+        for part in dict.fromkeys((w, *w.split("-"))):
+            v = _word_value(part) if part not in _ORDINALS else Fraction(_ORDINALS[part])
+            if v is not None:
+                fixed.add(v)
     for rx, vals in _CUE_RES:
         if rx.search(problem):
             fixed.update(vals)
@@ -320,28 +317,76 @@ def _candidates(value: Fraction, vars_: dict, fixed: set[Fraction], step_values:
 
 def parse_chain(problem: str, solution: str, answer: str) -> Chain:
     """The checked chain of a problem's worked solution, or `ChainError` saying why there is none."""
-    ans_nums = numbers(answer.strip().lstrip("$"))
-    if len(ans_nums) != 1 or answer.strip().lstrip("$").strip().rstrip(".%").replace(",", "") != ans_nums[0].text.replace(",", ""):
-        raise ChainError("no_chain", f"the answer {answer!r} is not a plain number")
-    target = ans_nums[0].value
+    target = _answer_value(answer)
     vars_, pnums, fixed = _problem_sources(problem)
     sol_nums = numbers(solution)
+    _refuse_glued_digits(problem, solution, sol_nums)
+    steps, spans, results = _find_steps(solution, sol_nums)
+    tokens = _Tokens()
+    step_values: list[Fraction] = []
+    for i, (st, (s, e)) in enumerate(zip(steps, spans)):
+        _compile_step(st, i, solution, s, e, sol_nums, tokens, vars_, fixed, step_values)
+        step_values.append(st.value)
+    answer_steps = [i for i, st in enumerate(steps) if st.value == target]
+    if not answer_steps:
+        raise ChainError("chain_mismatch", f"no step computes the stated answer {answer.strip()}")
+    answer_step = answer_steps[-1]
+    final = _FINAL.search(solution)
+    if final is not None:
+        fnum = next((n for n in sol_nums if n.start == final.start(1)), None)
+        if fnum is None or fnum.value != target:
+            raise ChainError("chain_mismatch", f"the solution's final answer {final.group(1)} is not the stated answer {answer.strip()}")
+        results.append((fnum, answer_step))
+    for n, i in results:  # written results: bound to their step
+        tok = tokens.get(n)
+        tok.bound_step, tok.sources = i, [Source("step", i)]
+    for n in sol_nums:  # every other number the solution writes
+        if n.start not in tokens.at:
+            tokens.get(n).sources = _candidates(n.value, vars_, fixed, step_values)
+            if not tokens.get(n).sources:
+                raise ChainError("unexplained_number", f"{n.text} in the solution is neither a number of the problem nor a step's result")
+    _check_uses(problem, solution, steps, tokens.list, vars_, pnums, fixed)
+    chain = Chain(problem, solution, target, vars_, pnums, tokens.list, steps, answer_step, fixed)
+    again = chain.render(chain.original_values())
+    if again is None or again[0] != problem or again[1] != solution:
+        raise ChainError("no_chain", "the solution's numbers cannot be rewritten in their own format")
+    return chain
+
+
+class _Tokens:
+    def __init__(self) -> None:
+        self.list: list[Token] = []
+        self.at: dict[int, int] = {}
+
+    def get(self, n: Num) -> Token:
+        if n.start not in self.at:
+            self.at[n.start] = len(self.list)
+            self.list.append(Token(n, []))
+        return self.list[self.at[n.start]]
+
+
+def _answer_value(answer: str) -> Fraction:
+    text = answer.strip().lstrip("$").strip()
+    found = numbers(text)
+    if len(found) != 1 or text.rstrip(".%").replace(",", "") != found[0].text.replace(",", ""):
+        raise ChainError("no_chain", f"the answer {answer!r} is not a plain number")
+    return found[0].value
+
+
+def _refuse_glued_digits(problem: str, solution: str, sol_nums: list[Num]) -> None:
+    """Digits glued to letters (`4c`, `2x`) cannot be rewritten, unless the problem writes the same word (`5th`)."""
     for m in _attached(solution, sol_nums):
         word = re.search(r"\w*" + re.escape(m.group(0)) + r"\w*", solution[max(0, m.start() - 20) : m.end() + 20])
-        if not word or not re.search(rf"(?<!\w){re.escape(word.group(0))}(?!\w)", problem):
-            raise ChainError("unexplained_number", f"'{word.group(0) if word else m.group(0)}' in the solution is not a number curate can rewrite")
+        text = word.group(0) if word else m.group(0)
+        if not re.search(rf"(?<!\w){re.escape(text)}(?!\w)", problem):
+            raise ChainError("unexplained_number", f"'{text}' in the solution is not a number curate can rewrite")
+
+
+def _find_steps(solution: str, sol_nums: list[Num]) -> tuple[list[Step], list[tuple[int, int]], list[tuple[Num, int]]]:
+    """The steps (stated values), their expression spans, and the numbers that write each step's result."""
     by_start = {n.start: n for n in sol_nums}
-    tokens: list[Token] = []
-    tok_at: dict[int, int] = {}
-
-    def token(n: Num) -> int:
-        if n.start not in tok_at:
-            tok_at[n.start] = len(tokens)
-            tokens.append(Token(n, []))
-        return tok_at[n.start]
-
     steps: list[Step] = []
-    spans: list[tuple[int, int, int]] = []  # (expression start, end, step) for literal lookup
+    spans: list[tuple[int, int]] = []
     results: list[tuple[Num, int]] = []
     annotations = list(_ANNOTATION.finditer(solution))
     if annotations:
@@ -350,98 +395,79 @@ def parse_chain(problem: str, solution: str, answer: str) -> Chain:
             if body.count("=") != 1:
                 raise ChainError("no_chain", f"annotation <<{body}>> is not expression=value")
             expr, res = body.split("=")
-            e0 = a.start(1)
             rnums = [n for n in sol_nums if a.start(1) + len(expr) < n.start < a.end(1)]
             if len(rnums) != 1 or res.strip() != rnums[0].text:
                 raise ChainError("no_chain", f"annotation <<{body}>> has no plain numeric result")
-            steps.append(Step("", [], rnums[0].value))
-            spans.append((e0, e0 + len(expr), len(steps) - 1))
+            steps.append(Step(body, [], rnums[0].value))
+            spans.append((a.start(1), a.start(1) + len(expr)))
             results.append((rnums[0], len(steps) - 1))
-            after = by_start.get(a.end())
-            if after is not None:
-                results.append((after, len(steps) - 1))
+            if a.end() in by_start:  # `<<9*2=18>>18`: the text repeats the result
+                results.append((by_start[a.end()], len(steps) - 1))
     else:
         final = _FINAL.search(solution)
-        body_end = final.start() if final else len(solution)
-        for m in _PLAIN_STEP.finditer(solution[:body_end]):
+        for m in _PLAIN_STEP.finditer(solution[: final.start() if final else len(solution)]):
             res = by_start.get(m.start("res"))
             if res is None:
                 raise ChainError("no_chain", f"step '{m.group(0)}' has no plain numeric result")
-            steps.append(Step("", [], res.value))
-            spans.append((m.start("expr"), m.end("expr"), len(steps) - 1))
+            steps.append(Step(m.group(0).strip(), [], res.value))
+            spans.append((m.start("expr"), m.end("expr")))
             results.append((res, len(steps) - 1))
     if not steps:
         raise ChainError("no_chain", "the solution has no arithmetic steps (`a * b = c` or <<a*b=c>>)")
-    final = _FINAL.search(solution)
-    # Build each step's template and check it holds exactly.
-    step_values: list[Fraction] = []
-    for (s, e, i) in spans:
-        st = steps[i]
-        parts, pos = [], s
-        for n in sol_nums:
-            if s <= n.start < e:
-                ti = token(n)
-                tokens[ti].in_step = i
-                parts.append(solution[pos : n.start])
-                parts.append(f"n{len(st.literals)}")
-                st.literals.append(ti)
-                pos = n.end
-        parts.append(solution[pos:e])
-        raw = "".join(parts)
-        template = re.sub(r"(?<=[\w)])\s*%", "", raw.replace("$", "")).replace("×", "*").replace("÷", "/").replace("−", "-")
-        template = re.sub(r"(?<=\s)x(?=\s)", "*", template)
-        if re.search(r"[^n\d\s+\-*/().]", template) or not st.literals:
-            raise ChainError("no_chain", f"step '{solution[s:e]}' is not plain arithmetic")
-        st.template = template
-        try:
-            st.tree = _parse_tree(template)
-        except Exception as exc:  # simpleeval raises its own and SyntaxError for malformed text
-            raise ChainError("no_chain", f"step '{solution[s:e]}' does not parse ({type(exc).__name__})") from exc
-        for ti in st.literals:
-            tokens[ti].sources = _candidates(tokens[ti].num.value, vars_, fixed, step_values)
-            if not tokens[ti].sources:
-                raise ChainError("unexplained_number", f"{tokens[ti].num.text} in step '{solution[s:e].strip()}' is neither a number of the problem nor an earlier result")
-        names = {f"n{j}": tokens[t].num.value / (100 if tokens[t].num.pct else 1) for j, t in enumerate(st.literals)}
-        try:
-            got = Fraction(_evaluator(names).eval(template, previously_parsed=st.tree))
-        except ZeroDivisionError as exc:
-            raise ChainError("chain_mismatch", f"step '{solution[s:e].strip()}' divides by zero") from exc
-        if got != st.value:
-            raise ChainError("chain_mismatch", f"step '{solution[s:e].strip()} = {st.value}' does not hold: it is {_show(got)}")
-        step_values.append(st.value)
-    answer_steps = [i for i, st in enumerate(steps) if st.value == target]
-    if not answer_steps:
-        raise ChainError("chain_mismatch", f"no step computes the stated answer {answer.strip()}")
-    answer_step = answer_steps[-1]
-    if final is not None:
-        fnum = by_start.get(final.start(1))
-        if fnum is None or fnum.value != target:
-            raise ChainError("chain_mismatch", f"the solution's final answer {final.group(1)} is not the stated answer {answer.strip()}")
-        results.append((fnum, answer_step))
-    for n, i in results:
-        ti = token(n)
-        tokens[ti].bound_step = i
-        tokens[ti].sources = [Source("step", i)]
+    return steps, spans, results
+
+
+def _compile_step(st: Step, i: int, solution: str, s: int, e: int, sol_nums: list[Num], tokens: _Tokens, vars_: dict,
+                  fixed: set[Fraction], step_values: list[Fraction]) -> None:
+    """Give step i its template (literals as names), find each literal's sources, and check the step holds exactly."""
+    parts, pos = [], s
     for n in sol_nums:
-        if n.start in tok_at:
-            continue
-        ti = token(n)
-        tokens[ti].sources = _candidates(n.value, vars_, fixed, step_values)
-        if not tokens[ti].sources:
-            raise ChainError("unexplained_number", f"{n.text} in the solution is neither a number of the problem nor a step's result")
+        if s <= n.start < e:
+            tok = tokens.get(n)
+            tok.in_step = i
+            parts += [solution[pos : n.start], f"n{len(st.literals)}"]
+            st.literals.append(tokens.at[n.start])
+            pos = n.end
+    parts.append(solution[pos:e])
+    template = re.sub(r"(?<=[\w)])\s*%", "", "".join(parts).replace("$", "")).replace("×", "*").replace("÷", "/").replace("−", "-")
+    template = re.sub(r"(?<=\s)x(?=\s)", "*", template)
+    if re.search(r"[^n\d\s+\-*/().]", template) or not st.literals:
+        raise ChainError("no_chain", f"step '{st.text}' is not plain arithmetic")
+    st.template = template
+    try:
+        st.tree = _parse_tree(template)
+    except Exception as exc:  # simpleeval raises its own errors and SyntaxError for malformed text: all mean "not arithmetic"
+        raise ChainError("no_chain", f"step '{st.text}' does not parse ({type(exc).__name__})") from exc
+    for t in st.literals:
+        tok = tokens.list[t]
+        tok.sources = _candidates(tok.num.value, vars_, fixed, step_values)
+        if not tok.sources:
+            raise ChainError("unexplained_number", f"{tok.num.text} in step '{st.text}' is neither a number of the problem nor an earlier result")
+    names = {f"n{j}": tokens.list[t].num.value / (100 if tokens.list[t].num.pct else 1) for j, t in enumerate(st.literals)}
+    try:
+        got = Fraction(_evaluator(names).eval(template, previously_parsed=st.tree))
+    except ZeroDivisionError as exc:
+        raise ChainError("chain_mismatch", f"step '{st.text}' divides by zero") from exc
+    if got != st.value:
+        raise ChainError("chain_mismatch", f"step '{st.text}' does not hold: it is {_show(got)}")
+
+
+def _check_uses(problem: str, solution: str, steps: list[Step], tokens: list[Token], vars_: dict, pnums: list, fixed: set[Fraction]) -> None:
+    """Refuse chains that may lean on numbers they do not write (see the module docstring)."""
     for tok in tokens:
         if tok.in_step is not None:
             for s in tok.sources:
                 if s.kind == "var":
-                    vars_[s.ref].used = True  # type: ignore[index]
+                    vars_[s.ref].used = True
     for st in steps:
-        # Literals with several sources are held to agreeing values instead (see `render`).
+        # One written number used twice in a step (`3 x 3` for "her mom and her sister 3 boxes each"): one may be unwritten.
+        # Literals with several possible sources are held to agreeing values instead (see `Chain.render`).
         uses = Counter(tokens[t].sources[0].ref for t in st.literals if len(tokens[t].sources) == 1 and tokens[t].sources[0].kind == "var")
         for key, n in uses.items():
             written = sum(1 for _, k in pnums if k == key)
             if n > written and not _SQUARE.search(problem):
-                raise ChainError("unexplained_number", f"step '{st.template}' uses {_show(key[0])} {n} times but the problem writes it {written}: "
-                                 "one of them may stand for an unwritten number")  # type: ignore[index]
+                raise ChainError("unexplained_number", f"step '{st.text}' uses {_show(key[0])} {n} times but the problem writes it {written} "
+                                 "time(s): one of them may stand for an unwritten number")
     for w in re.finditer(r"[A-Za-z]+(?:-[A-Za-z]+)?", solution):
         val = _word_value(w.group(0).lower())
         if val is not None and any(v.value == val for v in vars_.values()):
@@ -453,11 +479,6 @@ def parse_chain(problem: str, solution: str, answer: str) -> Chain:
         raise ChainError("no_chain", "the problem has no number written in digits to vary")
     if all(v.value in fixed for v in vars_.values()):
         raise ChainError("no_chain", "every number of the problem is also a constant it names (60 minutes, 12 a dozen, ...): nothing to vary")
-    chain = Chain(problem, solution, target, vars_, pnums, tokens, steps, answer_step, fixed)
-    again = chain.render(chain.original_values())
-    if again is None or again[0] != problem or again[1] != solution:
-        raise ChainError("no_chain", "the solution's numbers cannot be rewritten in their own format")
-    return chain
 
 
 def _show(v: Fraction) -> str:
