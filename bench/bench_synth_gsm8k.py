@@ -107,6 +107,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default=None)
     ap.add_argument("--work", default="/tmp/curate-bench-synth")
+    ap.add_argument("--engine", default="vllm", help="vllm (the bundled model) or fake, for a dry run of the script")
     args = ap.parse_args()
 
     from curate.engines import EngineConfig, open_engine
@@ -129,7 +130,7 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     src = work / "sample.jsonl"
     src.write_text("".join(json.dumps(r) + "\n" for r in sample))
-    engine = open_engine(EngineConfig(engine="vllm", seed=args.seed, cache_dir=str(work / "cache"), max_model_len=2048))
+    engine = open_engine(EngineConfig(engine=args.engine, seed=args.seed, cache_dir=str(work / "cache"), max_model_len=2048))
     common = dict(k=args.k, solve_max_tokens=args.max_tokens, seed=args.seed, seed_max_pass_rate=1.0, seed_buckets=())
     out: dict[str, object] = {"date": time.strftime("%Y-%m-%d"), "command": " ".join(sys.argv), "gsm8k_test_rows": len(rows),
                               "chains_parsed": len(parsed), "chain_reject_reasons": dict(sorted(reasons.items())), "problems": len(sample)}

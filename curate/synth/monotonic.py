@@ -119,26 +119,36 @@ def check_rungs(cands: list[Candidate], parents: dict[str, tuple[float | None, i
     return stats
 
 
-def pooled_by_level(cands: list[Candidate], parents: dict[str, tuple[float | None, int]]) -> dict[str, dict[str, object]]:
-    """Measured pass rate per level (`parent` = the seeds that have variants), pooled over rows, with Wilson intervals."""
-    groups: dict[str, list[tuple[int, int]]] = defaultdict(list)
-    with_variants = {c.parent_id for c in cands if c.target_pass_rate is not None}
-    for pid in sorted(with_variants):
+def pooled_by_level(cands: list[Candidate], parents: dict[str, tuple[float | None, int]]) -> dict[str, dict[str, dict[str, object]]]:
+    """Target pass rate per level (`parent`: the seeds that have variants), over every measured variant and over the kept ones.
+
+    Each entry: rows `n`, the mean of their pass rates, and the pooled passes / samples with a Wilson 95 % interval.
+    """
+    measured: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    kept: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    for pid in sorted({c.parent_id for c in cands if c.target_pass_rate is not None}):
         rate, k = parents.get(pid, (None, 0))
         if rate is not None:
-            groups["parent"].append(_counts(rate, k))
+            measured["parent"].append(_counts(rate, k))
     for c in cands:
         if c.target_pass_rate is not None and c.level is not None:
-            groups[str(c.level)].append(_counts(c.target_pass_rate, c.target_k))
+            measured[str(c.level)].append(_counts(c.target_pass_rate, c.target_k))
+            if c.alive:
+                kept[str(c.level)].append(_counts(c.target_pass_rate, c.target_k))
 
-    order = sorted(groups, key=lambda g: (g != "parent", int(g) if g != "parent" else 0))
-    return {g: pooled(groups[g]) for g in order}
+    def table(groups: dict[str, list[tuple[int, int]]]) -> dict[str, dict[str, object]]:
+        order = sorted(groups, key=lambda g: (g != "parent", int(g) if g != "parent" else 0))
+        return {g: pooled(groups[g]) for g in order}
+
+    return {"measured": table(measured), "kept": table(kept)}
 
 
 def pooled(counts: list[tuple[int, int]]) -> dict[str, object]:
-    """Rows, passes, samples, pooled pass rate and its Wilson 95 % interval for (passes, samples) pairs."""
+    """For (passes, samples) pairs: rows, mean pass rate, pooled passes, samples, pass rate and its Wilson 95 % interval."""
     from curate.pass_rate import wilson
 
     p, n = sum(a for a, _ in counts), sum(b for _, b in counts)
     lo, hi = wilson(p, n)
-    return {"rows": len(counts), "passes": p, "samples": n, "pass_rate": round(p / n, 4) if n else None, "wilson": [round(lo, 4), round(hi, 4)]}
+    mean = sum(a / b for a, b in counts if b) / len(counts) if counts else None
+    return {"n": len(counts), "mean_pass_rate": None if mean is None else round(mean, 4), "passes": p, "samples": n,
+            "pass_rate": round(p / n, 4) if n else None, "wilson": [round(lo, 4), round(hi, 4)]}

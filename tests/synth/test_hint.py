@@ -76,8 +76,9 @@ def test_hint_ladder_lineage_and_levels():
     assert [c.notes["hint_rungs"] for c in line] == [["0.5"], ["n-1"], ["1"]]  # ⌊0.25·3⌋ = 0 steps is no hint
     by_rung = summary["pass_rate_by_rung"]
     assert by_rung["1"]["passes"] == 4 + 3 and by_rung["1"]["samples"] == 8
-    levels = summary["pass_rate_by_level"]
-    assert levels["parent"]["pass_rate"] == 0.0 and levels["-1"]["rows"] == 2
+    levels = summary["pass_rate_by_level"]["measured"]
+    assert levels["parent"]["pass_rate"] == 0.0 and levels["-1"]["n"] == 2 and levels["-1"]["mean_pass_rate"] == 0.25
+    assert levels["-1"]["pass_rate"] == 2 / 8 and levels["-1"]["wilson"][0] < 0.25 < levels["-1"]["wilson"][1]
     f = summary["funnel"]["stages"]["total"]
     assert f["attempted"] == 7 == f["kept"]
 
@@ -160,3 +161,14 @@ def test_bad_hint_options_are_usage_errors():
         run([GSM_ROW], opts(fractions=("2",)), tgt, tgt)
     with pytest.raises(UsageError, match="applies to ladder mode"):
         run([GSM_ROW], opts(monotonic=MonotonicPolicy.relabel), tgt, tgt)
+
+
+def test_the_report_shows_pass_rate_per_hint_level():
+    from curate.report.html import _ladder_levels
+
+    tgt = target(lambda q, steps: steps)
+    _, summary = run([GSM_ROW], opts(), tgt, tgt)
+    html = _ladder_levels(summary)
+    assert "<td>parent</td>" in html.replace(" ", "") or "parent" in html
+    for level in ("-1", "-2", "-3", "-4"):
+        assert level in html

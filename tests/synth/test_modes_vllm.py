@@ -43,9 +43,10 @@ def _run(tmp_path, vllm_engine, opts, tag):
 def _report(name, summary):
     f = summary["funnel"]["stages"]["total"]
     print(f"\n{name}: kept {f['kept']}/{f['attempted']} ({f['kept'] / f['attempted']:.0%})")
-    for key in ("pass_rate_by_rung", "pass_rate_by_level"):
-        for level, r in summary.get(key, {}).items():
-            print(f"  {key[14:]} {level:>6}: pass rate {r['pass_rate']} ({r['passes']}/{r['samples']}), Wilson {r['wilson']}")
+    tables = {"rung": summary.get("pass_rate_by_rung", {}), "level": summary["pass_rate_by_level"]["measured"]}
+    for key, table in tables.items():
+        for level, r in table.items():
+            print(f"  {key} {level:>6}: pass rate {r['pass_rate']} ({r['passes']}/{r['samples']}), Wilson {r['wilson']}")
 
 
 def test_real_hint_ladder_and_rerun_from_cache(vllm_engine, tmp_path):

@@ -36,8 +36,8 @@ def test_variants_lineage_levels_and_exact_answers():
         assert steps and all(got == written for _, got, written in steps)
         v = json.loads(row["verification"])
         assert v["digits_added"] == row["synth_level"] and v["chain"][-1].endswith(f"= {row['answer']}")
-    levels = summary["pass_rate_by_level"]
-    assert list(levels) == ["parent", "0", "1", "2"] and levels["1"]["samples"] == 2 * 2 * 4
+    levels = summary["pass_rate_by_level"]["measured"]
+    assert list(levels) == ["parent", "0", "1", "2"] and levels["1"]["samples"] == 2 * 2 * 4 and levels["1"]["pass_rate"] == 0.5
     assert summary["funnel"]["stages"]["total"]["kept"] == len(kept)
 
 
