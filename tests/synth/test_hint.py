@@ -169,6 +169,6 @@ def test_the_report_shows_pass_rate_per_hint_level():
     tgt = target(lambda q, steps: steps)
     _, summary = run([GSM_ROW], opts(), tgt, tgt)
     html = _ladder_levels(summary)
-    assert "<td>parent</td>" in html.replace(" ", "") or "parent" in html
-    for level in ("-1", "-2", "-3", "-4"):
-        assert level in html
+    assert '<tr><td>parent</td><td class="n">1</td><td class="n">0</td>' in html
+    for level, rate in (("-1", "0.25"), ("-2", "0.5"), ("-3", "0.75"), ("-4", "1")):
+        assert f'<tr><td>{level}</td><td class="n">1</td><td class="n">{rate}</td>' in html
