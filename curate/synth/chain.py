@@ -454,11 +454,9 @@ def _compile_step(st: Step, i: int, solution: str, s: int, e: int, sol_nums: lis
 
 def _check_uses(problem: str, solution: str, steps: list[Step], tokens: list[Token], vars_: dict, pnums: list, fixed: set[Fraction]) -> None:
     """Refuse chains that may lean on numbers they do not write (see the module docstring)."""
-    for tok in tokens:
-        if tok.in_step is not None:
-            for s in tok.sources:
-                if s.kind == "var":
-                    vars_[s.ref].used = True
+    for tok in tokens:  # a variable is used where a literal can only be it (equal to something else, it may be that)
+        if tok.in_step is not None and len(tok.sources) == 1 and tok.sources[0].kind == "var":
+            vars_[tok.sources[0].ref].used = True
     for st in steps:
         # One written number used twice in a step (`3 x 3` for "her mom and her sister 3 boxes each"): one may be unwritten.
         # Literals with several possible sources are held to agreeing values instead (see `Chain.render`).
@@ -472,7 +470,7 @@ def _check_uses(problem: str, solution: str, steps: list[Step], tokens: list[Tok
         val = _word_value(w.group(0).lower())
         if val is not None and any(v.value == val for v in vars_.values()):
             raise ChainError("unexplained_number", f"the solution writes '{w.group(0)}' in words, and {_show(val)} changes")
-    unused = [v for v in vars_.values() if not v.used]
+    unused = [v for v in vars_.values() if not v.used and v.value not in fixed]  # pinned variables never change
     if unused:
         raise ChainError("unused_number", f"the chain does not use {', '.join(_show(v.value) + ('%' if v.pct else '') for v in unused)} from the problem")
     if not vars_:

@@ -194,6 +194,11 @@ def test_identity_round_trip_on_sample_data():
     # a number of the problem the chain never uses (it may be used implicitly)
     ("There are 20 students in a class. 5 of them like only math, 8 like only art and the rest like both. How many like math?",
      "The students who like math are all but those who like only art: 20 - 8 = <<20-8=12>>12.\n#### 12", "12", "unused_number"),
+    # "6 hours" (= four + two, never computed) is used only where it equals a step's result (0.60 * 10 = 6)
+    ("For four hours, Ann sold 15 cups per hour at $0.50 a cup. In the next two hours she sold 10 cups per hour at $0.60 a cup. "
+     "How many dollars did she earn in 6 hours?",
+     "She made $0.50 x 15 = $<<0.5*15=7.50>>7.50 an hour, so $7.50 x 4 = $<<7.5*4=30>>30.\nThen $0.60 x 10 = $<<0.60*10=6>>6 an hour, "
+     "so $6 x 2 = $<<6*2=12>>12.\nIn 6 hours: $30 + $12 = $<<30+12=42>>42.\n#### 42", "42", "unused_number"),
     # the solution writes a changing number in words
     ("Ara plays 40 games a year for 4 years. How many games is that?", "Forty games a year is 40*4 = <<40*4=160>>160 games.\n#### 160", "160",
      "unexplained_number"),
