@@ -172,3 +172,18 @@ def test_the_report_shows_pass_rate_per_hint_level():
     assert '<tr><td>parent</td><td class="n">1</td><td class="n">0</td>' in html
     for level, rate in (("-1", "0.25"), ("-2", "0.5"), ("-3", "0.75"), ("-4", "1")):
         assert f'<tr><td>{level}</td><td class="n">1</td><td class="n">{rate}</td>' in html
+
+
+def test_pipeline_file_passes_rungs_as_a_list(runner, tmp_path, monkeypatch):
+    from curate.cli import app
+
+    monkeypatch.setenv("CURATE_CACHE_DIR", str(tmp_path / "cache"))
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(json.dumps(r) + "\n" for r in (GSM_ROW, LINE_ROW)))
+    p = tmp_path / "p.yaml"
+    p.write_text(f"input: {src}\noutput: {tmp_path / 'run'}\nengine: {{engine: fake}}\nstages:\n"
+                 "  - synthesize: {mode: hint, fractions: [0.5, n-1], keep: all, seed_max_pass_rate: 1.0}\n")
+    res = runner.invoke(app, ["run", str(p)])
+    assert res.exit_code == 0, res.output
+    summary = json.loads((tmp_path / "run" / "synth-summary.json").read_text())["stages"][0]
+    assert set(summary["pass_rate_by_rung"]) == {"0.5", "n-1"} and summary["funnel"]["stages"]["total"]["attempted"] == 4
