@@ -95,27 +95,7 @@ def run(rows: list[dict[str, Any]], opts: SynthOptions, generator: Engine, targe
         advance(cands, "kept")
         extra["pass_rate_by_level"] = _by_level(cands, seeds)
     elif opts.mode in (Mode.hint, Mode.numeric):
-        with clock("generate_and_verify"):
-            cands = run_hints(seeds, opts) if opts.mode == Mode.hint else run_numeric(seeds, opts)
-            for c in cands:
-                eliminate(c, [], 2.0, opts.prompts_dir)  # no parent-similarity check: these are near copies by design
-        advance(cands, "verified")
-        with clock("novelty"):
-            deduper = dedup(cands, inputs, deduper, opts.near_dup_threshold, family=True)
-            if decon:
-                decon.apply(cands)
-        advance(cands, "novel")
-        with clock("target_pass_rate"):
-            _measure_targets(cands, target, opts)
-            info["measured_parent_pass_rates"] = measure_missing([s for s in seeds if any(c.parent_id == s.id and c.alive for c in cands)], target, opts)
-        parents = {s.id: (s.pass_rate, s.samples or opts.k) for s in seeds}
-        extra["monotonic"] = check_rungs(cands, parents)
-        if opts.mode == Mode.hint and opts.keep == KeepPolicy.smallest_learnable:
-            extra["keep"] = keep_smallest_learnable(cands)
-        advance(cands, "kept")
-        extra["pass_rate_by_level"] = pooled_by_level(cands, parents)
-        if opts.mode == Mode.hint:
-            extra["pass_rate_by_rung"] = pass_rate_by_rung(cands)
+        cands, extra = _run_by_rule(seeds, inputs, decon, target, opts, clock, info)
     else:
         round_seeds = seeds
         for rnd in range(1, opts.rounds + 1):
@@ -150,6 +130,34 @@ def run(rows: list[dict[str, Any]], opts: SynthOptions, generator: Engine, targe
         "stage_seconds": {k: round(v, 2) for k, v in timings.items()},
     }
     return cands, summary
+
+
+def _run_by_rule(seeds: list[Seed], inputs: list[tuple[str, str]], decon: Decontaminator | None, target: Engine, opts: SynthOptions,
+                 clock: "_Clock", info: dict[str, Any]) -> tuple[list[Candidate], dict[str, Any]]:
+    """Hint and numeric modes: variants built by rule, then novelty, the target's pass rate, monotonicity, the keep policy."""
+    extra: dict[str, Any] = {}
+    with clock("generate_and_verify"):
+        cands = run_hints(seeds, opts) if opts.mode == Mode.hint else run_numeric(seeds, opts)
+        for c in cands:
+            eliminate(c, [], opts.parent_dup_threshold, opts.prompts_dir)  # no similarity check: near copies of the parent by design
+    advance(cands, "verified")
+    with clock("novelty"):
+        dedup(cands, inputs, None, opts.near_dup_threshold, family=True)
+        if decon:
+            decon.apply(cands)
+    advance(cands, "novel")
+    with clock("target_pass_rate"):
+        _measure_targets(cands, target, opts)
+        info["measured_parent_pass_rates"] = measure_missing([s for s in seeds if any(c.parent_id == s.id and c.alive for c in cands)], target, opts)
+    parents = {s.id: (s.pass_rate, s.samples or opts.k) for s in seeds}
+    extra["monotonic"] = check_rungs(cands, parents)
+    if opts.mode == Mode.hint and opts.keep == KeepPolicy.smallest_learnable:
+        extra["keep"] = keep_smallest_learnable(cands)
+    advance(cands, "kept")
+    extra["pass_rate_by_level"] = pooled_by_level(cands, parents)
+    if opts.mode == Mode.hint:
+        extra["pass_rate_by_rung"] = pass_rate_by_rung(cands)
+    return cands, extra
 
 
 class _Clock:

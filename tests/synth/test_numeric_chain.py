@@ -118,7 +118,15 @@ TEMPLATES = {
 @given(data=st.data())
 def test_every_new_answer_is_exact(name, data):
     problem, solution, answer, formula = data.draw(TEMPLATES[name])
-    out = variants(problem, solution, answer)
+    try:
+        out = variants(problem, solution, answer)
+    except ChainError as err:
+        # Refused only when a number of the problem equals another one or a step's result, so that
+        # no literal can only be it: which was meant cannot be told.
+        values = nums(problem.replace("3/4", ""))
+        results = [value(v) for v in re.findall(r"=\s*\$?(\d[\d,]*(?:\.\d+)?)", solution)]  # every written result
+        assert err.reason == "unused_number" and (len(set(values)) < len(values) or set(values) & set(results)), (err, problem, solution)
+        return
     assert out or name == "discount"  # a discount can leave no whole-dollar instance
     for level, p, s, a in out:
         check_common(problem, solution, p, s, a)
