@@ -8,6 +8,9 @@ prints pooled pass rates with Wilson 95 % intervals, the share of hint ladders w
 rises with the hint, and an independent re-check of every numeric variant's arithmetic.
 
     python bench/bench_synth_gsm8k.py --problems 40 --k 4 --out bench/out-synth-gsm8k.json
+
+It samples problems × (1 + rungs) × k completions for hints and problems × (1 + D) × k more for
+numeric rungs (the parents' samples come from the request cache).
 """
 
 from __future__ import annotations
