@@ -20,8 +20,8 @@ from curate.stages.options import EngineActorFields, ExecutorFields, RowOutputFi
 class SynthesizeOptions(RowOutputFields, ExecutorFields, EngineActorFields):
     """Options of `curate synthesize` (and of a pipeline's `synthesize:` stage)."""
 
-    mode: Literal["defect", "ladder"] = "ladder"
-    """defect: new problems the target fails; ladder: harder and easier variants per row."""
+    mode: Literal["defect", "ladder", "hint", "numeric"] = "ladder"
+    """defect: new problems the target fails; ladder: harder and easier variants per row; hint: the problem plus the start of its solution; numeric: new numbers, answer recomputed."""
     generator_model: str | None = None
     """Model writing problems (default: the bundled SmolLM2-135M-Instruct)."""
     target_model: str | None = None
@@ -47,9 +47,9 @@ class SynthesizeOptions(RowOutputFields, ExecutorFields, EngineActorFields):
     max_pass_rate: float = Field(0.5, ge=0.0, le=1.0)
     """Defect mode: keep only problems the target passes less often than this."""
     seed_bucket: list[str] = Field(default_factory=lambda: ["frontier"])
-    """Defect mode: pass-rate buckets whose rows are seeds (repeatable)."""
+    """Defect and hint modes: pass-rate buckets whose rows are seeds (repeatable)."""
     seed_max_pass_rate: float = Field(0.5, ge=0.0, le=1.0)
-    """Defect mode: rows with pass rate at most this are seeds too."""
+    """Defect and hint modes: rows with pass rate at most this are seeds too."""
     max_seeds: int | None = Field(None, ge=1)
     """Use at most this many seed rows."""
     harder: int = Field(2, ge=0)
@@ -60,6 +60,14 @@ class SynthesizeOptions(RowOutputFields, ExecutorFields, EngineActorFields):
     """Ladder variants whose measured pass rate breaks the order: drop or relabel."""
     monotonic_margin: float = Field(0.0, ge=0.0, le=1.0)
     """Required pass-rate drop per harder level."""
+    fractions: list[str] | None = None
+    """Hint mode: rungs, fractions of the solution's steps or n-j (all but the last j), e.g. 0.25,0.5,n-1,1."""
+    keep: Literal["smallest-learnable", "all"] = "smallest-learnable"
+    """Hint mode: per row only the smallest hint the target passes sometimes, or every rung."""
+    variants: int = Field(2, ge=1)
+    """Numeric mode: new instances per level."""
+    harder_digits: int = Field(1, ge=0)
+    """Numeric mode: levels 1..D, with D more digits in every number."""
     sc_samples: int = Field(4, ge=0)
     """Self-consistency: generator solutions per new problem (0: off)."""
     sc_min: int | None = Field(None, ge=1)
@@ -90,6 +98,8 @@ class SynthesizeOptions(RowOutputFields, ExecutorFields, EngineActorFields):
     """Column with row ids."""
     task_type_field: str = Field("task_type", validation_alias=AliasChoices("task_type_field", "task_field"))
     """Column with the task type (math, exact, ...; code and mc rows are skipped)."""
+    solution_field: str = "solution"
+    """Hint and numeric modes: column with the worked solution."""
     prompts_dir: str | None = None
     """Directory overriding prompt files synth_*.txt."""
 
@@ -109,11 +119,13 @@ class SynthesizeStage:
 
     def run(self, options: SynthesizeOptions, ctx: Any) -> SynthesizeSummary:
         from curate.score import default_rejects_path
-        from curate.synth import Mode, MonotonicPolicy, Output, SynthOptions, synthesize
+        from curate.synth import KeepPolicy, Mode, MonotonicPolicy, Output, SynthOptions, synthesize
 
         o = options
         opts = SynthOptions(
             mode=Mode(o.mode), text_field=o.text_field, answer_field=o.answer_field, id_field=o.id_field, task_field=o.task_type_field,
+            solution_field=o.solution_field, fractions=tuple(o.fractions) if o.fractions else SynthOptions.fractions, keep=KeepPolicy(o.keep),
+            variants=o.variants, harder_digits=o.harder_digits,
             seed_buckets=tuple(o.seed_bucket), seed_max_pass_rate=o.seed_max_pass_rate, max_seeds=o.max_seeds,
             per_seed=o.per_seed, rounds=o.rounds, critic_rounds=o.critic_rounds, max_pass_rate=o.max_pass_rate,
             harder=o.harder, easier=o.easier, monotonic=MonotonicPolicy(o.monotonic), monotonic_margin=o.monotonic_margin,
