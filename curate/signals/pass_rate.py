@@ -4,14 +4,16 @@ Options (from `curate score` flags, in ctx.options, or per-signal): k (8), pass_
 adaptive (False), answer_field ("answer"), task_type_field ("task_type"), tests_field
 ("test_list"), task_type (force one), max_tokens (256), temperature (0.7), prompt_file.
 Rows without a reference answer (or tests) are not sampled: their scores are null and
-`score_pass_rate_reason` says why. Math, sampling rule and buckets: see curate.pass_rate.
+`score_pass_rate_reason` says why; a reason starting `not run:` (the verifier cannot run on this
+machine, e.g. code checks without bubblewrap) is not kept in the row store, so a rerun computes
+it. Math, sampling rule and buckets: see curate.pass_rate.
 With a completions sink in the batch context (`curate score --completions OUT`), every sampled
 completion is written there: `{id, sample_index, completion, passed, tokens}`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pyarrow as pa
@@ -48,6 +50,12 @@ class PassRate(Signal):
         Column("reason", "why the row has no pass rate (null when scored)", None, False, pa.string()),
     )
 
+    @classmethod
+    def final(cls, values: Mapping[str, Any]) -> bool:
+        from curate.pass_rate import final
+
+        return final(values.get(column_name(cls.name, "reason")))
+
     def score(self, ctx: BatchContext) -> dict[str, Sequence[Any]]:
         from curate.errors import UsageError
         from curate.pass_rate import measure_pass_rate
@@ -59,6 +67,9 @@ class PassRate(Signal):
         opts.keep_completions = ctx.completions is not None
         rows = ctx.table.to_pylist()
         results = measure_pass_rate(ctx.engine, rows, opts)
+        for i, r in enumerate(results):
+            if r.engine_failed:
+                ctx.fail(i, r.reason or "engine error")
         if ctx.completions is not None:
             ctx.completions.add(rows, results)
         c = lambda part: column_name(self.name, part)  # noqa: E731

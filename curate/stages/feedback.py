@@ -78,6 +78,20 @@ class FeedbackStage:
     name = "feedback"
     Options = FeedbackOptions
 
+    def plan(self, slot: Any) -> Any:
+        """In a pipeline: re-plan the ordered folder the row stage before wrote → `feedback/` (or `stages/NAME/`), where the report looks."""
+        from pathlib import Path
+
+        from curate.errors import UsageError
+        from curate.stages.base import Placement
+
+        rows = list(slot.rows)
+        if len(rows) != 1 or Path(rows[0]).suffix.lower() in (".parquet", ".jsonl", ".json", ".csv", ".tsv", ".gz", ".arrow"):
+            raise UsageError(f"{slot.name}: feedback re-plans an ordered folder, but the rows before it are {', '.join(rows)}",
+                             "put it after an order stage (or give an ordered folder as the pipeline's input)")
+        output = str(slot.run_dir / "feedback") if slot.last else str(slot.stages_dir / slot.name)
+        return Placement({"ordered": rows[0], "output": output}, output, str(slot.stages_dir / f"{slot.name}.summary.json"))
+
     def inputs(self, options: FeedbackOptions) -> list[str]:
         """What a pipeline's completion marker is keyed by: the parent's manifest and the stats."""
         from pathlib import Path

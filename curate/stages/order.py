@@ -6,18 +6,18 @@ module is its typed front.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field, field_validator
 
-from curate.stages.base import STAGES, StageOptions, Summary
+from curate.stages.base import STAGES, Placement, Slot, StageOptions, Summary
 from curate.stages.options import check_registered
 
 
 class OrderOptions(StageOptions):
     """Options of `curate order` (and of a pipeline's `order:` stage)."""
 
-    runner_fields = ("inputs", "output")
+    runner_fields: ClassVar[tuple[str, ...]] = ("inputs", "output")
 
     inputs: list[str] = Field(min_length=1)
     """Input: Parquet file/dir/glob, JSONL (.jsonl/.jsonl.gz), CSV, a saved HF dataset folder, or '-' for JSONL on stdin."""
@@ -129,6 +129,11 @@ class OrderSummary(Summary):
 class OrderStage:
     name = "order"
     Options = OrderOptions
+
+    def plan(self, slot: Slot) -> Placement:
+        """The last order stage of a pipeline writes `ordered/`; earlier ones `stages/NAME/`."""
+        output = str(slot.run_dir / "ordered") if slot.last else str(slot.stages_dir / slot.name)
+        return Placement({"inputs": list(slot.rows), "output": output}, output, str(slot.stages_dir / f"{slot.name}.summary.json"))
 
     def run(self, options: OrderOptions, ctx: Any) -> OrderSummary:
         import time

@@ -14,6 +14,7 @@ from feedback_fixtures import B, N, curriculum, first_steps_stats, ordered
 
 from curate.cli import app
 from curate.order.gather import sha256_file
+from curate.order.manifest import write_manifest
 
 S = 8
 
@@ -83,7 +84,7 @@ def tamper_copy(parent: Path, revision: Path, tmp: Path) -> tuple[Path, Path]:
     shutil.copytree(revision, r)
     m = json.loads((r / "manifest.json").read_text())
     m["feedback"]["parent_folder"] = "../ordered"
-    (r / "manifest.json").write_text(json.dumps(m))
+    write_manifest(r, m)  # a thorough tamperer rewrites the manifest's body hash too
     return p, r
 
 
@@ -101,7 +102,7 @@ def test_verify_fails_on_a_tampered_revision(runner, parent, revision, tmp_path)
     t.loc[0, "text"] = "changed"
     pq.write_table(__import__("pyarrow").Table.from_pandas(t, preserve_index=False), r / shard["path"], compression="zstd")
     shard["sha256"], shard["bytes"] = sha256_file(r / shard["path"]), (r / shard["path"]).stat().st_size
-    (r / "manifest.json").write_text(json.dumps(m))
+    write_manifest(r, m)
     res = run(runner, "verify", r)
     assert res.exit_code == 6 and "first 48 rows" in res.output
 
@@ -109,7 +110,7 @@ def test_verify_fails_on_a_tampered_revision(runner, parent, revision, tmp_path)
     p, r = fresh("parent")
     pm = json.loads((p / "manifest.json").read_text())
     pm["schedule"]["formula"] = "something else"
-    (p / "manifest.json").write_text(json.dumps(pm))
+    write_manifest(p, pm)
     res = run(runner, "verify", r)
     assert res.exit_code == 6 and "not the one this revision was made from" in res.output
 
@@ -122,7 +123,7 @@ def test_verify_fails_on_a_tampered_revision(runner, parent, revision, tmp_path)
     t = pl.read_parquet(r / last["path"]).with_columns(pl.lit(gone).alias("id"))
     t.write_parquet(r / last["path"])
     last["sha256"], last["bytes"] = sha256_file(r / last["path"]), (r / last["path"]).stat().st_size
-    (r / "manifest.json").write_text(json.dumps(m))
+    write_manifest(r, m)
     res = run(runner, "verify", r)
     assert res.exit_code == 6 and "rows it dropped as mastered" in res.output
 
@@ -132,11 +133,19 @@ def test_verify_fails_on_a_tampered_revision(runner, parent, revision, tmp_path)
     res = run(runner, "verify", r)
     assert res.exit_code == 6 and "posterior.parquet: altered" in res.output
 
+    # the manifest edited without its body hash
+    p, r = fresh("body")
+    m = json.loads((r / "manifest.json").read_text())
+    m["feedback"]["counts"]["dropped_reads"] = 0
+    (r / "manifest.json").write_text(json.dumps(m))
+    res = run(runner, "verify", r)
+    assert res.exit_code == 6 and "body hash differs" in res.output
+
     # the revision record removed
     p, r = fresh("record")
     m = json.loads((r / "manifest.json").read_text())
     del m["feedback"]
-    (r / "manifest.json").write_text(json.dumps(m))
+    write_manifest(r, m)
     res = run(runner, "verify", r)
     assert res.exit_code == 6 and "revision record is incomplete" in res.output
 
