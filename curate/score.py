@@ -31,6 +31,7 @@ from curate.io import Format, RejectWriter, conform, expand_inputs, unify_schema
 from curate.io.readers import ReadOptions
 from curate.rowstore import RowStore
 from curate.signals import SIGNALS, BatchContext, Signal
+from curate.signals.base import as_arrow
 
 from curate.defaults import DEFAULT_SIGNALS
 DIFFICULTY = "difficulty"
@@ -133,10 +134,7 @@ def score_batch(table: pa.Table, signal_names: list[str], text_field: str, optio
         sig = cls(**options.get(name, {}) if isinstance(options.get(name), dict) else {})
         cols = sig.score(ctx)
         for f in cls.schema_fields():
-            values = cols[f.name]
-            arr = values if isinstance(values, (pa.Array, pa.ChunkedArray)) else pa.array(values, type=f.type, from_pandas=True)
-            if arr.type != f.type:
-                arr = arr.cast(f.type)
+            arr = as_arrow(cols[f.name], f.type)
             if f.name in table.column_names:
                 table = table.set_column(table.column_names.index(f.name), f.name, arr)
             else:
@@ -153,6 +151,14 @@ def _pool_task(table: pa.Table, signals: list[type[Signal]], text_field: str, op
         SIGNALS.add(cls.name, cls)
     out = score_batch(table, [cls.name for cls in signals], text_field, options)
     return out.select([f.name for cls in signals for f in cls.schema_fields()])  # only the new columns travel back
+
+
+def _thread_task(table: pa.Table, signals: list[type[Signal]], text_field: str, options: dict[str, Any]) -> pa.Table:
+    """`_pool_task` for signals whose work releases the GIL: the local executor runs it in threads."""
+    return _pool_task(table, signals, text_field, options)
+
+
+_thread_task.threads = True  # type: ignore[attr-defined]
 
 
 def _null_nans(table: pa.Table, names: list[str]) -> pa.Table:
@@ -254,7 +260,8 @@ class _Scorer:
                 pending.append((table, state))
                 yield rows.select([self.text_field]) if rows.num_rows else rows  # text signals read only the text
 
-        for computed in self.executor.map_batches(_pool_task, todo(), self.signals, self.text_field, self.options):
+        task = _thread_task if all(s.threads for s in self.signals) else _pool_task
+        for computed in self.executor.map_batches(task, todo(), self.signals, self.text_field, self.options):
             table, state = pending.popleft()
             yield table if isinstance(state, str) else self.unit.merge(table, computed, state)
 
@@ -381,7 +388,7 @@ def score(inputs: list[str], opts: ScoreOptions, on_progress: Callable[[int], No
             table = pq.read_table(path)
             d = composite.difficulty(table)
             diffs.append(d)
-            table = table.append_column(DIFFICULTY, pa.array(d, pa.float64(), from_pandas=True))
+            table = table.append_column(DIFFICULTY, as_arrow(d, pa.float64()))
             sink.write(conform(table, schema))
             summary.rows_out += table.num_rows
         summary.output = sink.close()

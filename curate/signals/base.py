@@ -61,12 +61,19 @@ class BatchContext:
 
 
 class Signal:
-    """Base class: subclasses set `name`, `description`, `columns` and implement `score`."""
+    """Base class: subclasses set `name`, `description`, `columns` and implement `score`.
+
+    `score` returns a sequence per column: a list, a numpy array (NaN stands for a missing
+    value) or an Arrow array. A text signal whose work runs in native code that releases the GIL
+    (polars, numpy, zlib) sets `threads = True`: the local executor then scores batches in
+    threads, with no worker processes to start.
+    """
 
     name: ClassVar[str]
     description: ClassVar[str]
     columns: ClassVar[tuple[Column, ...]]
     kind: ClassVar[Literal["text", "model"]] = "text"
+    threads: ClassVar[bool] = False
 
     def __init__(self, **options: Any):
         self.options = options
@@ -82,6 +89,26 @@ class Signal:
     @classmethod
     def schema_fields(cls) -> list[pa.Field]:
         return [pa.field(column_name(cls.name, c.part), c.dtype) for c in cls.columns]
+
+
+def as_arrow(values: Any, dtype: pa.DataType) -> pa.Array | pa.ChunkedArray:
+    """A signal's column as Arrow. Numpy columns are wrapped without `pa.array`, which imports
+    pandas when it is installed (half a second of start-up); NaN becomes null as with lists."""
+    import numpy as np
+
+    if isinstance(values, (pa.Array, pa.ChunkedArray)):
+        return values if values.type == dtype else values.cast(dtype)
+    if isinstance(values, list) and pa.types.is_int64(dtype) and all(type(v) is int for v in values):
+        values = np.array(values, np.int64)
+    if isinstance(values, np.ndarray) and values.ndim == 1 and (pa.types.is_float64(dtype) or pa.types.is_int64(dtype)):
+        data = np.ascontiguousarray(values, np.float64 if pa.types.is_float64(dtype) else np.int64)
+        validity = None
+        if data.dtype.kind == "f":
+            nan = np.isnan(data)
+            if nan.any():
+                validity = pa.py_buffer(np.packbits(~nan, bitorder="little"))
+        return pa.Array.from_buffers(dtype, len(data), [validity, pa.py_buffer(data)])
+    return pa.array(values, type=dtype, from_pandas=True)
 
 
 SIGNALS: Registry[type[Signal]] = Registry(

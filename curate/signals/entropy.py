@@ -14,6 +14,8 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 from curate.signals import _text
 from curate.signals.base import HIGHER, SIGNALS, BatchContext, Column, Signal
 
@@ -44,8 +46,24 @@ def word_entropy(words: list[str]) -> float:
 @SIGNALS.register()
 class WordEntropy(Signal):
     name = "word_entropy"
+    threads = True  # polars, numpy and zlib release the GIL
     description = "Shannon entropy (bits) of the text's word distribution. Higher = harder."
     columns = (Column("", "Shannon entropy in bits of the word frequencies", HIGHER),)
 
     def score(self, ctx: BatchContext) -> dict[str, Sequence[Any]]:
-        return {"score_word_entropy": [entropy_of_counts(c) for c in _text.word_counts(ctx)]}
+        return {"score_word_entropy": entropy_many(_text.tokens(ctx), _text.occurrences(ctx))}
+
+
+def entropy_many(tok: _text.Tokens, occ: _text.Occurrences) -> np.ndarray:
+    """`entropy_of_counts` of every text of a batch: the same terms, summed in the same order."""
+    n = tok.lengths
+    distinct = np.diff(occ.distinct_offsets)
+    counts = np.unique(occ.first_counts)
+    xlogx = np.array([_xlogx[int(c)] for c in counts], np.float64)[np.searchsorted(counts, occ.first_counts)]
+    s = _text.sequential_sums(xlogx, occ.distinct_offsets)
+    lengths = np.unique(n)
+    log2n = np.array([math.log2(int(v)) if v else 0.0 for v in lengths], np.float64)[np.searchsorted(lengths, n)]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        h = log2n - s / n
+    h = np.where(0.0 > h, 0.0, h)
+    return np.where(distinct < 2, 0.0, h)

@@ -25,6 +25,7 @@ from curate.signals.base import HIGHER, SIGNALS, BatchContext, Column, Signal
 @SIGNALS.register()
 class Length(Signal):
     name = "length"
+    threads = True  # polars, numpy and zlib release the GIL
     description = "Characters and words (textstat's word count). Longer = harder (weak); only words enter the composite."
     columns = (
         Column("chars", "Unicode characters in the text", HIGHER, composite=False, dtype=pa.int64()),
@@ -37,4 +38,4 @@ class Length(Signal):
             chars: Any = pc.fill_null(pc.utf8_length(col), 0).cast(pa.int64())
         else:
             chars = [len(t) for t in _text.texts(ctx)]
-        return {"score_length_chars": chars, "score_length_words": [len(w) for w in _text.words(ctx)]}
+        return {"score_length_chars": chars, "score_length_words": _text.tokens(ctx).lengths.tolist()}
