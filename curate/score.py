@@ -2,8 +2,9 @@
 
 Two passes, bounded memory:
 1. Stream input batches; text signals run in a process pool (one batch per task, a bounded number
-   in flight), model signals in this process with one engine. Scored batches are spooled to a
-   temporary folder of Parquet files; only the composite columns' values stay in memory.
+   in flight), model signals in this process with one engine. Scored batches stay in memory up to
+   `SPOOL_AFTER_BYTES`; past that, all are spooled to a temporary folder of Parquet files, and
+   only the composite columns' values stay in memory.
 2. Sort those values once (the exact empirical CDF), then stream the spool again, add
    `difficulty`, conform every batch to one unified schema and write the output.
 """
@@ -35,6 +36,7 @@ from curate.signals.base import as_arrow
 
 from curate.defaults import DEFAULT_SIGNALS
 DIFFICULTY = "difficulty"
+SPOOL_AFTER_BYTES = 32 << 20  # pass 1 keeps scored batches in memory up to this many bytes
 
 
 @dataclass
@@ -347,8 +349,23 @@ def score(inputs: list[str], opts: ScoreOptions, on_progress: Callable[[int], No
             summary.extra["executor"] = executor.describe()
         scorer = _Scorer(text_unit, [s for s in signals if s.kind == "text"], opts.text_field, opts.signal_options, executor if text_sigs else None)
         read_opts = ReadOptions(text_field=opts.text_field, id_field=opts.id_field, batch_rows=opts.batch_rows, max_text_chars=opts.max_text_chars)
-        spool = Path(tempfile.mkdtemp(prefix="curate-score-"))
-        spool_files: list[Path] = []
+        parts: list[pa.Table | Path] = []  # scored batches: held in memory, or spool files
+        held: int | None = 0  # bytes held; None once spooling
+
+        def keep(table: pa.Table) -> None:
+            nonlocal spool, held
+            if held is not None and held + table.nbytes <= SPOOL_AFTER_BYTES:
+                parts.append(table)
+                held += table.nbytes
+                return
+            if spool is None:
+                spool = Path(tempfile.mkdtemp(prefix="curate-score-"))
+            held = None
+            for i, part in enumerate(parts + [table]):
+                if isinstance(part, pa.Table):
+                    path = spool / f"batch-{i:06d}.parquet"
+                    pq.write_table(part, path, compression="lz4")
+                    parts[i:i + 1] = [path]
         schemas: list[pa.Schema] = []
 
         def batches() -> Iterator[pa.Table]:
@@ -371,9 +388,7 @@ def score(inputs: list[str], opts: ScoreOptions, on_progress: Callable[[int], No
                 table = model_unit.merge(table, computed, state)
             summary.bytes_text += int(pa.compute.sum(pa.compute.binary_length(table.column(opts.text_field))).as_py() or 0)
             composite.add(table)
-            path = spool / f"batch-{len(spool_files):06d}.parquet"
-            pq.write_table(table, path, compression="lz4")
-            spool_files.append(path)
+            keep(table)
             schemas.append(table.schema)
         composite.finalize()
 
@@ -384,8 +399,9 @@ def score(inputs: list[str], opts: ScoreOptions, on_progress: Callable[[int], No
         schema = pa.schema(fields + score_fields + [pa.field(DIFFICULTY, pa.float64())])
         sink = open_sink(opts.output, schema, opts.format, opts.rows_per_shard)
         diffs: list[np.ndarray] = []
-        for path in spool_files:
-            table = pq.read_table(path)
+        for part in parts:
+            # ParquetFile.read, not pq.read_table, which imports pandas; one chunk either way
+            table = part.combine_chunks() if isinstance(part, pa.Table) else pq.ParquetFile(part).read()
             d = composite.difficulty(table)
             diffs.append(d)
             table = table.append_column(DIFFICULTY, as_arrow(d, pa.float64()))
@@ -393,7 +409,7 @@ def score(inputs: list[str], opts: ScoreOptions, on_progress: Callable[[int], No
             summary.rows_out += table.num_rows
         summary.output = sink.close()
         sink = None
-        _describe(summary, spool_files, [f.name for f in score_fields])
+        _describe(summary, parts, [f.name for f in score_fields])
         if diffs:
             d = np.concatenate(diffs)
             d = d[~np.isnan(d)]
@@ -420,13 +436,16 @@ def score(inputs: list[str], opts: ScoreOptions, on_progress: Callable[[int], No
     return summary
 
 
-def _describe(summary: ScoreSummary, spool_files: list[Path], columns: list[str]) -> None:
+def _describe(summary: ScoreSummary, parts: list[pa.Table | Path], columns: list[str]) -> None:
     """Quantiles per score column and Spearman agreement between numeric score columns."""
     import polars as pl
 
-    if not spool_files:
+    if not parts:
         return
-    lf = pl.scan_parquet([str(p) for p in spool_files], missing_columns="insert", extra_columns="ignore")
+    if isinstance(parts[0], Path):
+        lf = pl.scan_parquet([str(p) for p in parts], missing_columns="insert", extra_columns="ignore")
+    else:
+        lf = pl.concat([pl.from_arrow(t.select([c for c in columns if c in t.column_names])) for t in parts], how="diagonal_relaxed").lazy()
     present = [c for c in columns if c in lf.collect_schema().names() and lf.collect_schema()[c].is_numeric()]
     if not present:
         return

@@ -29,7 +29,8 @@ from curate.io.inputs import _open_binary
 from curate.io.rows import RAW_PREVIEW_CHARS, ReadOptions, Reject, _check_json_fields, _has_surrogate, _safe_str, _validate_rows, rows_to_table
 from curate.io.schema import value_to_str
 
-FAST_BLOCK_BYTES = 8 << 20  # bytes handed to Arrow's JSON reader at a time
+FAST_BLOCK_BYTES = 2 << 20  # bytes handed to Arrow's JSON reader at a time
+FAST_GIVE_UP = 3  # blocks in a row that need the line reader: the rest of the file is read by lines
 # str.isspace() characters: what Python's strip() removes, so a text of only these is "empty text"
 _PY_SPACE = "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680" + "".join(chr(c) for c in range(0x2000, 0x200B)) + "\u2028\u2029\u202f\u205f\u3000"
 
@@ -144,12 +145,15 @@ class _JsonlReader:
             limit = self.opts.line_limit()
             fast = self.source != "-" and isinstance(fh, io.BufferedReader) and fh.seekable()
             until = 0  # read line by line up to here, then in blocks again
+            failed = 0
             while True:
                 if fast and not self.rows and not self.rejects and fh.tell() >= until:
                     handover = yield from self._fast_blocks(fh, lineno, limit)
                     if handover is None:
                         break
-                    offset, lineno, until = handover
+                    offset, lineno, until, taken = handover
+                    failed = 0 if taken else failed + 1
+                    fast = failed < FAST_GIVE_UP
                     fh.seek(offset)
                 try:
                     raw = fh.readline(limit + 1)
@@ -174,11 +178,12 @@ class _JsonlReader:
             raise InputError(f"'{self.name}' has no rows (only blank lines)", "pass a file with one JSON object per line")
         yield from self._flush(final=True)
 
-    def _fast_blocks(self, fh: Any, lineno: int, limit: int) -> Generator[tuple[pa.Table, list[Reject]], None, tuple[int, int, int] | None]:
+    def _fast_blocks(self, fh: Any, lineno: int, limit: int) -> Generator[tuple[pa.Table, list[Reject]], None, tuple[int, int, int, bool] | None]:
         """Batches from blocks Arrow's JSON reader takes as they are, from `fh`'s position (a line
         start, `lineno` lines read). Returns None at the end of the file, or, at a block that
-        needs the line reader, (offset, line number, end of that block): where the line reader
-        starts (the first row not yet yielded) and how far it must read before blocks resume."""
+        needs the line reader, (offset, line number, end of that block, whether any block was
+        taken): where the line reader starts (the first row not yet yielded) and how far it must
+        read before blocks resume."""
         import numpy as np
 
         batch = self.opts.batch_rows
@@ -187,6 +192,7 @@ class _JsonlReader:
         pending_rows = 0
         starts: list[np.ndarray] = []  # file offset of each pending row's line
         carry = b""
+        taken = False
         while True:
             try:
                 data = fh.read(FAST_BLOCK_BYTES)
@@ -196,7 +202,7 @@ class _JsonlReader:
             cut = len(buf) if not data else buf.rfind(b"\n") + 1
             if data and not cut:  # no line end yet
                 if len(buf) > limit:
-                    return self._handover(start, starts, lineno - pending_rows, start + len(buf))
+                    return self._handover(start, starts, lineno - pending_rows, start + len(buf), taken)
                 carry = buf
                 continue
             block, carry = buf[:cut], buf[cut:]
@@ -204,7 +210,8 @@ class _JsonlReader:
                 break
             table, line_starts = self._clean_block(block, start, limit)
             if table is None or (pending and not table.schema.equals(pending[0].schema)):
-                return self._handover(start, starts, lineno - pending_rows, start + len(block))
+                return self._handover(start, starts, lineno - pending_rows, start + len(block), taken)
+            taken = True
             pending.append(table)
             starts.append(line_starts)
             pending_rows += table.num_rows
@@ -224,8 +231,8 @@ class _JsonlReader:
             yield (pa.concat_tables(pending) if len(pending) > 1 else pending[0]), []
         return None
 
-    def _handover(self, start: int, starts: list[Any], first_line: int, until: int) -> tuple[int, int, int]:
-        return (int(starts[0][0]) if starts else start), first_line, until
+    def _handover(self, start: int, starts: list[Any], first_line: int, until: int, taken: bool) -> tuple[int, int, int, bool]:
+        return (int(starts[0][0]) if starts else start), first_line, until, taken
 
     def _clean_block(self, block: bytes, offset: int, limit: int) -> tuple[pa.Table | None, Any]:
         """The block as a table, and each line's file offset; (None, None) if any line of it needs
@@ -237,7 +244,8 @@ class _JsonlReader:
 
         bom = offset == 0 and block.startswith(b"\xef\xbb\xbf")
         body = block[3:] if bom else block
-        ends = np.flatnonzero(np.frombuffer(body, np.uint8) == 10)
+        raw = np.frombuffer(body, np.uint8)
+        ends = np.flatnonzero(raw == 10)
         if len(ends) and ends[-1] == len(body) - 1:
             line_ends = ends
         else:
@@ -245,8 +253,12 @@ class _JsonlReader:
         line_starts = np.concatenate(([0], line_ends[:-1] + 1))
         if not len(line_ends) or int(np.max(line_ends - line_starts)) >= limit:
             return None, None
+        # Every line must open an object ('{' first): a blank line or a top-level value is the
+        # line reader's (and pyarrow 26 crashes on a block whose first value is a bare null).
+        if len(body) == 0 or line_starts[-1] >= len(body) or not np.all(raw[line_starts] == ord("{")):
+            return None, None
         try:
-            table = pj.read_json(pa.BufferReader(body), read_options=pj.ReadOptions(block_size=1 << 20))
+            table = pj.read_json(pa.BufferReader(body), read_options=pj.ReadOptions(block_size=max(1 << 16, len(body) // 4 + 1)))
             table.validate(full=True)  # Arrow's JSON parser passes invalid UTF-8 through
             str(table.schema)  # field names too
         except Exception:  # any parse problem: the line reader finds and quarantines it

@@ -101,15 +101,23 @@ def text_array(ctx: BatchContext) -> pa.Array:
     """The batch's texts as one Arrow string array, a missing text read as the empty string."""
 
     def make() -> pa.Array:
-        import pyarrow.compute as pc
-
         col = ctx.table.column(ctx.text_field)
         if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
             arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
-            return pc.fill_null(arr, "") if arr.null_count else arr
+            if arr.null_count:  # (polars: pa.scalar would import pandas)
+                import polars as pl
+
+                arr = pl.Series("t", arr).fill_null("").to_arrow()
+            return arr
         return pa.array(texts(ctx), pa.string())
 
     return ctx.cached("text_array", make)
+
+
+def numbers(arr: pa.Array) -> np.ndarray:
+    """An integer Arrow array without nulls as int64 numpy (`to_numpy` would import pandas)."""
+    width = {pa.int32(): np.int32, pa.int64(): np.int64}[arr.type]
+    return np.frombuffer(arr.buffers()[1], width)[arr.offset : arr.offset + len(arr)].astype(np.int64)
 
 
 def texts(ctx: BatchContext) -> list[str]:
@@ -119,6 +127,12 @@ def texts(ctx: BatchContext) -> list[str]:
 
 def utf8(ctx: BatchContext) -> list[bytes]:
     return ctx.cached("utf8", lambda: [encode(t) for t in texts(ctx)])
+
+
+def string_offsets(arr: pa.Array) -> np.ndarray:
+    """A string array's n + 1 byte offsets into its data buffer."""
+    width = np.int64 if pa.types.is_large_string(arr.type) else np.int32
+    return np.frombuffer(arr.buffers()[1], width)[arr.offset : arr.offset + len(arr) + 1]
 
 
 def _char_class(chars: str, negate: bool = False) -> str:
@@ -140,9 +154,9 @@ class CharClasses:
 def char_classes(ctx: BatchContext) -> CharClasses:
     def make() -> CharClasses:
         arr = text_array(ctx)
-        offsets = np.frombuffer(arr.buffers()[1], np.int64 if pa.types.is_large_string(arr.type) else np.int32)
+        offsets = string_offsets(arr)
         data = arr.buffers()[2]
-        lo, hi = int(offsets[arr.offset]), int(offsets[arr.offset + len(arr)])
+        lo, hi = int(offsets[0]), int(offsets[-1])
         raw = data.to_pybytes()[lo:hi] if data is not None and hi > lo else b""
         others = sorted(set(raw.translate(None, _ASCII_ALL).decode("utf-8", "surrogatepass")))
         delete = "".join(chr(b) for b in _ASCII_DELETE)
@@ -217,7 +231,7 @@ def tokenize(arr: pa.Array, classes: CharClasses) -> Tokens:
     offsets = np.zeros(n + 1, np.int64)
     np.cumsum(np.bincount(rows, minlength=n), out=offsets[1:])
     encoded = pc.dictionary_encode(flat["w"].to_arrow())
-    ids = np.asarray(encoded.indices).astype(np.int64)
+    ids = numbers(encoded.indices)
     return Tokens(ids, offsets, encoded.dictionary.to_pylist())
 
 

@@ -111,6 +111,14 @@ def as_arrow(values: Any, dtype: pa.DataType) -> pa.Array | pa.ChunkedArray:
     return pa.array(values, type=dtype, from_pandas=True)
 
 
+def float_values(col: pa.Array | pa.ChunkedArray) -> Any:
+    """A numeric Arrow column as float64 numpy, null as NaN (through polars: pyarrow's `to_numpy`
+    imports pandas when it is installed)."""
+    import polars as pl
+
+    return pl.Series("v", col).cast(pl.Float64).to_numpy()
+
+
 SIGNALS: Registry[type[Signal]] = Registry(
     "signals",
     builtin_modules=(

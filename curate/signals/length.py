@@ -33,9 +33,5 @@ class Length(Signal):
     )
 
     def score(self, ctx: BatchContext) -> dict[str, Sequence[Any]]:
-        col = ctx.table.column(ctx.text_field)
-        if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
-            chars: Any = pc.fill_null(pc.utf8_length(col), 0).cast(pa.int64())
-        else:
-            chars = [len(t) for t in _text.texts(ctx)]
+        chars = pc.utf8_length(_text.text_array(ctx)).cast(pa.int64())
         return {"score_length_chars": chars, "score_length_words": _text.tokens(ctx).lengths.tolist()}

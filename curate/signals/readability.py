@@ -25,7 +25,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
 
 from curate.signals import _text
 from curate.signals._syllables import syllable_table
@@ -118,7 +117,7 @@ def sentence_counts(ctx: BatchContext) -> np.ndarray:
     gap = _text._char_class(classes.word + ".!?", negate=True) + "*"  # no word character
     sentence = f"{token}{word}{token}(?:{gap}{_text._char_class(classes.space)}{gap}{token}{word}{token}){{2}}[^.!?]*"
     found = pl.Series("t", arr).str.count_matches(sentence).to_numpy().astype(np.int64)
-    empty = np.diff(np.frombuffer(arr.buffers()[1], np.int64 if pa.types.is_large_string(arr.type) else np.int32)[arr.offset : arr.offset + len(arr) + 1]) == 0
+    empty = np.diff(_text.string_offsets(arr)) == 0
     return np.where(empty, 0, np.maximum(found, 1))
 
 
