@@ -38,26 +38,18 @@ class _Hyphenation:
         alphabet = sorted({ch for key in patterns for ch in key})
         self.codepoints = np.array([ord(c) for c in alphabet], np.int64)
         code = {c: i + 1 for i, c in enumerate(alphabet)}  # 0: a character no pattern holds
-        child: list[list[int]] = [[-1] * (len(alphabet) + 1)]
-        found: list[int] = [-1]
-        offsets: list[int] = []
-        values: list[tuple[int, ...]] = []
-        for key, (offset, vals) in patterns.items():  # key "hyph" -> (offset, values)
-            node = 0
-            for ch in key:
-                nxt = child[node][code[ch]]
-                if nxt < 0:
-                    nxt = len(child)
-                    child[node][code[ch]] = nxt
-                    child.append([-1] * (len(alphabet) + 1))
-                    found.append(-1)
-                node = nxt
-            found[node] = len(offsets)
-            offsets.append(int(offset))
-            values.append(tuple(int(v) for v in vals))
-        self.child = np.array(child, np.int32)
-        self.found = np.array(found, np.int32)
-        self.offset = np.array(offsets, np.int64)
+        # trie nodes: the root (0) and every distinct prefix of a pattern
+        prefixes = sorted({key[:i] for key in patterns for i in range(1, len(key) + 1)})
+        node = {p: i + 1 for i, p in enumerate(prefixes)}
+        parent = np.array([node.get(p[:-1], 0) for p in prefixes], np.int64)
+        last = np.array([code[p[-1]] for p in prefixes], np.int64)
+        self.child = np.full((len(prefixes) + 1, len(alphabet) + 1), -1, np.int32)
+        self.child[parent, last] = np.arange(1, len(prefixes) + 1, dtype=np.int32)
+        self.found = np.full(len(prefixes) + 1, -1, np.int32)
+        keys = list(patterns)
+        self.found[np.array([node[k] for k in keys], np.int64)] = np.arange(len(keys), dtype=np.int32)
+        values = [tuple(int(v) for v in patterns[k][1]) for k in keys]
+        self.offset = np.array([int(patterns[k][0]) for k in keys], np.int64)
         self.nvalues = np.array([len(v) for v in values], np.int64)
         self.value_start = np.concatenate(([0], np.cumsum(self.nvalues)[:-1])).astype(np.int64)
         self.values = np.array([v for vs in values for v in vs], np.int64)
@@ -122,7 +114,7 @@ class _Hyphenation:
 
 
 class Syllables(dict[str, int]):
-    """word → syllables, filled as words are met."""
+    """word → syllables: the dictionary's (`cmu`), and the words met that it lacks."""
 
     def __init__(self, cmu: dict[str, int]):
         super().__init__()
@@ -137,12 +129,16 @@ class Syllables(dict[str, int]):
             return self._hyphenation
 
     def __missing__(self, word: str) -> int:
-        return int(self.many([word])[0])
+        n = self.cmu.get(word)
+        return int(self.many([word])[0]) if n is None else n
 
-    def many(self, words: list[str]) -> np.ndarray:
-        """Syllables of each of `words`; the ones not in the dictionary hyphenated together."""
-        cmu = self.cmu
-        out = [cmu.get(w) for w in words]
+    def many(self, words: Any) -> np.ndarray:
+        """Syllables of each of `words` (a list or Arrow array of distinct words); the ones the
+        dictionary lacks are hyphenated together."""
+        if not isinstance(words, list):
+            words = words.to_pylist()
+        cmu = self.cmu.get
+        out = [cmu(w) for w in words]
         todo = [i for i, v in enumerate(out) if v is None]
         if todo:
             seen = self.get

@@ -189,7 +189,7 @@ class Tokens:
 
     ids: np.ndarray  # int64, one per running word
     offsets: np.ndarray  # int64, rows + 1
-    vocab: list[str]
+    vocab: pa.Array  # string
 
     @property
     def lengths(self) -> np.ndarray:
@@ -232,7 +232,7 @@ def tokenize(arr: pa.Array, classes: CharClasses) -> Tokens:
     np.cumsum(np.bincount(rows, minlength=n), out=offsets[1:])
     encoded = pc.dictionary_encode(flat["w"].to_arrow())
     ids = numbers(encoded.indices)
-    return Tokens(ids, offsets, encoded.dictionary.to_pylist())
+    return Tokens(ids, offsets, encoded.dictionary)
 
 
 def words(ctx: BatchContext) -> list[list[str]]:
@@ -240,7 +240,7 @@ def words(ctx: BatchContext) -> list[list[str]]:
 
     def make() -> list[list[str]]:
         tok = tokens(ctx)
-        vocab = tok.vocab
+        vocab = tok.vocab.to_pylist()
         ids = tok.ids.tolist()
         bounds = tok.offsets.tolist()
         return [[vocab[i] for i in ids[a:b]] for a, b in zip(bounds, bounds[1:])]

@@ -142,35 +142,46 @@ def mtld_many(tok: _text.Tokens, occ: _text.Occurrences, threshold: float = THRE
     return out
 
 
+_WINDOW = 32  # word positions per vector step
+
+
 def _factors_lockstep(offsets: np.ndarray, n: np.ndarray, rows: np.ndarray, seen: np.ndarray, forward: bool, threshold: float, kmax: np.ndarray) -> np.ndarray:
-    order = rows[np.argsort(-n[rows], kind="stable")]
-    lens = n[order]
-    if forward:
-        first, step = offsets[:-1][order], 1
-    else:
-        first, step = offsets[1:][order] - 1, -1
-    edge = first.copy()  # where the current factor began
-    count = np.zeros(len(order), np.int64)
-    types = np.zeros(len(order), np.int64)
-    factors = np.zeros(len(order), np.int64)
-    active = len(lens) - np.searchsorted(lens[::-1], np.arange(int(lens[0])), side="right")
-    for k, m in enumerate(active.tolist()):
-        j = first[:m] + step * k
-        other = seen[j]
-        repeat = (other >= edge[:m]) if forward else (other <= edge[:m])
-        c = count[:m]
-        c += 1
-        t = types[:m]
-        t += ~repeat
-        done = np.flatnonzero(repeat & (t <= kmax[c]))
-        if len(done):
-            factors[done] += 1
-            count[done] = 0
-            types[done] = 0
-            edge[done] = j[done] + step
+    """`_factors` of `rows`, all at once. Each step looks at the next `_WINDOW` words of every text
+    still going: running type and word counts by cumulative sums, and the first word (if any) that
+    completes a factor; the next step starts after it, or after the window."""
+    step = 1 if forward else -1
+    pos = offsets[:-1][rows].copy() if forward else offsets[1:][rows] - 1  # next word to look at
+    stop = offsets[1:][rows] if forward else offsets[:-1][rows] - 1  # one past the last word
+    edge = pos.copy()  # where the current factor began
+    count = np.zeros(len(rows), np.int64)
+    types = np.zeros(len(rows), np.int64)
+    factors = np.zeros(len(rows), np.int64)
+    ahead = np.arange(_WINDOW, dtype=np.int64) * step
+    live = np.arange(len(rows))
+    while len(live):
+        j = pos[live, None] + ahead  # (texts, window) word positions
+        valid = (j < stop[live, None]) if forward else (j > stop[live, None])
+        other = seen[np.where(valid, j, pos[live, None])]
+        e = edge[live, None]
+        repeat = valid & ((other >= e) if forward else (other <= e))
+        t = types[live, None] + np.cumsum(valid & ~repeat, axis=1)
+        c = count[live, None] + np.cumsum(valid, axis=1)
+        done = repeat & (t <= kmax[c])
+        hit = done.any(axis=1)
+        first = np.argmax(done, axis=1)
+        # a text whose window holds a factor's end: count it and start the next factor after it
+        h = live[hit]
+        factors[h] += 1
+        pos[h] = j[hit, first[hit]] + step
+        edge[h] = pos[h]
+        count[h] = 0
+        types[h] = 0
+        # the others carry the window's counts on
+        m = live[~hit]
+        count[m] = c[~hit, -1]
+        types[m] = t[~hit, -1]
+        pos[m] += _WINDOW * step
+        live = live[(pos[live] < stop[live]) if forward else (pos[live] > stop[live])]
     with np.errstate(divide="ignore", invalid="ignore"):
         partial = np.where(count > 0, (1 - types / count) / (1 - threshold), 0.0)
-    result = np.where(count > 0, factors + partial, factors.astype(np.float64))
-    out = np.zeros(len(rows), np.float64)
-    out[np.searchsorted(rows, order)] = result
-    return out
+    return np.where(count > 0, factors + partial, factors.astype(np.float64))
