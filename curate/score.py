@@ -131,9 +131,10 @@ def resolve_signals(names: list[str]) -> list[type[Signal]]:
 def score_batch(table: pa.Table, signal_names: list[str], text_field: str, options: dict[str, Any], engine: Any = None) -> pa.Table:
     """A pure batch → batch stage: the table with every selected signal's columns appended."""
     ctx = BatchContext(table=table, text_field=text_field, options=options, engine=engine)
-    for name in signal_names:
-        cls = SIGNALS.get(name)
-        sig = cls(**options.get(name, {}) if isinstance(options.get(name), dict) else {})
+    classes = [SIGNALS.get(name) for name in signal_names]
+    # all constructed first: one may start loading its tables while the others score
+    sigs = [cls(**options.get(cls.name, {}) if isinstance(options.get(cls.name), dict) else {}) for cls in classes]
+    for cls, sig in zip(classes, sigs):
         cols = sig.score(ctx)
         for f in cls.schema_fields():
             arr = as_arrow(cols[f.name], f.type)

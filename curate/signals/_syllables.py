@@ -157,6 +157,18 @@ class Syllables(dict[str, int]):
 
 
 _lock = threading.Lock()
+_warming: list[threading.Thread] = []
+
+
+def warm_up() -> None:
+    """Start building this process's tables (the dictionary, the hyphenation trie) in a thread,
+    once: `syllable_table()` waits for it. The work is Python (it holds the GIL), but the first
+    batch's polars, numpy and zlib work does not, so the two overlap."""
+    if not _warming:
+        with _lock:
+            if not _warming:
+                _warming.append(threading.Thread(target=lambda: syllable_table().hyphenation, name="curate-syllables", daemon=True))
+                _warming[0].start()
 
 
 def syllable_table() -> Syllables:

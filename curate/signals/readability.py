@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from curate.signals import _text
-from curate.signals._syllables import syllable_table
+from curate.signals._syllables import syllable_table, warm_up
 from curate.signals.base import HIGHER, LOWER, SIGNALS, BatchContext, Column, Signal
 
 # textstat.backend.utils.constants.LANG_CONFIGS["en"]
@@ -89,6 +89,10 @@ class Readability(Signal):
         Column("flesch", "Flesch Reading Ease (textstat.flesch_reading_ease)", LOWER),
         Column("fk_grade", "Flesch–Kincaid grade level (textstat.flesch_kincaid_grade)", HIGHER),
     )
+
+    def __init__(self, **options: Any):
+        super().__init__(**options)
+        warm_up()  # the syllable tables load while the batch is tokenised and compressed
 
     @classmethod
     def params(cls) -> dict[str, Any]:
