@@ -205,7 +205,11 @@ def tokens(ctx: BatchContext) -> Tokens:
 
 
 def tokenize(arr: pa.Array, classes: CharClasses) -> Tokens:
-    """textstat's lowercased words of every text in `arr`, as `Tokens`."""
+    """textstat's lowercased words of every text in `arr`, as `Tokens`.
+
+    polars deletes what textstat deletes, lowercases and turns every whitespace character into a
+    space; then the words are the runs of other bytes, found with numpy over the texts' bytes and
+    gathered (spaces dropped) into one Arrow string column, which Arrow dictionary-encodes."""
     import polars as pl
     import pyarrow.compute as pc
 
@@ -217,22 +221,33 @@ def tokenize(arr: pa.Array, classes: CharClasses) -> Tokens:
     spaces = classes.space.replace(" ", "")
     if spaces:
         s = s.str.replace_all(_char_class(spaces), " ")
-    lists = s.str.split(" ")
     if classes.unsafe:  # these texts are tokenised by Python, text by text
         unsafe = pl.Series("t", arr).str.contains(_char_class(classes.unsafe)).to_numpy()
-        which = np.flatnonzero(unsafe)
-        texts = [arr[i].as_py() for i in which.tolist()]
-        fixed = [[] for _ in range(n)]
-        for i, t in zip(which.tolist(), texts):
-            fixed[i] = words_of(t)
-        lists = pl.select(pl.when(pl.lit(pl.Series(unsafe))).then(pl.lit(pl.Series(fixed, dtype=pl.List(pl.String)))).otherwise(pl.lit(lists))).to_series()
-    flat = pl.DataFrame({"w": lists}).with_row_index("row").explode("w").filter(pl.col("w") != "")
-    rows = flat["row"].to_numpy()
-    offsets = np.zeros(n + 1, np.int64)
-    np.cumsum(np.bincount(rows, minlength=n), out=offsets[1:])
-    encoded = pc.dictionary_encode(flat["w"].to_arrow())
-    ids = numbers(encoded.indices)
-    return Tokens(ids, offsets, encoded.dictionary)
+        fixed = [""] * n
+        for i in np.flatnonzero(unsafe).tolist():
+            fixed[i] = " ".join(words_of(arr[i].as_py()))
+        s = pl.select(pl.when(pl.lit(pl.Series(unsafe))).then(pl.lit(pl.Series(fixed, dtype=pl.String))).otherwise(pl.lit(s))).to_series()
+    cleaned = s.rechunk().to_arrow(compat_level=pl.CompatLevel.oldest())  # large_string
+    bounds = np.frombuffer(cleaned.buffers()[1], np.int64)[cleaned.offset : cleaned.offset + n + 1]
+    data = cleaned.buffers()[2]
+    raw = np.frombuffer(data, np.uint8)[bounds[0] : bounds[-1]] if data is not None else np.zeros(0, np.uint8)
+    bounds = bounds - bounds[0]
+    word = raw != 32
+    space = ~word
+    starts = word.copy()  # a word starts after a space, or where a text starts
+    starts[1:] &= space[:-1]
+    ends = word.copy()  # and ends before a space, or where a text ends
+    ends[:-1] &= space[1:]
+    nonempty = bounds[:-1] < bounds[1:]
+    starts[bounds[:-1][nonempty]] = word[bounds[:-1][nonempty]]
+    ends[bounds[1:][nonempty] - 1] = word[bounds[1:][nonempty] - 1]
+    first = np.flatnonzero(starts)
+    packed = np.zeros(len(first) + 1, np.int64)
+    np.cumsum(np.flatnonzero(ends) - first + 1, out=packed[1:])
+    flat = pa.Array.from_buffers(pa.large_string(), len(first), [None, pa.py_buffer(packed), pa.py_buffer(raw[word].tobytes())])
+    offsets = np.searchsorted(first, bounds).astype(np.int64)
+    encoded = pc.dictionary_encode(flat)
+    return Tokens(numbers(encoded.indices), offsets, encoded.dictionary)
 
 
 def words(ctx: BatchContext) -> list[list[str]]:
