@@ -10,7 +10,7 @@ import os
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Executor as _Pool
-from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import pyarrow as pa
@@ -55,6 +55,8 @@ class LocalExecutor:
             pool = self._threads
         else:
             if self._pool is None:
+                from concurrent.futures import ProcessPoolExecutor
+
                 self._pool = ProcessPoolExecutor(self.workers, mp_context=_mp_context())
             pool = self._pool
         inflight: deque[Future[pa.Table]] = deque()

@@ -11,7 +11,7 @@ vocabulary (Spearman 0.36 with MATH levels, the same as length).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -54,15 +54,22 @@ class WordEntropy(Signal):
         return {"score_word_entropy": entropy_many(_text.tokens(ctx), _text.occurrences(ctx))}
 
 
+def _table(values: np.ndarray, f: Callable[[int], float]) -> np.ndarray:
+    """table[v] = f(v) for every distinct positive v among `values` (0 elsewhere)."""
+    table = np.zeros(int(values.max(initial=0)) + 1, np.float64)
+    present = np.flatnonzero(np.bincount(values, minlength=1))
+    present = present[present > 0]
+    table[present] = [f(int(v)) for v in present]
+    return table
+
+
 def entropy_many(tok: _text.Tokens, occ: _text.Occurrences) -> np.ndarray:
     """`entropy_of_counts` of every text of a batch: the same terms, summed in the same order."""
     n = tok.lengths
     distinct = np.diff(occ.distinct_offsets)
-    counts = np.unique(occ.first_counts)
-    xlogx = np.array([_xlogx[int(c)] for c in counts], np.float64)[np.searchsorted(counts, occ.first_counts)]
+    xlogx = _table(occ.first_counts, _xlogx.__getitem__)[occ.first_counts]  # the same Python floats
     s = _text.sequential_sums(xlogx, occ.distinct_offsets)
-    lengths = np.unique(n)
-    log2n = np.array([math.log2(int(v)) if v else 0.0 for v in lengths], np.float64)[np.searchsorted(lengths, n)]
+    log2n = _table(n, math.log2)[n]
     with np.errstate(divide="ignore", invalid="ignore"):
         h = log2n - s / n
     h = np.where(0.0 > h, 0.0, h)
