@@ -130,6 +130,11 @@ class CachedEngine:
     def model(self) -> str:
         return self.engine.model
 
+    @property
+    def started(self) -> bool:
+        """Whether the wrapped engine has started (a lazy one starts on the first cache miss)."""
+        return bool(getattr(self.engine, "started", True))
+
     def __getattr__(self, item: str) -> Any:  # engine-specific extras (e.g. tokenizer) pass through
         return getattr(self.engine, item)
 

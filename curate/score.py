@@ -26,9 +26,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from curate.difficulty import Composite
-from curate.errors import RejectRateExceeded, UsageError
-from curate.executors import Executor, ExecutorConfig, open_executor
+from curate.errors import EngineError, InputError, RejectRateExceeded, UsageError
+from curate.executors import Executor, ExecutorConfig
 from curate.io import Format, RejectWriter, conform, expand_inputs, unify_schemas, input_hashes, open_sink, read_batches
+from curate.io.inputs import without_own_outputs
 from curate.io.readers import ReadOptions
 from curate.rowstore import RowStore
 from curate.signals import SIGNALS, BatchContext, Signal
@@ -40,7 +41,7 @@ SPOOL_AFTER_BYTES = 32 << 20  # pass 1 keeps scored batches in memory up to this
 
 
 @dataclass
-class ScoreOptions:
+class ScoreConfig:
     signals: list[str] = field(default_factory=lambda: list(DEFAULT_SIGNALS))
     text_field: str = "text"
     id_field: str = "id"
@@ -60,11 +61,12 @@ class ScoreOptions:
     executor_address: str | None = None  # ray: cluster address; None starts a local Ray
     engine_actors: int = 1  # ray: engine actors serving model signals
     engine_cpus: float = 1.0  # ray: CPUs each engine actor reserves
+    allow_engine_failures: float | None = None  # None: a row the engine fails on stops the run (exit 5); a rate: quarantine up to it
     seed: int = 0
 
 
 @dataclass
-class ScoreSummary:
+class ScoreResult:
     rows_in: int = 0
     rows_out: int = 0
     quarantined: int = 0
@@ -128,8 +130,13 @@ def resolve_signals(names: list[str]) -> list[type[Signal]]:
 # ----------------------------------------------------------------------------- batch functions
 
 
-def score_batch(table: pa.Table, signal_names: list[str], text_field: str, options: dict[str, Any], engine: Any = None) -> pa.Table:
-    """A pure batch → batch stage: the table with every selected signal's columns appended."""
+def score_batch(table: pa.Table, signal_names: list[str], text_field: str, options: dict[str, Any], engine: Any = None,
+                failures: dict[int, str] | None = None) -> pa.Table:
+    """A pure batch → batch stage: the table with every selected signal's columns appended.
+
+    `failures`, when given, receives the rows a signal could not score because its engine failed
+    (row index → reason): their columns are placeholders, never results to keep.
+    """
     ctx = BatchContext(table=table, text_field=text_field, options=options, engine=engine)
     classes = [SIGNALS.get(name) for name in signal_names]
     # all constructed first: one may start loading its tables while the others score
@@ -143,6 +150,8 @@ def score_batch(table: pa.Table, signal_names: list[str], text_field: str, optio
             else:
                 table = table.append_column(f.name, arr)
         ctx.table = table
+    if failures is not None:
+        failures.update(ctx.failures)
     return table
 
 
@@ -190,6 +199,7 @@ class _Unit:
     """A group of signals scored together, optionally through the row store."""
 
     def __init__(self, signals: list[type[Signal]], fields: list[str] | None, salt: dict[str, Any], store: RowStore | None):
+        self.signals = signals
         self.names = [s.name for s in signals]
         self.fields = [f for s in signals for f in s.schema_fields()]
         self.key_fields = fields  # None: every input column
@@ -197,6 +207,7 @@ class _Unit:
         self.store = store
         self.computed = 0
         self.reused = 0
+        self.not_final = 0  # rows left for a later run to finish (never stored)
 
     def split(self, table: pa.Table) -> tuple[pa.Table, Any]:
         """(rows that need computing, state to merge them back)."""
@@ -215,22 +226,33 @@ class _Unit:
         self.reused += table.num_rows - len(missing)
         return table.take(pa.array(missing, pa.int64())), (keys, found, missing)
 
-    def merge(self, table: pa.Table, computed: pa.Table, state: Any) -> pa.Table:
+    def merge(self, table: pa.Table, computed: pa.Table, state: Any, failures: dict[int, str] | None = None) -> tuple[pa.Table, dict[int, str]]:
+        """`table` with the computed columns, and its rows whose computation failed (row → reason).
+
+        A failed row is never a finished result: it is not stored, and the caller quarantines it
+        or stops the run, so a rerun computes it again.
+        """
         names = [f.name for f in self.fields]
+        failures = failures or {}
         if state is None:
             computed = _null_nans(computed, names)
             for f in self.fields:
                 col = computed.column(f.name)
                 i = table.schema.get_field_index(f.name)
                 table = table.set_column(i, f.name, col) if i >= 0 else table.append_column(f.name, col)
-            return table
+            return table, dict(failures)
         if computed.num_rows:
             computed = _null_nans(computed, names)
         keys, found, missing = state
         cols = {n: (computed.column(n).to_pylist() if computed.num_rows else []) for n in names}
-        new_items = [(keys[row], {n: cols[n][j] for n in names}) for j, row in enumerate(missing)]
-        self.store.put_many(new_items)  # type: ignore[union-attr]
-        values = {**found, **dict(new_items)}
+        failed_keys = {keys[missing[j]]: why for j, why in failures.items()}
+        new_items = [(keys[row], {n: cols[n][j] for n in names}) for j, row in enumerate(missing) if keys[row] not in failed_keys]
+        # rows a signal could not finish here (e.g. code checks without a sandbox) are not stored either
+        finished = [kv for kv in new_items if all(s.final(kv[1]) for s in self.signals)]
+        self.not_final += len(new_items) - len(finished)
+        self.store.put_many(finished)  # type: ignore[union-attr]
+        self.computed -= len(failed_keys)
+        values = {**found, **dict(new_items), **{k: {} for k in failed_keys}}
         for f in self.fields:
             vals = [_as_arrow_value(values[keys[i]].get(f.name), f.type) for i in range(table.num_rows)]
             arr = pa.array(vals, type=f.type)
@@ -238,7 +260,7 @@ class _Unit:
                 table = table.set_column(table.column_names.index(f.name), f.name, arr)
             else:
                 table = table.append_column(f.name, arr)
-        return table
+        return table, {i: failed_keys[k] for i, k in enumerate(keys) if k in failed_keys}
 
 
 class _Scorer:
@@ -263,10 +285,10 @@ class _Scorer:
                 pending.append((table, state))
                 yield rows.select([self.text_field]) if rows.num_rows else rows  # text signals read only the text
 
-        task = _thread_task if all(s.threads for s in self.signals) else _pool_task
+        task = _thread_task if all(getattr(s, "threads", False) for s in self.signals) else _pool_task
         for computed in self.executor.map_batches(task, todo(), self.signals, self.text_field, self.options):
             table, state = pending.popleft()
-            yield table if isinstance(state, str) else self.unit.merge(table, computed, state)
+            yield table if isinstance(state, str) else self.unit.merge(table, computed, state)[0]
 
 
 
@@ -299,39 +321,49 @@ def estimate_rows(sources: list[str]) -> int | None:
     return total
 
 
-def score(inputs: list[str], opts: ScoreOptions, on_progress: Callable[[int], None] | None = None) -> ScoreSummary:
+def score(inputs: list[str], opts: ScoreConfig, on_progress: Callable[[int], None] | None = None, ctx: Any = None) -> ScoreResult:
+    """Score `inputs` into `opts.output`. Engines, executors and the row store come from `ctx`
+    (a `curate.stages.RunContext`; a private one, closed at the end, when not given)."""
+    if ctx is None:
+        from curate.stages.context import RunContext
+
+        with RunContext() as own:
+            return score(inputs, opts, on_progress, own)
     started = time.perf_counter()
     signals = resolve_signals(opts.signals)
     composite = Composite.build(signals, opts.weights, opts.directions)
     text_sigs = [s.name for s in signals if s.kind == "text"]
     model_sigs = [s.name for s in signals if s.kind == "model"]
-    sources = expand_inputs(inputs)
-    summary = ScoreSummary(signals=[s.name for s in signals], composite=composite.describe())
+    rejects_path = opts.rejects if opts.rejects is not None else default_rejects_path(opts.output)
+    sources, own = without_own_outputs(expand_inputs(inputs), opts.output, rejects_path)
+    if not sources:
+        raise InputError(f"the only input files are this command's own output ({', '.join(own[:3])})", "score another input, or write elsewhere with -o")
+    if own:
+        ctx.warn(f"not reading {len(own)} input file(s) that are this command's own output or rejects: {', '.join(own[:3])}{' …' if len(own) > 3 else ''}")
+    summary = ScoreResult(signals=[s.name for s in signals], composite=composite.describe())
     summary.signal_params = {s.name: getattr(s, "params", lambda: {})() for s in signals if hasattr(s, "params")}
 
-    # Text signals run on the executor's workers; on Ray, model signals run on its engine actors.
-    on_ray = opts.executor != "local"
-    remote = False
-    if model_sigs:
-        from curate.engines import EngineConfig, open_engine  # lazy: model packages are heavy
+    # Text signals run on the executor's workers; on Ray, model signals run on its engine actors
+    # (a server is called from here).
+    from curate.engines import EngineConfig
 
-        ecfg = opts.engine or EngineConfig(seed=opts.seed)
-        remote = bool(ecfg.url or ecfg.engine == "openai")  # a server is called from here, not from engine actors
+    ecfg = opts.engine or EngineConfig(seed=opts.seed)
+    on_ray = opts.executor != "local"
+    engines_on_cluster = bool(model_sigs) and on_ray and not ecfg.is_remote
     executor: Executor | None = None
-    engine = store = rejects = sink = None
+    engine = rejects = sink = None
     spool: Path | None = None
     try:
-        if text_sigs or (model_sigs and on_ray and not remote):
+        if text_sigs or engines_on_cluster:
             spare = 1.0 if text_sigs else 0.0  # engine actors leave a CPU for the text-signal tasks
-            executor = open_executor(ExecutorConfig(opts.executor, opts.workers, opts.executor_address, opts.engine_actors, opts.engine_cpus,
-                                                    spare_cpus=spare))
+            executor = ctx.executor(ExecutorConfig(opts.executor, opts.workers, opts.executor_address, opts.engine_actors, opts.engine_cpus,
+                                                   spare_cpus=spare))
         if model_sigs:
-            engine = open_engine(ecfg, executor=executor if on_ray and not remote else None)
+            engine = ctx.engine(ecfg, executor=executor if engines_on_cluster else None)
             summary.extra["engine"] = {"name": engine.name, "model": engine.model}
 
-        rejects_path = opts.rejects if opts.rejects is not None else default_rejects_path(opts.output)
         rejects = RejectWriter(rejects_path)
-        store = RowStore(opts.row_store) if opts.row_store else None
+        store = ctx.row_store(opts.row_store) if opts.row_store else None
         from curate import __version__
 
         text_unit = _Unit(
@@ -346,10 +378,9 @@ def score(inputs: list[str], opts: ScoreOptions, on_progress: Callable[[int], No
             {"version": __version__, "options": opts.signal_options, "model": summary.extra.get("engine")},
             store,
         )
-        if executor is not None:
-            summary.extra["executor"] = executor.describe()
         scorer = _Scorer(text_unit, [s for s in signals if s.kind == "text"], opts.text_field, opts.signal_options, executor if text_sigs else None)
         read_opts = ReadOptions(text_field=opts.text_field, id_field=opts.id_field, batch_rows=opts.batch_rows, max_text_chars=opts.max_text_chars)
+        engine_failed: dict[str, int] = {}  # reason → rows the model engine failed on
         parts: list[pa.Table | Path] = []  # scored batches: held in memory, or spool files
         held: int | None = 0  # bytes held; None once spooling
 
@@ -385,8 +416,13 @@ def score(inputs: list[str], opts: ScoreOptions, on_progress: Callable[[int], No
                 table = table.drop_columns([DIFFICULTY])
             if model_sigs:
                 todo, state = model_unit.split(table)
-                computed = score_batch(todo, model_sigs, opts.text_field, opts.signal_options, engine) if todo.num_rows else todo
-                table = model_unit.merge(table, computed, state)
+                failures: dict[int, str] = {}
+                computed = score_batch(todo, model_sigs, opts.text_field, opts.signal_options, engine, failures) if todo.num_rows else todo
+                table, failed = model_unit.merge(table, computed, state, failures)
+                if failed:
+                    table = _engine_failures(table, failed, opts, rejects, engine_failed)
+                    if not table.num_rows:
+                        continue
             summary.bytes_text += int(pa.compute.sum(pa.compute.binary_length(table.column(opts.text_field))).as_py() or 0)
             composite.add(table)
             keep(table)
@@ -418,26 +454,70 @@ def score(inputs: list[str], opts: ScoreOptions, on_progress: Callable[[int], No
     except BaseException:
         if sink is not None:
             sink.abort()
+        if rejects is not None:
+            rejects.abort()  # the old output and its rejects stay together
+            rejects = None
         raise
     finally:
-        with contextlib.ExitStack() as closing:  # every one is closed even if another fails; the engine first, Ray last
+        with contextlib.ExitStack() as closing:  # both run even if one fails; engines and executors belong to ctx
             if spool is not None:
                 closing.callback(shutil.rmtree, spool, ignore_errors=True)
-            for res in (store, rejects, executor, engine):
-                if res is not None:
-                    closing.callback(res.close)
+            if rejects is not None:
+                closing.callback(rejects.close)
 
+    if executor is not None:
+        summary.extra["executor"] = executor.describe()  # after the run: engine actors start on the first cache miss
+    if engine is not None:
+        summary.extra["engine"]["loaded"] = bool(getattr(engine, "started", True))  # False: every call was served by the request cache
     summary.extra["rows_computed"] = {"text": text_unit.computed, "model": model_unit.computed}
+    if model_unit.not_final:
+        summary.extra["rows_not_final"] = model_unit.not_final
     summary.extra["rows_reused"] = {"text": text_unit.reused, "model": model_unit.reused}
     summary.quarantined = rejects.count
     summary.reject_reasons = rejects.reasons
     summary.rejects_path = rejects_path if rejects.count else None
     summary.inputs = input_hashes(sources) if "-" not in sources else {"-": "stdin"}
     summary.seconds = time.perf_counter() - started
+    if engine_failed:
+        n = sum(engine_failed.values())
+        summary.extra["engine_failures"] = {"rows": n, "reasons": dict(engine_failed), "allowed_rate": opts.allow_engine_failures}
+        if summary.rows_in and n / summary.rows_in > (opts.allow_engine_failures or 0.0):
+            raise EngineError(
+                f"the model engine failed on {n} of {summary.rows_in} rows ({n / summary.rows_in:.1%}, more than --allow-engine-failures "
+                f"{opts.allow_engine_failures:.1%}): {_top_reason(engine_failed)}; they are quarantined in {rejects_path}",
+                "fix the engine and rerun the same command: finished rows are kept, only the failed ones are computed again",
+            )
     return summary
 
 
-def _describe(summary: ScoreSummary, parts: list[pa.Table | Path], columns: list[str]) -> None:
+def _top_reason(reasons: dict[str, int]) -> str:
+    why, count = max(reasons.items(), key=lambda kv: kv[1])
+    return f"{why!r}" + (f" ({count} rows; {len(reasons) - 1} other reasons)" if len(reasons) > 1 else "")
+
+
+def _engine_failures(table: pa.Table, failed: dict[int, str], opts: ScoreConfig, rejects: Any, tally: dict[str, int]) -> pa.Table:
+    """Rows the model engine failed on: quarantined with the reason when --allow-engine-failures is
+    given, else the run stops at once (exit 5) — they are never written as scored rows."""
+    from curate.io.readers import Reject
+
+    for why in failed.values():
+        tally[why] = tally.get(why, 0) + 1
+    if opts.allow_engine_failures is None:
+        n = sum(tally.values())
+        raise EngineError(
+            f"the model engine failed on {n} row(s): {_top_reason(tally)}",
+            "check the engine (--engine-url, --engine-timeout) and rerun the same command: finished rows are kept and only the failed ones "
+            "are computed again; or pass --allow-engine-failures RATE to quarantine such rows and go on",
+        )
+    drop = sorted(failed)
+    bad = table.take(pa.array(drop, pa.int64())).to_pylist()
+    rejects.write([Reject(f"engine failure: {failed[i]}", "engine", None, row=row) for i, row in zip(drop, bad)])
+    keep = np.ones(table.num_rows, dtype=bool)
+    keep[drop] = False
+    return table.filter(pa.array(keep))
+
+
+def _describe(summary: ScoreResult, parts: list[pa.Table | Path], columns: list[str]) -> None:
     """Quantiles per score column and Spearman agreement between numeric score columns."""
     import polars as pl
 

@@ -46,10 +46,10 @@ def _calls(tmp_path: Path, name: str) -> list[str]:
 
 
 def _score(tmp_path: Path, name: str, engine: EngineConfig, **kw):
-    from curate.score import ScoreOptions, score
+    from curate.score import ScoreConfig, score
 
     out = tmp_path / f"{name}.parquet"
-    opts = ScoreOptions(signals=["pass_rate", "lm_perplexity", "length"], output=str(out), rejects=str(tmp_path / f"{name}.rej"),
+    opts = ScoreConfig(signals=["pass_rate", "lm_perplexity", "length"], output=str(out), rejects=str(tmp_path / f"{name}.rej"),
                         engine=engine, batch_rows=40, signal_options={"k": 3, "temperature": 0.7}, **kw)
     return score([str(SAMPLE / "math.jsonl"), str(SAMPLE / "prose.jsonl")], opts), out.read_bytes()
 
@@ -130,7 +130,7 @@ def test_engine_actors_the_cluster_cannot_place_now_fail_instead_of_waiting(ray_
 
 def test_one_engine_actor_larger_than_every_node_is_a_usage_error():
     from curate.errors import UsageError
-    from curate.executors.ray_engines import _check_capacity
+    from curate.executors.ray_engines import check_capacity
 
     class TwoSmallNodes:
         def cluster_resources(self):
@@ -139,9 +139,9 @@ def test_one_engine_actor_larger_than_every_node_is_a_usage_error():
         def nodes(self):
             return [{"Alive": True, "Resources": {"CPU": 8.0}}, {"Alive": True, "Resources": {"CPU": 8.0}}, {"Alive": False, "Resources": {"CPU": 64.0}}]
 
-    _check_capacity(TwoSmallNodes(), 2, 8.0, 0.0, 0.0, {})
+    check_capacity(TwoSmallNodes(), 2, 8.0, 0.0, 0.0, {})
     with pytest.raises(UsageError, match="one engine actor needs 12 CPUs on one node; the largest node has 8 CPUs"):
-        _check_capacity(TwoSmallNodes(), 1, 12.0, 0.0, 0.0, {})
+        check_capacity(TwoSmallNodes(), 1, 12.0, 0.0, 0.0, {})
 
 
 def test_engine_actor_options_without_ray_are_a_usage_error(runner, tmp_path):

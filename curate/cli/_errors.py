@@ -24,8 +24,30 @@ def escape(text: str) -> str:
     return _escape(text)
 
 
+def _warnings_like_ours(original: Any) -> Any:
+    """curate's own library warnings as one `Warning:` line on stderr, like the CLI's; others as Python shows them."""
+    import os
+
+    import curate
+
+    home = os.path.dirname(curate.__file__)
+
+    def show(message: Any, category: Any, filename: str, lineno: int, file: Any = None, line: Any = None) -> None:
+        if str(filename).startswith(home):
+            from curate.cli._output import warn
+
+            warn(str(message))
+        else:
+            original(message, category, filename, lineno, file, line)
+
+    return show
+
+
 def run_app(app: Any) -> None:
     """Run the Typer app; library errors become one clean line on stderr, never a traceback."""
+    import warnings
+
+    warnings.showwarning = _warnings_like_ours(warnings.showwarning)
     try:
         rc = app(standalone_mode=False)
         sys.exit(rc if isinstance(rc, int) else 0)

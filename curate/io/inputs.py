@@ -206,3 +206,21 @@ class _GzipReader(gzip.GzipFile):
             if self._outer is not getattr(sys.stdin, "buffer", None):
                 self._outer.close()
 
+
+
+def without_own_outputs(sources: list[str], *outputs: str | None) -> tuple[list[str], list[str]]:
+    """(sources a command may read, sources it must skip): never its own output file, the files
+    inside its output folder, or its rejects file — a rerun into the same folder would read them."""
+    own = [Path(o).resolve() for o in outputs if o and o != "-"]
+    keep: list[str] = []
+    skipped: list[str] = []
+    for s in sources:
+        if s == "-":
+            keep.append(s)
+            continue
+        p = Path(s).resolve()
+        if any(p == o or o in p.parents for o in own):
+            skipped.append(s)
+        else:
+            keep.append(s)
+    return keep, skipped

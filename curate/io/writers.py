@@ -397,13 +397,19 @@ def open_sink(dest: str, schema: pa.Schema | None, fmt: Format | None = None, ro
 
 
 class RejectWriter:
-    """Quarantined rows as JSONL, each with `reject_reason` and `reject_source`. Created on first write."""
+    """Quarantined rows as JSONL, each with `reject_reason` and `reject_source`.
+
+    Written to a temporary file beside `path` and moved into place by `close()`, together with the
+    run's other outputs: a run with no rejects removes an older rejects file at `path` (it would
+    contradict this run's output), and a run that fails (`abort()`) leaves the old one as it was.
+    """
 
     def __init__(self, path: str | None):
         self.path = path
         self.count = 0
         self.reasons: dict[str, int] = {}
         self._fh: IO[bytes] | None = None
+        self._tmp: Path | None = None
 
     def write(self, rejects: list[Any]) -> None:
         if not rejects:
@@ -415,10 +421,27 @@ class RejectWriter:
         if self.path is None:
             return
         if self._fh is None:
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-            self._fh = open(self.path, "wb")
+            dest = Path(self.path)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            self._tmp = dest.parent / f".curate-rejects-{os.getpid()}-{dest.name}"
+            self._fh = open(self._tmp, "wb")
         self._fh.write(jsonl_bytes([r.to_record() for r in rejects]))
 
     def close(self) -> None:
+        """Put this run's rejects in place (or remove a stale file when there are none)."""
         if self._fh:
             self._fh.close()
+            self._fh = None
+            os.replace(self._tmp, self.path)  # type: ignore[arg-type]
+            self._tmp = None
+        elif self.path is not None and self.count == 0 and Path(self.path).is_file():
+            Path(self.path).unlink()
+
+    def abort(self) -> None:
+        """The run failed: drop this run's rejects and keep whatever was at `path` before."""
+        if self._fh:
+            self._fh.close()
+            self._fh = None
+        if self._tmp is not None:
+            self._tmp.unlink(missing_ok=True)
+            self._tmp = None

@@ -177,7 +177,13 @@ def synthesize(sources: list[str], opts: SynthOptions, out: Output, *, generator
     from curate.io import RejectWriter, conform, open_sink, read_table
     from curate.io.readers import ReadOptions, Reject
 
-    table, in_rejects = read_table(sources, ReadOptions(text_field=opts.text_field, id_field=opts.id_field))
+    from curate.io import expand_inputs
+    from curate.io.inputs import without_own_outputs
+
+    srcs, own = without_own_outputs(expand_inputs(sources), out.dest, out.rejects)  # never read this command's own output
+    if not srcs:
+        raise InputError(f"the only input files are this command's own output ({', '.join(own[:3])})", "synthesize from another input, or write elsewhere with -o")
+    table, in_rejects = read_table(srcs, ReadOptions(text_field=opts.text_field, id_field=opts.id_field))
     if table.num_rows and opts.answer_field not in table.column_names:
         raise InputError(f"input has no '{opts.answer_field}' column", "synthesis needs reference answers: pass --answer-field")
     rows = table.to_pylist()
@@ -200,7 +206,7 @@ def synthesize(sources: list[str], opts: SynthOptions, out: Output, *, generator
     rejects.write([Reject(f"{c.reason}: {c.detail}" if c.detail else str(c.reason), f"synth:{c.mode}/{c.op}", row=c.reject_record(opts, generator.model))
                    for c in cands if not c.alive])
     rejects.close()
-    summary.update({"output": written, "rows_written": written["rows"], "new_rows": len(kept), "rejects": rejects.count,
+    summary.update({"input_rows": table.num_rows, "output": written, "rows_written": written["rows"], "new_rows": len(kept), "rejects": rejects.count,
                     "rejects_path": out.rejects if rejects.count else None, "input_rejects": len(in_rejects)})
     if out.summary_json:
         from pathlib import Path
