@@ -101,7 +101,7 @@ def test_null_texts_read_as_empty_in_every_column():
 
 
 def test_threads_executor_gives_the_inline_result():
-    texts = [f"Text number {i}. It has words, and more words: {' '.join(['w%d' % (i % 7)] * (i % 40))}." for i in range(300)]
+    texts = [f"Text number {i}. It has words, and more words: {' '.join([f'w{i % 7}'] * (i % 40))}." for i in range(300)]
     batches = [pa.table({"text": pa.array(texts[i : i + 50], pa.string())}) for i in range(0, 300, 50)]
     signals = [SIGNALS.get(n) for n in ("length", "compression_ratio", "readability", "lexical_diversity", "word_entropy")]
     assert all(s.threads for s in signals) and getattr(_thread_task, "threads", False)
