@@ -127,7 +127,7 @@ class _JsonlReader:
         self.rejects.append(Reject(f"line too long: {size} bytes > {limit} byte limit (raise --max-text-chars)", self.name, lineno, raw=preview))
 
     def __iter__(self) -> Iterator[tuple[pa.Table, list[Reject]]]:
-        fh = _open_binary(self.source)
+        fh: Any = _open_binary(self.source)  # buffered: it has peek()
         lineno = 0
         try:
             try:

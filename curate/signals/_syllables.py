@@ -33,7 +33,7 @@ class _Hyphenation:
         self.left, self.right = self._pyphen.left, self._pyphen.right
         patterns = getattr(getattr(self._pyphen, "hd", None), "patterns", None)
         self.ready = isinstance(patterns, dict)
-        if not self.ready:  # a Pyphen whose internals differ: use it as it is
+        if not isinstance(patterns, dict):  # a Pyphen whose internals differ: use it as it is
             return
         alphabet = sorted({ch for key in patterns for ch in key})
         self.codepoints = np.array([ord(c) for c in alphabet], np.int64)

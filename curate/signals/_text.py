@@ -36,7 +36,7 @@ try:  # Counter's C counting loop, without Counter's per-call Mapping check
     from _collections import _count_elements
 except ImportError:  # pragma: no cover - other Pythons
 
-    def _count_elements(mapping: dict, iterable: list) -> None:  # type: ignore[misc]
+    def _count_elements(mapping: dict, iterable: list) -> None:
         get = mapping.get
         for x in iterable:
             mapping[x] = get(x, 0) + 1

@@ -8,7 +8,7 @@ in worker processes; model signals (`kind = "model"`) run in the main process wi
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
 
@@ -80,7 +80,7 @@ class SignalPlugin(Protocol):
     columns: ClassVar[tuple[Column, ...]]
     kind: ClassVar[Literal["text", "model"]]
 
-    def score(self, ctx: BatchContext) -> dict[str, Sequence[Any]]: ...
+    def score(self, ctx: BatchContext) -> dict[str, Any]: ...
 
 
 class Signal:
@@ -115,7 +115,7 @@ class Signal:
                                  f"see `curate signals` for {self.name}") from None
         self.options = options
 
-    def score(self, ctx: BatchContext) -> dict[str, Sequence[Any]]:
+    def score(self, ctx: BatchContext) -> dict[str, Any]:
         """Return one sequence per column, keyed by the column's full name (see `column_name`)."""
         raise NotImplementedError
 

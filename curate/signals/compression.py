@@ -13,7 +13,6 @@ data, such as math problems, it runs the other way, so users can flip it with
 from __future__ import annotations
 
 import zlib
-from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -49,6 +48,6 @@ class CompressionRatio(Signal):
     def params(cls) -> dict[str, Any]:
         return {"level": cls.level, "zlib": zlib.ZLIB_RUNTIME_VERSION}
 
-    def score(self, ctx: BatchContext) -> dict[str, Sequence[Any]]:
+    def score(self, ctx: BatchContext) -> dict[str, Any]:
         level = self.level
         return {"score_compression_ratio": np.fromiter((compression_ratio(b, level) for b in _text.utf8(ctx)), np.float64)}

@@ -11,7 +11,7 @@ vocabulary (Spearman 0.36 with MATH levels, the same as length).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -50,7 +50,7 @@ class WordEntropy(Signal):
     description = "Shannon entropy (bits) of the text's word distribution. Higher = harder."
     columns = (Column("", "Shannon entropy in bits of the word frequencies", HIGHER),)
 
-    def score(self, ctx: BatchContext) -> dict[str, Sequence[Any]]:
+    def score(self, ctx: BatchContext) -> dict[str, Any]:
         return {"score_word_entropy": entropy_many(_text.tokens(ctx), _text.occurrences(ctx))}
 
 

