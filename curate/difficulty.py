@@ -19,7 +19,7 @@ import numpy as np
 import pyarrow as pa
 
 from curate.errors import UsageError
-from curate.signals.base import HIGHER, LOWER, Direction, Signal, column_name
+from curate.signals.base import HIGHER, LOWER, Direction, Signal, column_name, float_values
 
 DIRECTION_ALIASES: dict[str, Direction] = {
     "higher-is-harder": HIGHER,
@@ -77,7 +77,7 @@ class Composite:
         """Pass 1: remember this batch's composite column values."""
         for c in self.columns:
             if c.name in table.column_names:
-                arr = table.column(c.name).to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
+                arr = float_values(table.column(c.name))
                 self._values.setdefault(c.name, []).append(arr)
 
     def finalize(self) -> None:
@@ -107,7 +107,7 @@ class Composite:
         for c in self.columns:
             if c.name not in table.column_names:
                 continue
-            v = table.column(c.name).to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
+            v = float_values(table.column(c.name))
             p = self.cdf(c.name, v)
             if c.direction == LOWER:
                 p = 1.0 - p + (1.0 / max(1, len(self._sorted[c.name])))  # keep the mid-rank symmetric

@@ -2,8 +2,9 @@
 
 Two passes, bounded memory:
 1. Stream input batches; text signals run in a process pool (one batch per task, a bounded number
-   in flight), model signals in this process with one engine. Scored batches are spooled to a
-   temporary folder of Parquet files; only the composite columns' values stay in memory.
+   in flight), model signals in this process with one engine. Scored batches stay in memory up to
+   `SPOOL_AFTER_BYTES`; past that, all are spooled to a temporary folder of Parquet files, and
+   only the composite columns' values stay in memory.
 2. Sort those values once (the exact empirical CDF), then stream the spool again, add
    `difficulty`, conform every batch to one unified schema and write the output.
 """
@@ -32,9 +33,11 @@ from curate.io.tempfiles import temp_dir
 from curate.io.readers import ReadOptions, ReadStats
 from curate.rowstore import RowStore
 from curate.signals import SIGNALS, BatchContext, Signal
+from curate.signals.base import as_arrow
 
 from curate.defaults import DEFAULT_SIGNALS
 DIFFICULTY = "difficulty"
+SPOOL_AFTER_BYTES = 32 << 20  # pass 1 keeps scored batches in memory up to this many bytes
 
 
 @dataclass
@@ -135,15 +138,13 @@ def score_batch(table: pa.Table, signal_names: list[str], text_field: str, optio
     (row index → reason): their columns are placeholders, never results to keep.
     """
     ctx = BatchContext(table=table, text_field=text_field, options=options, engine=engine)
-    for name in signal_names:
-        cls = SIGNALS.get(name)
-        sig = cls(**options.get(name, {}) if isinstance(options.get(name), dict) else {})
+    classes = [SIGNALS.get(name) for name in signal_names]
+    # all constructed first: one may start loading its tables while the others score
+    sigs = [cls(**options.get(cls.name, {}) if isinstance(options.get(cls.name), dict) else {}) for cls in classes]
+    for cls, sig in zip(classes, sigs):
         cols = sig.score(ctx)
         for f in cls.schema_fields():
-            values = cols[f.name]
-            arr = values if isinstance(values, (pa.Array, pa.ChunkedArray)) else pa.array(values, type=f.type, from_pandas=True)
-            if arr.type != f.type:
-                arr = arr.cast(f.type)
+            arr = as_arrow(cols[f.name], f.type)
             if f.name in table.column_names:
                 table = table.set_column(table.column_names.index(f.name), f.name, arr)
             else:
@@ -162,6 +163,14 @@ def _pool_task(table: pa.Table, signals: list[type[Signal]], text_field: str, op
         SIGNALS.add(cls.name, cls)
     out = score_batch(table, [cls.name for cls in signals], text_field, options)
     return out.select([f.name for cls in signals for f in cls.schema_fields()])  # only the new columns travel back
+
+
+def _thread_task(table: pa.Table, signals: list[type[Signal]], text_field: str, options: dict[str, Any]) -> pa.Table:
+    """`_pool_task` for signals whose work releases the GIL: the local executor runs it in threads."""
+    return _pool_task(table, signals, text_field, options)
+
+
+_thread_task.threads = True  # type: ignore[attr-defined]
 
 
 def _null_nans(table: pa.Table, names: list[str]) -> pa.Table:
@@ -276,7 +285,8 @@ class _Scorer:
                 pending.append((table, state))
                 yield rows.select([self.text_field]) if rows.num_rows else rows  # text signals read only the text
 
-        for computed in self.executor.map_batches(_pool_task, todo(), self.signals, self.text_field, self.options):
+        task = _thread_task if all(getattr(s, "threads", False) for s in self.signals) else _pool_task
+        for computed in self.executor.map_batches(task, todo(), self.signals, self.text_field, self.options):
             table, state = pending.popleft()
             yield table if isinstance(state, str) else self.unit.merge(table, computed, state)[0]
 
@@ -373,8 +383,23 @@ def score(inputs: list[str], opts: ScoreConfig, on_progress: Callable[[int], Non
         scorer = _Scorer(text_unit, [s for s in signals if s.kind == "text"], opts.text_field, opts.signal_options, executor if text_sigs else None)
         read_opts = ReadOptions(text_field=opts.text_field, id_field=opts.id_field, batch_rows=opts.batch_rows, max_text_chars=opts.max_text_chars)
         engine_failed: dict[str, int] = {}  # reason → rows the model engine failed on
-        spool = temp_dir("curate-score-")  # named for its owner: a later run sweeps it if this one is killed
-        spool_files: list[Path] = []
+        parts: list[pa.Table | Path] = []  # scored batches: held in memory, or spool files
+        held: int | None = 0  # bytes held; None once spooling
+
+        def keep(table: pa.Table) -> None:
+            nonlocal spool, held
+            if held is not None and held + table.nbytes <= SPOOL_AFTER_BYTES:
+                parts.append(table)
+                held += table.nbytes
+                return
+            if spool is None:
+                spool = temp_dir("curate-score-")  # named for its owner: a later run sweeps it if this one is killed
+            held = None
+            for i, part in enumerate(parts + [table]):
+                if isinstance(part, pa.Table):
+                    path = spool / f"batch-{i:06d}.parquet"
+                    pq.write_table(part, path, compression="lz4")
+                    parts[i:i + 1] = [path]
         schemas: list[pa.Schema] = []
 
         read_stats = ReadStats()
@@ -404,9 +429,7 @@ def score(inputs: list[str], opts: ScoreConfig, on_progress: Callable[[int], Non
                         continue
             summary.bytes_text += int(pa.compute.sum(pa.compute.binary_length(table.column(opts.text_field))).as_py() or 0)
             composite.add(table)
-            path = spool / f"batch-{len(spool_files):06d}.parquet"
-            pq.write_table(table, path, compression="lz4")
-            spool_files.append(path)
+            keep(table)
             schemas.append(table.schema)
         composite.finalize()
 
@@ -417,16 +440,17 @@ def score(inputs: list[str], opts: ScoreConfig, on_progress: Callable[[int], Non
         schema = pa.schema(fields + score_fields + [pa.field(DIFFICULTY, pa.float64())])
         sink = open_sink(opts.output, schema, opts.format, opts.rows_per_shard)
         diffs: list[np.ndarray] = []
-        for path in spool_files:
-            table = pq.read_table(path)
+        for part in parts:
+            # ParquetFile.read, not pq.read_table, which imports pandas; one chunk either way
+            table = part.combine_chunks() if isinstance(part, pa.Table) else pq.ParquetFile(part).read()
             d = composite.difficulty(table)
             diffs.append(d)
-            table = table.append_column(DIFFICULTY, pa.array(d, pa.float64(), from_pandas=True))
+            table = table.append_column(DIFFICULTY, as_arrow(d, pa.float64()))
             sink.write(conform(table, schema))
             summary.rows_out += table.num_rows
         summary.output = sink.close()
         sink = None
-        _describe(summary, spool_files, [f.name for f in score_fields])
+        _describe(summary, parts, [f.name for f in score_fields])
         if diffs:
             d = np.concatenate(diffs)
             d = d[~np.isnan(d)]
@@ -500,13 +524,16 @@ def _engine_failures(table: pa.Table, failed: dict[int, str], opts: ScoreConfig,
     return table.filter(pa.array(keep))
 
 
-def _describe(summary: ScoreResult, spool_files: list[Path], columns: list[str]) -> None:
+def _describe(summary: ScoreResult, parts: list[pa.Table | Path], columns: list[str]) -> None:
     """Quantiles per score column and Spearman agreement between numeric score columns."""
     import polars as pl
 
-    if not spool_files:
+    if not parts:
         return
-    lf = pl.scan_parquet([str(p) for p in spool_files], missing_columns="insert", extra_columns="ignore")
+    if isinstance(parts[0], Path):
+        lf = pl.scan_parquet([str(p) for p in parts], missing_columns="insert", extra_columns="ignore")
+    else:
+        lf = pl.concat([pl.from_arrow(t.select([c for c in columns if c in t.column_names])) for t in parts], how="diagonal_relaxed").lazy()
     present = [c for c in columns if c in lf.collect_schema().names() and lf.collect_schema()[c].is_numeric()]
     if not present:
         return
