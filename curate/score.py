@@ -24,18 +24,18 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from curate.defaults import DEFAULT_SIGNALS
 from curate.difficulty import Composite
 from curate.errors import EngineError, InputError, RejectRateExceeded, UsageError
 from curate.executors import Executor, ExecutorConfig
-from curate.io import Format, RejectWriter, conform, expand_inputs, unify_schemas, input_hashes, open_sink, read_batches
+from curate.io import Format, RejectWriter, conform, expand_inputs, input_hashes, open_sink, read_batches, unify_schemas
 from curate.io.inputs import without_own_outputs
-from curate.io.tempfiles import temp_dir
 from curate.io.readers import ReadOptions, ReadStats
+from curate.io.tempfiles import temp_dir
 from curate.rowstore import RowStore
 from curate.signals import SIGNALS, BatchContext, Signal
 from curate.signals.base import as_arrow
 
-from curate.defaults import DEFAULT_SIGNALS
 DIFFICULTY = "difficulty"
 SPOOL_AFTER_BYTES = 32 << 20  # pass 1 keeps scored batches in memory up to this many bytes
 
