@@ -76,6 +76,16 @@ class Signal:
         raise NotImplementedError
 
     @classmethod
+    def columns_for(cls, options: dict[str, Any]) -> tuple[Column, ...]:
+        """The columns as configured by a run's signal options (a direction can depend on them)."""
+        return cls.columns
+
+    @classmethod
+    def input_columns(cls, options: dict[str, Any]) -> list[str]:
+        """Input columns besides the text that the signal reads in a worker (default: none)."""
+        return []
+
+    @classmethod
     def column_names(cls) -> list[str]:
         return [column_name(cls.name, c.part) for c in cls.columns]
 
@@ -94,5 +104,6 @@ SIGNALS: Registry[type[Signal]] = Registry(
         "curate.signals.entropy",
         "curate.signals.pass_rate",
         "curate.signals.lm",
+        "curate.signals.predicted",
     ),
 )
