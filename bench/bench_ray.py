@@ -142,10 +142,10 @@ def _pieces(path: Path, signals: list[str], batch_rows: int) -> dict[str, float]
 
 
 def _run(path: Path, out: Path, signals: list[str], batch_rows: int, **kw) -> tuple[float, bytes, dict]:
-    from curate.score import ScoreOptions, score
+    from curate.score import ScoreConfig, score
 
     t0 = time.perf_counter()
-    s = score([str(path)], ScoreOptions(signals=signals, output=str(out), rejects=str(out) + ".rejects", batch_rows=batch_rows, **kw))
+    s = score([str(path)], ScoreConfig(signals=signals, output=str(out), rejects=str(out) + ".rejects", batch_rows=batch_rows, **kw))
     return time.perf_counter() - t0, out.read_bytes(), s.as_dict()
 
 

@@ -162,14 +162,25 @@ def prepare(cache_dir: str | os.PathLike[str] | None = None, *, dtype: str = DEF
     return dest
 
 
+def model_name(model: str | None) -> str:
+    """The name recorded in caches and manifests for `--model` (None → bundled), without loading anything."""
+    if model in (None, "", BUNDLED, f"{BUNDLED}-bfloat16"):
+        return BUNDLED
+    if model in (f"{BUNDLED}-float32", f"{BUNDLED}-float16"):
+        return model
+    p = Path(model).expanduser()
+    return p.resolve().name if p.exists() else model
+
+
 def resolve(model: str | None, cache_dir: str | os.PathLike[str] | None = None) -> tuple[str, str]:
     """(path vLLM loads, name recorded in caches and manifests) for `--model` (None → bundled)."""
-    if model in (None, "", BUNDLED, f"{BUNDLED}-bfloat16"):
-        return str(prepare(cache_dir)), BUNDLED
+    name = model_name(model)
+    if name == BUNDLED:
+        return str(prepare(cache_dir)), name
     for dtype in ("float32", "float16"):
-        if model == f"{BUNDLED}-{dtype}":
-            return str(prepare(cache_dir, dtype=dtype)), model
-    p = Path(model).expanduser()
+        if name == f"{BUNDLED}-{dtype}":
+            return str(prepare(cache_dir, dtype=dtype)), name
+    p = Path(model or "").expanduser()
     if p.exists():
-        return str(p.resolve()), p.resolve().name
-    return model, model  # a name the engine resolves itself (e.g. a model a server already serves)
+        return str(p.resolve()), name
+    return name, name  # a name the engine resolves itself (e.g. a model a server already serves)

@@ -26,7 +26,7 @@ import pyarrow.parquet as pq
 
 from curate.difficulty import Composite
 from curate.errors import RejectRateExceeded, UsageError
-from curate.executors import Executor, ExecutorConfig, open_executor
+from curate.executors import Executor, ExecutorConfig
 from curate.io import Format, RejectWriter, conform, expand_inputs, unify_schemas, input_hashes, open_sink, read_batches
 from curate.io.readers import ReadOptions
 from curate.rowstore import RowStore
@@ -37,7 +37,7 @@ DIFFICULTY = "difficulty"
 
 
 @dataclass
-class ScoreOptions:
+class ScoreConfig:
     signals: list[str] = field(default_factory=lambda: list(DEFAULT_SIGNALS))
     text_field: str = "text"
     id_field: str = "id"
@@ -61,7 +61,7 @@ class ScoreOptions:
 
 
 @dataclass
-class ScoreSummary:
+class ScoreResult:
     rows_in: int = 0
     rows_out: int = 0
     quarantined: int = 0
@@ -289,39 +289,45 @@ def estimate_rows(sources: list[str]) -> int | None:
     return total
 
 
-def score(inputs: list[str], opts: ScoreOptions, on_progress: Callable[[int], None] | None = None) -> ScoreSummary:
+def score(inputs: list[str], opts: ScoreConfig, on_progress: Callable[[int], None] | None = None, ctx: Any = None) -> ScoreResult:
+    """Score `inputs` into `opts.output`. Engines, executors and the row store come from `ctx`
+    (a `curate.stages.RunContext`; a private one, closed at the end, when not given)."""
+    if ctx is None:
+        from curate.stages.context import RunContext
+
+        with RunContext() as own:
+            return score(inputs, opts, on_progress, own)
     started = time.perf_counter()
     signals = resolve_signals(opts.signals)
     composite = Composite.build(signals, opts.weights, opts.directions)
     text_sigs = [s.name for s in signals if s.kind == "text"]
     model_sigs = [s.name for s in signals if s.kind == "model"]
     sources = expand_inputs(inputs)
-    summary = ScoreSummary(signals=[s.name for s in signals], composite=composite.describe())
+    summary = ScoreResult(signals=[s.name for s in signals], composite=composite.describe())
     summary.signal_params = {s.name: getattr(s, "params", lambda: {})() for s in signals if hasattr(s, "params")}
 
-    # Text signals run on the executor's workers; on Ray, model signals run on its engine actors.
-    on_ray = opts.executor != "local"
-    remote = False
-    if model_sigs:
-        from curate.engines import EngineConfig, open_engine  # lazy: model packages are heavy
+    # Text signals run on the executor's workers; on Ray, model signals run on its engine actors
+    # (a server is called from here).
+    from curate.engines import EngineConfig
 
-        ecfg = opts.engine or EngineConfig(seed=opts.seed)
-        remote = bool(ecfg.url or ecfg.engine == "openai")  # a server is called from here, not from engine actors
+    ecfg = opts.engine or EngineConfig(seed=opts.seed)
+    on_ray = opts.executor != "local"
+    engines_on_cluster = bool(model_sigs) and on_ray and not ecfg.is_remote
     executor: Executor | None = None
-    engine = store = rejects = sink = None
+    engine = rejects = sink = None
     spool: Path | None = None
     try:
-        if text_sigs or (model_sigs and on_ray and not remote):
+        if text_sigs or engines_on_cluster:
             spare = 1.0 if text_sigs else 0.0  # engine actors leave a CPU for the text-signal tasks
-            executor = open_executor(ExecutorConfig(opts.executor, opts.workers, opts.executor_address, opts.engine_actors, opts.engine_cpus,
-                                                    spare_cpus=spare))
+            executor = ctx.executor(ExecutorConfig(opts.executor, opts.workers, opts.executor_address, opts.engine_actors, opts.engine_cpus,
+                                                   spare_cpus=spare))
         if model_sigs:
-            engine = open_engine(ecfg, executor=executor if on_ray and not remote else None)
+            engine = ctx.engine(ecfg, executor=executor if engines_on_cluster else None)
             summary.extra["engine"] = {"name": engine.name, "model": engine.model}
 
         rejects_path = opts.rejects if opts.rejects is not None else default_rejects_path(opts.output)
         rejects = RejectWriter(rejects_path)
-        store = RowStore(opts.row_store) if opts.row_store else None
+        store = ctx.row_store(opts.row_store) if opts.row_store else None
         from curate import __version__
 
         text_unit = _Unit(
@@ -396,12 +402,11 @@ def score(inputs: list[str], opts: ScoreOptions, on_progress: Callable[[int], No
             sink.abort()
         raise
     finally:
-        with contextlib.ExitStack() as closing:  # every one is closed even if another fails; the engine first, Ray last
+        with contextlib.ExitStack() as closing:  # both run even if one fails; engines and executors belong to ctx
             if spool is not None:
                 closing.callback(shutil.rmtree, spool, ignore_errors=True)
-            for res in (store, rejects, executor, engine):
-                if res is not None:
-                    closing.callback(res.close)
+            if rejects is not None:
+                closing.callback(rejects.close)
 
     summary.extra["rows_computed"] = {"text": text_unit.computed, "model": model_unit.computed}
     summary.extra["rows_reused"] = {"text": text_unit.reused, "model": model_unit.reused}
@@ -413,7 +418,7 @@ def score(inputs: list[str], opts: ScoreOptions, on_progress: Callable[[int], No
     return summary
 
 
-def _describe(summary: ScoreSummary, spool_files: list[Path], columns: list[str]) -> None:
+def _describe(summary: ScoreResult, spool_files: list[Path], columns: list[str]) -> None:
     """Quantiles per score column and Spearman agreement between numeric score columns."""
     import polars as pl
 

@@ -49,11 +49,11 @@ def _inputs(tmp_path: Path) -> list[str]:
 
 
 def _score(tmp_path: Path, name: str, output: str, **kw) -> tuple[dict, dict[str, bytes], dict[str, bytes]]:
-    from curate.score import ScoreOptions, score
+    from curate.score import ScoreConfig, score
 
     out = tmp_path / name / output
     out.parent.mkdir(parents=True)
-    opts = ScoreOptions(signals=["toy_len", "ray_words"], output=str(out), rejects=str(out.parent / "rejects.jsonl"), **kw)
+    opts = ScoreConfig(signals=["toy_len", "ray_words"], output=str(out), rejects=str(out.parent / "rejects.jsonl"), **kw)
     summary = score(_inputs(tmp_path), opts).as_dict()
     return summary, _files(out), _files(out.parent / "rejects.jsonl")
 
@@ -78,7 +78,7 @@ def test_score_on_ray_is_byte_identical_to_local(ray_cluster, tmp_path, output, 
 
 
 def test_builtin_text_signals_on_ray_match_local(ray_cluster, tmp_path):
-    from curate.score import DEFAULT_SIGNALS, ScoreOptions, score
+    from curate.score import DEFAULT_SIGNALS, ScoreConfig, score
 
     missing = [s for s in DEFAULT_SIGNALS if s not in SIGNALS]
     if missing:
@@ -86,7 +86,7 @@ def test_builtin_text_signals_on_ray_match_local(ray_cluster, tmp_path):
     outs = []
     for name, kw in (("local", {"workers": 2}), ("ray", {"executor": "ray"})):
         out = tmp_path / f"{name}.parquet"
-        score([str(SAMPLE)], ScoreOptions(output=str(out), rejects=str(tmp_path / f"{name}.rej"), batch_rows=64, **kw))
+        score([str(SAMPLE)], ScoreConfig(output=str(out), rejects=str(tmp_path / f"{name}.rej"), batch_rows=64, **kw))
         outs.append(out.read_bytes())
     assert outs[0] == outs[1]
 
@@ -94,13 +94,13 @@ def test_builtin_text_signals_on_ray_match_local(ray_cluster, tmp_path):
 def test_row_store_on_ray_reuses_rows_and_matches_local(ray_cluster, tmp_path):
     import toysignals  # noqa: F401
 
-    from curate.score import ScoreOptions, score
+    from curate.score import ScoreConfig, score
 
     store = tmp_path / "rows.sqlite"
     common = dict(signals=["toy_len"], batch_rows=50, rejects=str(tmp_path / "r.jsonl"))
-    first = score([str(SAMPLE)], ScoreOptions(output=str(tmp_path / "a.parquet"), executor="ray", row_store=str(store), **common))
-    again = score([str(SAMPLE)], ScoreOptions(output=str(tmp_path / "b.parquet"), executor="ray", row_store=str(store), **common))
-    score([str(SAMPLE)], ScoreOptions(output=str(tmp_path / "c.parquet"), workers=1, **common))
+    first = score([str(SAMPLE)], ScoreConfig(output=str(tmp_path / "a.parquet"), executor="ray", row_store=str(store), **common))
+    again = score([str(SAMPLE)], ScoreConfig(output=str(tmp_path / "b.parquet"), executor="ray", row_store=str(store), **common))
+    score([str(SAMPLE)], ScoreConfig(output=str(tmp_path / "c.parquet"), workers=1, **common))
     assert first.extra["rows_computed"]["text"] > 0
     assert again.extra["rows_computed"]["text"] == 0
     assert (tmp_path / "a.parquet").read_bytes() == (tmp_path / "b.parquet").read_bytes() == (tmp_path / "c.parquet").read_bytes()

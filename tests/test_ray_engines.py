@@ -46,10 +46,10 @@ def _calls(tmp_path: Path, name: str) -> list[str]:
 
 
 def _score(tmp_path: Path, name: str, engine: EngineConfig, **kw):
-    from curate.score import ScoreOptions, score
+    from curate.score import ScoreConfig, score
 
     out = tmp_path / f"{name}.parquet"
-    opts = ScoreOptions(signals=["pass_rate", "lm_perplexity", "length"], output=str(out), rejects=str(tmp_path / f"{name}.rej"),
+    opts = ScoreConfig(signals=["pass_rate", "lm_perplexity", "length"], output=str(out), rejects=str(tmp_path / f"{name}.rej"),
                         engine=engine, batch_rows=40, signal_options={"k": 3, "temperature": 0.7}, **kw)
     return score([str(SAMPLE / "math.jsonl"), str(SAMPLE / "prose.jsonl")], opts), out.read_bytes()
 

@@ -30,10 +30,10 @@ def _files(root: Path) -> dict[str, bytes]:
 @pytest.fixture(scope="module")
 def inputs(tmp_path_factory) -> list[str]:
     """sample_data/ scored, then split: Parquet in 12-row row groups (some difficulties null), and JSONL with a broken line."""
-    from curate.score import ScoreOptions, score
+    from curate.score import ScoreConfig, score
 
     d = tmp_path_factory.mktemp("inputs")
-    score([str(SAMPLE)], ScoreOptions(signals=SIGNALS, output=str(d / "scored.parquet"), rejects=str(d / "score-rejects.jsonl"), workers=1))
+    score([str(SAMPLE)], ScoreConfig(signals=SIGNALS, output=str(d / "scored.parquet"), rejects=str(d / "score-rejects.jsonl"), workers=1))
     scored = pl.read_parquet(d / "scored.parquet")
     assert scored.height > 300
     head = scored.head(200).with_columns(

@@ -8,7 +8,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from curate.cli import app
-from curate.score import ScoreOptions, score
+from curate.score import ScoreConfig, score
 import toysignals  # noqa: F401  (registers toy_len)
 
 
@@ -25,7 +25,7 @@ def rows(n, seed=0):
 def test_difficulty_is_weighted_mean_of_average_rank_cdfs(tmp_path):
     src = write_jsonl(tmp_path / "in.jsonl", rows(300))
     out = tmp_path / "out.parquet"
-    s = score([str(src)], ScoreOptions(signals=["toy_len"], output=str(out), workers=1, batch_rows=64))
+    s = score([str(src)], ScoreConfig(signals=["toy_len"], output=str(out), workers=1, batch_rows=64))
     assert s.rows_in == s.rows_out == 300
     df = pl.read_parquet(out)
     n = len(df)
@@ -39,7 +39,7 @@ def test_difficulty_is_weighted_mean_of_average_rank_cdfs(tmp_path):
 def test_weights_and_directions(tmp_path):
     src = write_jsonl(tmp_path / "in.jsonl", rows(50))
     out = tmp_path / "out.parquet"
-    score([str(src)], ScoreOptions(signals=["toy_len"], output=str(out), workers=1, weights={"score_toy_len_z": 0}, directions={"toy_len": "lower-is-harder"}))
+    score([str(src)], ScoreConfig(signals=["toy_len"], output=str(out), workers=1, weights={"score_toy_len_z": 0}, directions={"toy_len": "lower-is-harder"}))
     df = pl.read_parquet(out)
     expected = 1 - df["score_toy_len"].rank("average") / 50 + 1 / 50
     assert np.allclose(df["difficulty"].to_numpy(), expected.to_numpy())
@@ -50,14 +50,14 @@ def test_unknown_weight_name_is_a_usage_error(tmp_path):
 
     src = write_jsonl(tmp_path / "in.jsonl", rows(5))
     with pytest.raises(UsageError, match="not a selected signal"):
-        score([str(src)], ScoreOptions(signals=["toy_len"], output=str(tmp_path / "o.parquet"), workers=1, weights={"nope": 1}))
+        score([str(src)], ScoreConfig(signals=["toy_len"], output=str(tmp_path / "o.parquet"), workers=1, weights={"nope": 1}))
 
 
 def test_columns_kept_order_preserved_and_deterministic(tmp_path):
     src = write_jsonl(tmp_path / "in.jsonl", rows(200))
     a, b = tmp_path / "a.parquet", tmp_path / "b.parquet"
     for o in (a, b):
-        score([str(src)], ScoreOptions(signals=["toy_len"], output=str(o), workers=1, batch_rows=37))
+        score([str(src)], ScoreConfig(signals=["toy_len"], output=str(o), workers=1, batch_rows=37))
     assert a.read_bytes() == b.read_bytes()
     df = pl.read_parquet(a)
     assert df["id"].to_list() == [f"r{i}" for i in range(200)]
@@ -99,7 +99,7 @@ def test_missing_text_field_names_existing_columns(runner, tmp_path):
 def test_directory_of_shards_output(tmp_path):
     src = write_jsonl(tmp_path / "in.jsonl", rows(250))
     out = tmp_path / "shards"
-    score([str(src)], ScoreOptions(signals=["toy_len"], output=str(out), workers=1, rows_per_shard=100))
+    score([str(src)], ScoreConfig(signals=["toy_len"], output=str(out), workers=1, rows_per_shard=100))
     names = sorted(p.name for p in out.iterdir())
     assert names == ["part-00000-of-00003.parquet", "part-00001-of-00003.parquet", "part-00002-of-00003.parquet"]
     assert sum(pq.ParquetFile(out / n).metadata.num_rows for n in names) == 250
@@ -107,7 +107,7 @@ def test_directory_of_shards_output(tmp_path):
 
 def test_summary_has_quantiles_and_agreement(tmp_path):
     src = write_jsonl(tmp_path / "in.jsonl", rows(100))
-    s = score([str(src)], ScoreOptions(signals=["toy_len"], output=str(tmp_path / "o.parquet"), workers=1)).as_dict()
+    s = score([str(src)], ScoreConfig(signals=["toy_len"], output=str(tmp_path / "o.parquet"), workers=1)).as_dict()
     assert set(s["quantiles"]) == {"score_toy_len", "score_toy_len_z", "difficulty"}
     assert s["agreement_spearman"]["score_toy_len"]["score_toy_len"] == 1.0
     assert -1 <= s["agreement_spearman"]["score_toy_len"]["score_toy_len_z"] <= 1
@@ -117,18 +117,18 @@ def test_row_store_reuses_unchanged_rows(tmp_path):
     store = tmp_path / "rows.sqlite"
     base = rows(120)
     src = write_jsonl(tmp_path / "in.jsonl", base)
-    s1 = score([str(src)], ScoreOptions(signals=["toy_len"], output=str(tmp_path / "a.parquet"), workers=1, row_store=str(store), batch_rows=50))
+    s1 = score([str(src)], ScoreConfig(signals=["toy_len"], output=str(tmp_path / "a.parquet"), workers=1, row_store=str(store), batch_rows=50))
     distinct = len({r["text"] for r in base})
     assert distinct <= s1.extra["rows_computed"]["text"] < 120  # repeated texts are mostly computed once
     assert s1.extra["rows_computed"]["text"] + s1.extra["rows_reused"]["text"] == 120
     new = [{"id": f"new{i}", "text": "q" * (i + 3), "n": 1000 + i} for i in range(10)]
     write_jsonl(src, base + new)
-    s2 = score([str(src)], ScoreOptions(signals=["toy_len"], output=str(tmp_path / "b.parquet"), workers=1, row_store=str(store), batch_rows=50))
+    s2 = score([str(src)], ScoreConfig(signals=["toy_len"], output=str(tmp_path / "b.parquet"), workers=1, row_store=str(store), batch_rows=50))
     assert s2.extra["rows_computed"]["text"] == 10
     assert s2.extra["rows_reused"]["text"] == 120
     a = pl.read_parquet(tmp_path / "a.parquet")
     b = pl.read_parquet(tmp_path / "b.parquet").head(120)
     assert a.select("id", "score_toy_len", "score_toy_len_z").equals(b.select("id", "score_toy_len", "score_toy_len_z"))
     # Same result as a run without the store.
-    score([str(src)], ScoreOptions(signals=["toy_len"], output=str(tmp_path / "c.parquet"), workers=1, batch_rows=50))
+    score([str(src)], ScoreConfig(signals=["toy_len"], output=str(tmp_path / "c.parquet"), workers=1, batch_rows=50))
     assert pl.read_parquet(tmp_path / "b.parquet").equals(pl.read_parquet(tmp_path / "c.parquet"))

@@ -49,7 +49,7 @@ def progress(description: str, total: int | None = None, unit: str = "rows") -> 
         TextColumn("[bold]{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
-        TextColumn("{task.speed:>8.0f} " + unit + "/s" if True else ""),
+        TextColumn("{task.speed:>8.0f} " + unit + "/s"),
         TimeElapsedColumn(),
         TimeRemainingColumn(),
     ]
@@ -66,3 +66,24 @@ def warn(message: str) -> None:
 
 def info(message: str) -> None:
     err_console().print(message, highlight=False)
+
+
+class CliReporter:
+    """The run context's reporter on the command line: Rich on stderr, progress only on a terminal."""
+
+    def info(self, message: str) -> None:
+        info(message)
+
+    def warn(self, message: str) -> None:
+        warn(message)
+
+    def progress(self, description: str, total: int | None = None, unit: str = "rows") -> Any:
+        return progress(description, total, unit)
+
+
+def run_stage(name: str, opts: Any, settings: Any = None) -> Any:
+    """Run one stage in a run context that reports here and closes everything at the end."""
+    from curate.stages import RunContext, get_stage
+
+    with RunContext(settings, reporter=CliReporter()) as ctx:
+        return get_stage(name).run(opts, ctx)

@@ -7,17 +7,19 @@ from typing import Annotated, Optional
 import typer
 
 from curate.cli._errors import handle
+from curate.cli._options import flag, options
+from curate.stages.report import ReportOptions as O
 
 
 @handle
 def report_cmd(
-    folder: Annotated[str, typer.Argument(help="Run folder: scored.parquet or scored/, score-summary.json, synth-summary.json, ordered/.")],
-    output: Annotated[Optional[str], typer.Option("--output", "-o", help="Where the HTML page goes. Default: DIR/report.html.")] = None,
-    scored: Annotated[list[str], typer.Option("--scored", help="Scored rows to describe (Parquet file, folder or glob; repeatable).")] = [],
-    card: Annotated[Optional[str], typer.Option("--card", help="Where the dataset card goes. Default: DIR/README.md.")] = None,
-    card_only: Annotated[bool, typer.Option("--card-only", help="Write only the dataset card.")] = False,
-    no_card: Annotated[bool, typer.Option("--no-card", help="Write only the HTML page.")] = False,
-    sample_rows: Annotated[int, typer.Option("--sample-rows", min=1000, help="Above this many scored rows, pictures use an even sample.")] = 1_000_000,
+    folder: Annotated[str, typer.Argument(help=O.help("folder"))],
+    output: Annotated[Optional[str], flag(O, "output", "--output", "-o")] = None,
+    scored: Annotated[list[str], flag(O, "scored")] = [],
+    card: Annotated[Optional[str], flag(O, "card")] = None,
+    card_only: Annotated[bool, flag(O, "card_only")] = False,
+    no_card: Annotated[bool, flag(O, "no_card")] = False,
+    sample_rows: Annotated[int, flag(O, "sample_rows")] = 1_000_000,
 ) -> None:
     """Write an HTML report (signal distributions, agreement, pass rates, synthesis funnel, curriculum) and a dataset card.
 
@@ -33,20 +35,13 @@ def report_cmd(
     """
     from rich.markup import escape
 
-    from curate.cli._output import info
-    from curate.errors import UsageError
-    from curate.report import ReportOptions, build_report
+    from curate.cli._output import info, run_stage
 
-    if card_only and no_card:
-        raise UsageError("--card-only and --no-card contradict each other", "pass one of them")
-    if card_only and output:
-        raise UsageError("--card-only writes no HTML page, so --output has nothing to name", "drop --output or --card-only")
-    opts = ReportOptions(output=output, card=card, write_html=not card_only, write_card=not no_card, scored=list(scored), sample_rows=sample_rows)
-    res = build_report(folder, opts)
+    res = run_stage("report", options(O, locals()))
     for m in res.missing:
         info(f"[dim]not in this run: {escape(m)}[/]")
     if res.sampled:
-        info(f"{res.rows:,} scored rows: pictures use an even sample of about {sample_rows:,}")
+        info(f"{res.rows_in:,} scored rows: pictures use an even sample of about {sample_rows:,}")
     if res.html:
         info(f"report: {escape(str(res.html))}")
     if res.card:

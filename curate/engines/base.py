@@ -56,6 +56,17 @@ class PromptScore:
 
 @runtime_checkable
 class Engine(Protocol):
+    """A model behind `generate` and `score_prompts`.
+
+    Optional hooks on the class (looked up with getattr):
+      - `from_config(cfg: EngineConfig) -> Engine`: build from the shared settings (default:
+        `cls(model=cfg.model, **cfg.extra)`);
+      - `remote: bool` (class attribute): the model runs elsewhere and is reached over the network;
+      - `model_name(cfg: EngineConfig) -> str | None`: the name the engine will report as `model`,
+        known without starting it (request-cache keys use it, so a cached rerun needs no model);
+        None when only a started engine can tell.
+    """
+
     name: str
     model: str
 
@@ -87,3 +98,20 @@ class EngineConfig:
     timeout: float = 120.0  # seconds per server request
     retries: int = 4
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_remote(self) -> bool:
+        """A server reached over the network: called from this process, never run on engine actors.
+
+        The one answer to "is this engine remote?": the engine class says so (`remote = True`).
+        """
+        return bool(getattr(ENGINES.get(self.registry_name), "remote", False))
+
+    def __post_init__(self) -> None:
+        if self.url and self.engine == "vllm":  # a server URL with the default engine: the OpenAI-compatible client
+            self.engine = "openai"
+
+    @property
+    def registry_name(self) -> str:
+        """The registry name of the engine to build."""
+        return self.engine

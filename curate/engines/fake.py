@@ -38,6 +38,10 @@ class FakeEngine:
         self.calls: list[dict[str, Any]] = []
 
     @classmethod
+    def model_name(cls, cfg: Any) -> str:
+        return cfg.model or "fake-model"
+
+    @classmethod
     def from_config(cls, cfg: Any) -> FakeEngine:
         return cls(model=cfg.model or "fake-model", **cfg.extra)
 

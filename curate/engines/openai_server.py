@@ -29,6 +29,7 @@ class _Retryable(Exception):
 @ENGINES.register("openai")
 class OpenAIEngine:
     name = "openai"
+    remote = True
 
     def __init__(
         self,
@@ -59,6 +60,10 @@ class OpenAIEngine:
         )
         self.pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="curate-openai")
         self.model = model or self._served_model()
+
+    @classmethod
+    def model_name(cls, cfg: EngineConfig) -> str | None:
+        return cfg.model  # None: only the server can say (/v1/models)
 
     @classmethod
     def from_config(cls, cfg: EngineConfig) -> OpenAIEngine:

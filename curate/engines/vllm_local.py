@@ -102,6 +102,12 @@ class VLLMEngine:
         self.max_model_len = max_model_len
 
     @classmethod
+    def model_name(cls, cfg: EngineConfig) -> str:
+        from curate import models
+
+        return models.model_name(cfg.model)
+
+    @classmethod
     def from_config(cls, cfg: EngineConfig) -> VLLMEngine:
         return cls(cfg.model, cache_dir=cfg.cache_dir, seed=cfg.seed, max_model_len=cfg.max_model_len, **cfg.extra)
 

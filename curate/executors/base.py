@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, Protocol
-
-import pyarrow as pa
+from typing import TYPE_CHECKING, Any, Protocol
 
 from curate.registry import Registry
 
-BatchFn = Callable[..., pa.Table]
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+BatchFn = Callable[..., "pa.Table"]
 
 
 @dataclass

@@ -90,7 +90,7 @@ class RayEnginePool:
 
         from curate.engines.base import ENGINES
 
-        ENGINES.get("openai" if cfg.url else cfg.engine)  # an unknown name fails here, before any actor starts
+        ENGINES.get(cfg.registry_name)  # an unknown name fails here, before any actor starts
         if size < 1:
             raise UsageError(f"--ray-engines must be at least 1 (got {size})")
         total = ray.cluster_resources()

@@ -80,7 +80,7 @@ def resolve_budget(n: int, steps: int | None, batch_size: int | None, num_sample
     return Budget(s, math.ceil(s / b), b)
 
 
-def check_params(p: Params, schedule: str) -> None:
+def check_params(p: Params) -> None:
     if not 0 < p.start <= 1:
         raise UsageError(f"--start must be in (0, 1] (got {p.start})")
     if not 0 < p.full_at:
@@ -95,16 +95,18 @@ def check_params(p: Params, schedule: str) -> None:
         raise UsageError(f"--sigma must be ≥ 0 (got {p.sigma})")
 
 
-def order(cfg: OrderConfig, log: Any = None, run_info: dict[str, Any] | None = None) -> dict[str, Any]:
+def order(cfg: OrderConfig, log: Any = None, run_info: dict[str, Any] | None = None, executor: Any = None) -> dict[str, Any]:
     """Write the ordered shard set for `cfg` and return its manifest.
 
     `run_info`, when given, receives how the rows were gathered (`gather`: memory, spill or ray, and
     the executor's description). That is not in the manifest: every way of running writes the same one.
+    `executor`: the Ray executor to gather on (`cfg.executor == "ray"`); by default one is opened
+    for this call and closed at its end.
     """
     say = log or (lambda msg: None)
     info = run_info if run_info is not None else {}
     schedule = get_schedule(cfg.schedule)
-    check_params(cfg.params, cfg.schedule)
+    check_params(cfg.params)
     if cfg.exhausted not in EXHAUSTED:
         raise UsageError(f"--exhausted must be one of {', '.join(EXHAUSTED)} (got {cfg.exhausted!r})")
     if cfg.gather not in GATHER:
@@ -120,11 +122,12 @@ def order(cfg: OrderConfig, log: Any = None, run_info: dict[str, Any] | None = N
     keys = [SortKey.parse(spec) for spec in cfg.by] or [SortKey("difficulty")]
     out = Path(cfg.output)
     _check_destination(out)
-    executor = None
+    owned = None
     if cfg.executor == "ray":  # connected before any reading, so an unreachable cluster fails at once
-        from curate.executors import ExecutorConfig, open_executor
+        if executor is None:
+            from curate.executors import ExecutorConfig, open_executor
 
-        executor = open_executor(ExecutorConfig("ray", address=cfg.executor_address))
+            executor = owned = open_executor(ExecutorConfig("ray", address=cfg.executor_address))
         info["executor"] = executor.describe()
     out.parent.mkdir(parents=True, exist_ok=True)
     try:
@@ -136,8 +139,8 @@ def order(cfg: OrderConfig, log: Any = None, run_info: dict[str, Any] | None = N
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
     finally:
-        if executor is not None:
-            executor.close()
+        if owned is not None:
+            owned.close()
 
 
 def _check_destination(out: Path) -> None:

@@ -1,9 +1,10 @@
 """Pipeline files: validated top-level settings, and stages whose options are the commands' own.
 
-A stage is a one-key mapping, `{score: {...}}`, `{synthesize: {...}}`, `{order: {...}}` or
-`{report: {...}}`; its keys are the command's option names (`k`, `signals`, `schedule`, ...), so a
-pipeline accepts exactly what the command line does. Unknown keys are rejected with their path
-and the allowed names.
+A stage is a one-key mapping, `{score: {...}}`, `{synthesize: {...}}`, `{order: {...}}`,
+`{report: {...}}` (any stage in the `curate.stages` registry); its keys are the fields of that
+stage's options model, which are the command's option names (`k`, `signals`, `schedule`, ...), so
+a pipeline accepts exactly what the command line does. Unknown keys are rejected with their path
+and the allowed names (curate.pipeline.runner validates every stage before the first one runs).
 """
 
 from __future__ import annotations
@@ -16,9 +17,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from curate.errors import UsageError
 
-STAGE_TYPES = ("score", "synthesize", "order", "report")
-# Options the runner sets itself for every stage (inputs, outputs, state), never taken from the file.
-RESERVED = {"inputs", "input_dir", "output", "run_dir", "summary_json", "row_store", "rejects"}
 
 
 class EngineSettings(BaseModel):
@@ -33,8 +31,8 @@ class EngineSettings(BaseModel):
 class PipelineConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    input: list[str] = Field(description="Input files, folders or globs (relative to the pipeline file's folder's parent: the project root).")
-    output: str = Field(description="Run folder: stage outputs, ordered shards, report and state.")
+    input: list[str] = Field(description="Input files, folders or globs (relative paths: from the current directory).")
+    output: str = Field(description="Run folder: stage outputs, ordered shards, report and state (relative paths: from the current directory).")
     seed: int = 0
     text_field: str = "text"
     id_field: str = "id"
@@ -51,11 +49,14 @@ class PipelineConfig(BaseModel):
     @field_validator("stages")
     @classmethod
     def _stage_shape(cls, stages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        from curate.stages import STAGES
+
         if not stages:
             raise ValueError("a pipeline needs at least one stage")
+        types = STAGES.names()
         for i, st in enumerate(stages):
-            if len(st) != 1 or next(iter(st)) not in STAGE_TYPES:
-                raise ValueError(f"stages[{i}] must be one of {{{', '.join(STAGE_TYPES)}}}: {{options}}, got keys {list(st)}")
+            if len(st) != 1 or next(iter(st)) not in types:
+                raise ValueError(f"stages[{i}] must be one of {{{', '.join(types)}}}: {{options}}, got keys {list(st)}")
         return stages
 
     def stage_list(self) -> list[tuple[str, dict[str, Any]]]:

@@ -36,8 +36,7 @@ def open_engines(generator: EngineConfig, target: EngineConfig, critic: EngineCo
         for c, e in opened:
             if c == cfg:
                 return e
-        remote = cfg.url or cfg.engine == "openai"
-        e = open_engine(cfg, executor=None if remote else executor)
+        e = open_engine(cfg, executor=executor)  # a server is never run on engine actors (open_engine decides)
         opened.append((cfg, e))
         return e
 

@@ -200,7 +200,7 @@ def synthesize(sources: list[str], opts: SynthOptions, out: Output, *, generator
     rejects.write([Reject(f"{c.reason}: {c.detail}" if c.detail else str(c.reason), f"synth:{c.mode}/{c.op}", row=c.reject_record(opts, generator.model))
                    for c in cands if not c.alive])
     rejects.close()
-    summary.update({"output": written, "rows_written": written["rows"], "new_rows": len(kept), "rejects": rejects.count,
+    summary.update({"input_rows": table.num_rows, "output": written, "rows_written": written["rows"], "new_rows": len(kept), "rejects": rejects.count,
                     "rejects_path": out.rejects if rejects.count else None, "input_rejects": len(in_rejects)})
     if out.summary_json:
         from pathlib import Path

@@ -1,0 +1,119 @@
+"""The order stage: a pacing schedule materialised as ordered Parquet shards, a baseline and a manifest.
+
+The implementation is `curate.order` (sort keys → schedule → gather shards → manifest); this
+module is its typed front.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field, field_validator
+
+from curate.stages.base import STAGES, StageOptions, Summary
+from curate.stages.options import check_registered
+
+
+class OrderOptions(StageOptions):
+    """Options of `curate order` (and of a pipeline's `order:` stage)."""
+
+    runner_fields = ("inputs", "output")
+
+    inputs: list[str] = Field(min_length=1)
+    """Input: Parquet file/dir/glob, JSONL (.jsonl/.jsonl.gz), CSV, a saved HF dataset folder, or '-' for JSONL on stdin."""
+    output: str
+    """Output folder: shards, baseline/, manifest.json, curriculum.png."""
+    schedule: str = "linear"
+    """Pacing schedule (see `curate schedules`)."""
+    by: list[str] | None = None
+    """Sort key column, easiest first; repeat for ties; add ':desc' to reverse (e.g. --by score_length_words:desc). Default: difficulty."""
+    steps: int | None = None
+    """T: training steps (default: one pass in up to 1,000 steps)."""
+    batch_size: int | None = None
+    """B: rows per step."""
+    num_samples: int | None = None
+    """S: rows to read in total (default: one pass, N)."""
+    start: float = 0.1
+    """b: fraction of the sorted data available at the first step."""
+    full_at: float = 1.0
+    """a: fraction of the budget after which all data is available."""
+    k: int = 5
+    """K: baby steps (step), bins (interleaved), cycles (cyclical)."""
+    warmup: float = 0.2
+    """W: fraction of the budget read in curriculum order (warmup)."""
+    p: float = 2.0
+    """p of the p-root competence function (root; 2 = sqrt)."""
+    sigma: float = 0.1
+    """Width of the moving target in difficulty quantiles (gaussian)."""
+    exhausted: str = "widen"
+    """When a step's pool has no unread rows left: 'widen' (take the next-easiest; no repeats, no loss) or 'repeat' (start a new round over the pool)."""
+    stages: int = Field(1, ge=1)
+    """Write stage-0/ … stage-K-1/ (equal runs of steps) for stage-wise training."""
+    rows_per_shard: int | None = Field(None, ge=1)
+    """Rows per shard (rounded down to whole steps; default 100,000)."""
+    shard_size_mb: float | None = None
+    """Approximate uncompressed MB per shard, instead of --rows-per-shard."""
+    no_baseline: bool = False
+    """Do not write the seeded random-order baseline/."""
+    no_plot: bool = False
+    """Do not draw curriculum.png."""
+    id_field: str = "id"
+    """Row id column; its hash with --seed breaks ties."""
+    memory_mb: float | None = Field(None, ge=0.001)
+    """Memory budget for gathering rows (default: half the free memory); larger inputs spill to disk."""
+    gather: str = "auto"
+    """How rows are gathered into shards: auto, memory (read the input once, whole) or spill (bucketed, bounded memory)."""
+    executor: str | None = None
+    """Where shards are gathered and written: local (this process) or ray (Ray tasks; --gather is for local)."""
+    ray_address: str | None = None
+    """Ray cluster to use ('auto' on a cluster node, or ray://HOST:10001); implies --executor ray. Default: $RAY_ADDRESS, else start a local Ray."""
+    seed: int = 0
+    """Random seed: same input and seed give identical output."""
+
+    @field_validator("schedule")
+    @classmethod
+    def _known_schedule(cls, v: str) -> str:
+        from curate.order.schedules import SCHEDULES
+
+        check_registered(SCHEDULES, [v])
+        return v
+
+
+class OrderSummary(Summary):
+    stage: str = "order"
+    manifest: dict[str, Any] = Field(default_factory=dict)
+    gathered: dict[str, Any] = Field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"rows_in": self.rows_in, "rows_out": self.rows_out, "quarantined": self.quarantined, "seconds": round(self.seconds, 3),
+                "gathered": self.gathered, "manifest": self.manifest}
+
+
+class OrderStage:
+    name = "order"
+    Options = OrderOptions
+
+    def run(self, options: OrderOptions, ctx: Any) -> OrderSummary:
+        import time
+
+        from curate.order import OrderConfig, Params, order
+
+        o = options
+        where = ctx.executor_config(o.executor, o.ray_address)
+        cfg = OrderConfig(
+            inputs=list(o.inputs), output=o.output, schedule=o.schedule, by=list(o.by or ["difficulty"]),
+            params=Params(start=o.start, full_at=o.full_at, k=o.k, warmup=o.warmup, p=o.p, sigma=o.sigma),
+            steps=o.steps, batch_size=o.batch_size, num_samples=o.num_samples, exhausted=o.exhausted, seed=o.seed, stages=o.stages,
+            rows_per_shard=o.rows_per_shard, shard_size_mb=o.shard_size_mb, baseline=not o.no_baseline, plot=not o.no_plot,
+            id_field=o.id_field, memory_mb=o.memory_mb, gather=o.gather, executor=where.name, executor_address=where.address,
+        )
+        how: dict[str, Any] = {}
+        t0 = time.perf_counter()
+        m = order(cfg, run_info=how, executor=ctx.executor(where) if where.name == "ray" else None)
+        rows = m["rows"]
+        return OrderSummary(rows_in=rows["input"], rows_out=m["sets"]["curriculum"]["rows"], quarantined=rows["quarantined"],
+                            rejects_path=f"{o.output}/rejects.jsonl" if rows["quarantined"] else None, seconds=time.perf_counter() - t0,
+                            manifest=m, gathered=how)
+
+
+STAGES.register("order")(OrderStage())

@@ -1,0 +1,149 @@
+"""The synthesize stage: new, verified problems with lineage (ladders or defect-aware).
+
+The implementation is `curate.synth` (seeds → generation → verification → novelty → the
+target's pass rate → rows, rejects and a funnel); this module is its typed front. Engines come
+from the run context, one per role (generator, target, critic); roles with the same settings
+share one engine, and on Ray in-process engines run on engine actors while servers are called
+from here.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import AliasChoices, Field
+
+from curate.stages.base import STAGES, Summary
+from curate.stages.options import EngineActorFields, ExecutorFields, RowOutputFields
+
+
+class SynthesizeOptions(RowOutputFields, ExecutorFields, EngineActorFields):
+    """Options of `curate synthesize` (and of a pipeline's `synthesize:` stage)."""
+
+    mode: Literal["defect", "ladder"] = "ladder"
+    """defect: new problems the target fails; ladder: harder and easier variants per row."""
+    generator_model: str | None = None
+    """Model writing problems (default: the bundled SmolLM2-135M-Instruct)."""
+    target_model: str | None = None
+    """Model whose pass rate is measured (default: the bundled model)."""
+    generator_engine_url: str | None = None
+    """OpenAI-compatible server for the generator."""
+    target_engine_url: str | None = None
+    """OpenAI-compatible server for the target."""
+    critic_model: str | None = None
+    """Defect mode: model judging problems (default: the generator)."""
+    engine: str | None = None
+    """Model engine: vllm (in-process), openai (a server at --engine-url), fake (tests)."""
+    no_cache: bool = False
+    """Bypass the request cache (results are still stored)."""
+    rounds: int = Field(1, ge=1)
+    """Defect mode: rounds, each seeded from the previous round's kept problems."""
+    per_seed: int = Field(2, ge=1)
+    """Defect mode: new problems per seed and round."""
+    critic_rounds: int = Field(2, ge=0)
+    """Defect mode: refine a problem the critic rejects up to N times."""
+    max_pass_rate: float = Field(0.5, ge=0.0, le=1.0)
+    """Defect mode: keep only problems the target passes less often than this."""
+    seed_bucket: list[str] = Field(default_factory=lambda: ["frontier"])
+    """Defect mode: pass-rate buckets whose rows are seeds (repeatable)."""
+    seed_max_pass_rate: float = Field(0.5, ge=0.0, le=1.0)
+    """Defect mode: rows with pass rate at most this are seeds too."""
+    max_seeds: int | None = Field(None, ge=1)
+    """Use at most this many seed rows."""
+    harder: int = Field(2, ge=0)
+    """Ladder mode: harder levels per seed."""
+    easier: int = Field(1, ge=0)
+    """Ladder mode: easier levels per seed."""
+    monotonic: Literal["drop", "relabel"] = "drop"
+    """Ladder variants whose measured pass rate breaks the order: drop or relabel."""
+    monotonic_margin: float = Field(0.0, ge=0.0, le=1.0)
+    """Required pass-rate drop per harder level."""
+    sc_samples: int = Field(4, ge=0)
+    """Self-consistency: generator solutions per new problem (0: off)."""
+    sc_min: int | None = Field(None, ge=1)
+    """Self-consistency: solutions that must match the stated answer (default: 3, at most --sc-samples)."""
+    k: int = Field(4, ge=1)
+    """Target samples per new problem for its pass rate."""
+    json_retries: int = Field(2, ge=0)
+    """Re-ask this many times when the output is not valid JSON."""
+    no_structured: bool = False
+    """Do not request JSON-schema constrained decoding."""
+    max_tokens: int = Field(384, ge=16)
+    """Token limit for generated problems."""
+    solve_max_tokens: int = Field(256, ge=16)
+    """Token limit for solutions (self-consistency, target)."""
+    decontaminate: list[str] | None = None
+    """Benchmark file(s): drop new rows sharing an n-gram with them."""
+    ngram: int = Field(8, ge=3)
+    """Decontamination n-gram size in words."""
+    near_dup_threshold: float = Field(0.8, ge=0.0, le=1.0)
+    """MinHash Jaccard at which a new row is a near-duplicate."""
+    append: bool = False
+    """Write the input rows followed by the new rows."""
+    text_field: str = "text"
+    """Column with the problem text."""
+    answer_field: str = "answer"
+    """Column with the reference answer."""
+    id_field: str = "id"
+    """Column with row ids."""
+    task_type_field: str = Field("task_type", validation_alias=AliasChoices("task_type_field", "task_field"))
+    """Column with the task type (math, exact, ...; code and mc rows are skipped)."""
+    prompts_dir: str | None = None
+    """Directory overriding prompt files synth_*.txt."""
+
+
+class SynthesizeSummary(Summary):
+    stage: str = "synthesize"
+    new_rows: int = 0
+    details: dict[str, Any] = Field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.details)
+
+
+class SynthesizeStage:
+    name = "synthesize"
+    Options = SynthesizeOptions
+
+    def run(self, options: SynthesizeOptions, ctx: Any) -> SynthesizeSummary:
+        from curate.score import default_rejects_path
+        from curate.synth import Mode, MonotonicPolicy, Output, SynthOptions, synthesize
+
+        o = options
+        opts = SynthOptions(
+            mode=Mode(o.mode), text_field=o.text_field, answer_field=o.answer_field, id_field=o.id_field, task_field=o.task_type_field,
+            seed_buckets=tuple(o.seed_bucket), seed_max_pass_rate=o.seed_max_pass_rate, max_seeds=o.max_seeds,
+            per_seed=o.per_seed, rounds=o.rounds, critic_rounds=o.critic_rounds, max_pass_rate=o.max_pass_rate,
+            harder=o.harder, easier=o.easier, monotonic=MonotonicPolicy(o.monotonic), monotonic_margin=o.monotonic_margin,
+            sc_samples=o.sc_samples, sc_min_agree=o.sc_min if o.sc_min is not None else max(1, min(3, o.sc_samples)), k=o.k,
+            json_retries=o.json_retries, structured=not o.no_structured, max_tokens=o.max_tokens, solve_max_tokens=o.solve_max_tokens,
+            prompts_dir=o.prompts_dir, near_dup_threshold=o.near_dup_threshold, decontaminate=tuple(o.decontaminate or ()), ngram=o.ngram,
+            append=o.append, seed=o.seed,
+        )
+        from curate.io.writers import Format
+
+        out = Output(o.output, Format(o.format.value) if o.format else None, o.rows_per_shard, o.rejects or default_rejects_path(o.output), None)
+
+        def cfg(model: str | None, url: str | None) -> Any:
+            return ctx.engine_config(engine=o.engine, url=url, model=model, cache=False if o.no_cache else None, seed=o.seed)
+
+        gen = cfg(o.generator_model, o.generator_engine_url)
+        roles = {"generator": gen, "target": cfg(o.target_model, o.target_engine_url), "critic": cfg(o.critic_model, None) if o.critic_model else gen}
+        where = ctx.executor_config(o.executor, o.ray_address)
+        o.check_engine_actors(where.name)
+        from curate.executors import EXECUTORS
+
+        EXECUTORS.get(where.name)
+        # On Ray, in-process engines become engine actors on the cluster; servers are called from here.
+        on_cluster = where.name != "local" and any(not c.is_remote for c in roles.values())
+        ex = ctx.executor(ctx.executor_config(o.executor, o.ray_address, engines=o.ray_engines, engine_cpus=o.ray_engine_cpus)) if on_cluster else None
+        engines = {role: ctx.engine(c, executor=ex) for role, c in roles.items()}
+        details = synthesize(o.inputs, opts, out, generator=engines["generator"], target=engines["target"], critic=engines["critic"])
+        return SynthesizeSummary(
+            rows_in=int(details.get("input_rows") or 0), rows_out=int(details.get("rows_written") or 0), quarantined=int(details.get("input_rejects") or 0),
+            rejects_path=details.get("rejects_path"), seconds=float(details.get("seconds") or 0.0), new_rows=int(details.get("new_rows") or 0),
+            details=details,
+        )
+
+
+STAGES.register("synthesize")(SynthesizeStage())
