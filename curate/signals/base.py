@@ -81,6 +81,11 @@ class Signal:
         return cls.columns
 
     @classmethod
+    def fingerprint(cls, options: dict[str, Any]) -> Any:
+        """What, besides the text and options, the values depend on (a model file's hash); None: nothing. Keys the row store."""
+        return None
+
+    @classmethod
     def input_columns(cls, options: dict[str, Any]) -> list[str]:
         """Input columns besides the text that the signal reads in a worker (default: none)."""
         return []

@@ -76,6 +76,18 @@ class Predicted(Signal):
         return (main, cls.columns[1])
 
     @classmethod
+    def fingerprint(cls, options: dict[str, Any]) -> Any:
+        import hashlib
+
+        from curate.fit.store import ARRAYS, read_meta
+
+        own = options.get(cls.name) if isinstance(options.get(cls.name), dict) else {}
+        path = Path(predictor_path(options, own or {}))
+        meta = read_meta(path)
+        arrays = hashlib.sha256((path / ARRAYS).read_bytes()).hexdigest() if (path / ARRAYS).is_file() else None
+        return {"features": meta.get("features_sha256"), "arrays": arrays}
+
+    @classmethod
     def input_columns(cls, options: dict[str, Any]) -> list[str]:
         """Input columns besides the text that the model reads (its extra text fields and model-signal features)."""
         from curate.fit.store import read_meta

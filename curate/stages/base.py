@@ -159,7 +159,7 @@ class Stage(Protocol):
 
 STAGES: Registry[Stage] = Registry(
     "stages",
-    builtin_modules=("curate.stages.score", "curate.stages.synthesize", "curate.stages.order", "curate.stages.report"),
+    builtin_modules=("curate.stages.score", "curate.stages.synthesize", "curate.stages.order", "curate.stages.report", "curate.stages.fit"),
 )
 
 
