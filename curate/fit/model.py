@@ -34,16 +34,22 @@ class Learner:
         self.intercept = 0.0
 
     def fit(self, x: Any, y: np.ndarray) -> Learner:
+        # Only the columns some training row uses: a column of zeros gets a zero coefficient from
+        # either learner, and dropping the hashed columns no row hits makes the solve small.
+        used = np.unique(x.indices) if hasattr(x, "indices") else np.arange(x.shape[1])
+        xs = x[:, used]
         if self.name == "ridge":
             from sklearn.linear_model import Ridge
 
-            m = Ridge(alpha=self.strength).fit(x, y)
-            self.coef, self.intercept = np.asarray(m.coef_, np.float64).ravel(), float(m.intercept_)
+            m = Ridge(alpha=self.strength).fit(xs, y)
+            coef, self.intercept = np.asarray(m.coef_, np.float64).ravel(), float(m.intercept_)
         else:
             from sklearn.linear_model import LogisticRegression
 
-            m = LogisticRegression(C=self.strength, max_iter=2000).fit(x, y.astype(np.int64))
-            self.coef, self.intercept = np.asarray(m.coef_, np.float64).ravel(), float(np.ravel(m.intercept_)[0])
+            m = LogisticRegression(C=self.strength, max_iter=2000).fit(xs, y.astype(np.int64))
+            coef, self.intercept = np.asarray(m.coef_, np.float64).ravel(), float(np.ravel(m.intercept_)[0])
+        self.coef = np.zeros(x.shape[1])
+        self.coef[used] = coef
         return self
 
     def decision(self, x: Any) -> np.ndarray:
