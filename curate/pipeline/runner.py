@@ -65,6 +65,7 @@ def _abs(path: str, base: Path) -> str:
 def plan(cfg: PipelineConfig, base: Path) -> list[StagePlan]:
     """Every stage's inputs, outputs and validated options, before any stage runs."""
     from curate.stages import build_options, get_stage
+    from curate.stages.options import split_names
 
     out_dir = Path(cfg.output)
     state_dir = out_dir / STATE_DIR
@@ -72,6 +73,7 @@ def plan(cfg: PipelineConfig, base: Path) -> list[StagePlan]:
     last_of = {t: i for i, (t, _) in enumerate(stages)}
     plans: list[StagePlan] = []
     current = [_abs(p, base) for p in cfg.input]
+    last_model: str | None = None
     for i, (t, raw) in enumerate(stages):
         name = f"{i + 1:02d}-{t}"
         where = f"stages[{i}].{t}"
@@ -85,6 +87,11 @@ def plan(cfg: PipelineConfig, base: Path) -> list[StagePlan]:
         if t == "report":
             output, inputs, summary = str(out_dir / "report.html"), _report_inputs(out_dir), None
             fixed: dict[str, Any] = {"folder": str(out_dir)}
+        elif t == "fit":
+            output = str(out_dir / "model") if last_of[t] == i else str(out_dir / "stages" / name)
+            inputs = list(current)
+            fixed = {"inputs": inputs, "output": output}
+            last_model = output
         else:
             if t == "score":
                 output = str(out_dir / "scored.parquet") if last_of[t] == i else str(out_dir / "stages" / f"{name}.parquet")
@@ -100,9 +107,16 @@ def plan(cfg: PipelineConfig, base: Path) -> list[StagePlan]:
                 fixed["rejects"] = str(out_dir / "stages" / f"{name}.rejects.jsonl")
             if "row_store" in model.runner_fields:
                 fixed["row_store"] = str(state_dir / "rows.sqlite")
+            uses_model = t == "score" and "predicted" in split_names(values.get("signals") or [])
+            if uses_model and last_model and "predictor" not in values:
+                values["predictor"] = last_model  # the model of the latest fit stage
+            if uses_model and values.get("predictor"):
+                model_dir = Path(_abs(values["predictor"], base))
+                values["predictor"] = str(model_dir)
+                inputs = inputs + [str(model_dir / "model.json"), str(model_dir / "arrays.npz")]  # a refit model reruns the stage
         opts = build_options(model, values, where, fixed)
         plans.append(StagePlan(i, t, name, opts, inputs, output, summary))
-        if t != "report":
+        if t not in ("report", "fit"):
             current = [output]
     return plans
 
