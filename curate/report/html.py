@@ -19,6 +19,7 @@ SECTIONS = [
     ("signals", "Signal distributions"),
     ("agreement", "Signal agreement"),
     ("pass-rate", "Pass rate"),
+    ("fit", "Learned difficulty"),
     ("synthesis", "Synthesis funnel"),
     ("curriculum", "Curriculum"),
 ]
@@ -257,6 +258,12 @@ def _pass_rate(stats: ScoredStats | None) -> str:
     return "".join(out)
 
 
+def _fit(run: RunData) -> str:
+    from curate.report.fit import render
+
+    return render(run.root, run.score_summary, lambda head, rows, num=None: _table(head, rows, num), _missing)
+
+
 def _synthesis(run: RunData, facts: Facts, stats: ScoredStats | None) -> str:
     out = []
     if not facts.funnels:
@@ -333,6 +340,7 @@ def render_page(run: RunData, facts: Facts, stats: ScoredStats | None, shards: l
         "signals": _signals(stats),
         "agreement": _agreement(stats, run),
         "pass-rate": _pass_rate(stats),
+        "fit": _fit(run),
         "synthesis": _synthesis(run, facts, stats),
         "curriculum": _curriculum(run, facts, shards, shards if curve is None else curve, curve_unit),
     }
