@@ -434,8 +434,7 @@ def score(inputs: list[str], opts: ScoreConfig, on_progress: Callable[[int], Non
             if late:
                 sub, positions = only.restrict(table) if only is not None else (table, None)
                 done = score_batch(sub, [s.name for s in late], opts.text_field, opts.signal_options) if sub.num_rows else sub
-                late_fields = [f for s in late for f in s.schema_fields()]
-                table = _put_back(table, done, positions if positions is not None else list(range(table.num_rows)), late_fields)
+                table = done if positions is None else _put_back(table, done, positions, [f for s in late for f in s.schema_fields()])
             if calibrator is not None:
                 calibrator.add(table)
             summary.bytes_text += int(pa.compute.sum(pa.compute.binary_length(table.column(opts.text_field))).as_py() or 0)

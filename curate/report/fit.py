@@ -49,7 +49,7 @@ def _fmt(v: Any) -> str:
 
 
 def render(root: Path, score_summary: dict[str, Any] | None, table: Any, missing: Any) -> str:
-    """HTML for the section; `table` and `missing` are the page's helpers."""
+    """HTML for the section ("" when the run has neither a model nor a calibration); `table` and `missing` are the page's helpers."""
     from curate.report import charts
 
     out: list[str] = []
@@ -61,8 +61,7 @@ def render(root: Path, score_summary: dict[str, Any] | None, table: Any, missing
         out.append(f'<p class="note">{escape(cal.get("rule", ""))}.</p>')
     models = find_models(root)
     if not models:
-        out.append(missing("No fitted model in this run (curate fit … -o DIR/model, or a pipeline's fit stage)."))
-        return "".join(out)
+        return "".join(out)  # no section: fitting is optional
     for d in models:
         meta = json.loads((d / "model.json").read_text())
         cv = meta.get("cv") or {}

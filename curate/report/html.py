@@ -23,6 +23,7 @@ SECTIONS = [
     ("synthesis", "Synthesis funnel"),
     ("curriculum", "Curriculum"),
 ]
+OPTIONAL_SECTIONS = {"fit"}  # shown only when the run has one (a run without `curate fit` lacks nothing)
 MAX_SHARD_ROWS = 40
 
 CSS = """
@@ -344,8 +345,9 @@ def render_page(run: RunData, facts: Facts, stats: ScoredStats | None, shards: l
         "synthesis": _synthesis(run, facts, stats),
         "curriculum": _curriculum(run, facts, shards, shards if curve is None else curve, curve_unit),
     }
-    nav = "".join(f'<a href="#{sid}">{escape(title)}</a>' for sid, title in SECTIONS)
-    sections = "".join(f'<section id="{sid}"><h2>{escape(title)}</h2>{body[sid]}</section>' for sid, title in SECTIONS)
+    shown = [(sid, title) for sid, title in SECTIONS if body[sid] or sid not in OPTIONAL_SECTIONS]
+    nav = "".join(f'<a href="#{sid}">{escape(title)}</a>' for sid, title in shown)
+    sections = "".join(f'<section id="{sid}"><h2>{escape(title)}</h2>{body[sid]}</section>' for sid, title in shown)
     from curate import __version__
 
     card_line = f' · dataset card: <a style="color:#9cc3ff" href="{escape(card)}">{escape(card)}</a>' if card else ""
