@@ -33,6 +33,6 @@ def test_report_shows_the_fit(tmp_path, rows_file):
 
 
 def test_report_without_a_model_has_no_fit_section(tmp_path):
-    (tmp_path / "score-summary.json").write_text("{}")
+    (tmp_path / "score-summary.json").write_text(json.dumps({"rows_in": 3, "rows_out": 3, "signals": ["length"]}))
     page = build_report(tmp_path, ReportOptions(write_card=False)).html.read_text()
     assert 'id="fit"' not in page and "Learned difficulty" not in page

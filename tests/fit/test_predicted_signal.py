@@ -139,3 +139,24 @@ stages:
     res = runner.invoke(app, ["run", str(pipe), "--summary-json", str(tmp_path / "again.json")])
     assert res.exit_code == 0, res.output
     assert json.loads((tmp_path / "again.json").read_text())["changed"] == []  # nothing reruns
+
+
+def test_lm_featured_model_runs_after_the_lm_signals_of_the_same_command(tmp_path, rows_file):
+    """`-s lm_perplexity -s lm_token_entropy -s predicted`: the predicted signal waits for the model signals' columns."""
+    from curate.engines import EngineConfig
+    from curate.score import ScoreConfig, score
+
+    rows = make_rows(60, seed=13, label=lambda r, rng: len(r["text"]))
+    raw = rows_file([{"id": r["id"], "text": r["text"]} for r in rows], "raw.jsonl")
+    fake = EngineConfig(engine="fake", cache_dir=str(tmp_path / "cache"))
+    score([raw], ScoreConfig(signals=["lm_perplexity", "lm_token_entropy"], output=str(tmp_path / "lm.parquet"), workers=1, engine=fake))
+    lm = pl.read_parquet(tmp_path / "lm.parquet").with_columns(pl.Series("y", [r["y"] for r in rows]))
+    lm.write_parquet(tmp_path / "train.parquet")
+    fit([str(tmp_path / "train.parquet")], FitConfig(label="y", output=str(tmp_path / "m"), features=["lm"]))
+    meta = json.loads((tmp_path / "m" / "model.json").read_text())
+    assert {"score_lm_perplexity", "score_lm_token_entropy"} <= {c["name"] for c in meta["features"]["columns"]}
+    score([raw], ScoreConfig(signals=["lm_perplexity", "lm_token_entropy", "predicted"], output=str(tmp_path / "p.parquet"), workers=2, engine=fake,
+                             signal_options={"predictor": str(tmp_path / "m")}))
+    df = pl.read_parquet(tmp_path / "p.parquet")
+    assert df["score_predicted"].null_count() == 0
+    assert spearmanr(df["score_predicted"], [r["y"] for r in rows]).statistic > 0.8
