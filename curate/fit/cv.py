@@ -117,7 +117,7 @@ def cross_validate(state_fit: Any, blocks: list[Any], dense: np.ndarray, y: np.n
     fold_rows = []
     for i, (tr, te) in enumerate(splits):
         fold_of[te] = i
-        row: dict[str, Any] = {"fold": i, "train": int(len(tr)), "test": int(len(te)), "spearman": finite_or_none(spearman(best_oof[te], y[te]))}
+        row: dict[str, Any] = {"fold": i, "train": len(tr), "test": len(te), "spearman": finite_or_none(spearman(best_oof[te], y[te]))}
         if kind == "binary":
             row["auc"] = finite_or_none(auc(best_oof[te], y[te]))
         fold_rows.append(row)
@@ -127,7 +127,7 @@ def cross_validate(state_fit: Any, blocks: list[Any], dense: np.ndarray, y: np.n
         centred[sel] -= centred[sel].mean()
     rho = spearman(centred, y)
     lo, hi = bootstrap_ci(spearman, centred, y, seed)
-    pooled: dict[str, Any] = {"spearman": finite_or_none(rho), "spearman_ci95": [lo, hi], "rows": int(len(y))}
+    pooled: dict[str, Any] = {"spearman": finite_or_none(rho), "spearman_ci95": [lo, hi], "rows": len(y)}
     if kind == "binary":
         a = auc(best_oof, y)
         alo, ahi = bootstrap_ci(auc, best_oof, y, seed)

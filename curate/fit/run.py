@@ -25,10 +25,27 @@ import pyarrow.parquet as pq
 
 from curate.errors import InputError, UsageError
 from curate.fit import labels as lab
-from curate.fit.features import LM_COLUMNS, FeatureSpec, FeatureState, build_spec, finite_or_none, name_hashed, parse_groups, texts_of
+from curate.fit.features import (
+    LM_COLUMNS,
+    FeatureSpec,
+    FeatureState,
+    build_spec,
+    finite_or_none,
+    name_hashed,
+    parse_groups,
+    texts_of,
+)
 from curate.fit.model import FittedModel, Learner
 from curate.fit.store import SUGGEST, commit_dir, prepare_dir, write_model
-from curate.io import RejectWriter, Reject, conform, expand_inputs, input_hashes, read_batches, unify_schemas
+from curate.io import (
+    Reject,
+    RejectWriter,
+    conform,
+    expand_inputs,
+    input_hashes,
+    read_batches,
+    unify_schemas,
+)
 from curate.io.readers import ReadOptions
 from curate.io.writers import jsonl_bytes
 
@@ -194,7 +211,7 @@ def fit(inputs: list[str] | str, cfg: FitConfig, engine_factory: Callable[[], An
             "seed": cfg.seed,
             "cv": summary.cv,
             "importances": summary.importances,
-            "training": {"rows": int(len(y)), "sha256": summary.training_sha256, "columns": used, "inputs": summary.inputs},
+            "training": {"rows": len(y), "sha256": summary.training_sha256, "columns": used, "inputs": summary.inputs},
         }
         _write_cv_table(tmp / CV_TABLE, table, cfg, y, model, cv)
         write_model(tmp, model)
@@ -292,7 +309,7 @@ def _final_model(state: FeatureState, cv: Any, x: Any, y: np.ndarray, labels: An
 def _label_counts(y: np.ndarray, kind: str) -> dict[str, Any]:
     if kind == "binary":
         return {"0": int((y == 0).sum()), "1": int((y == 1).sum())}
-    return {"min": float(y.min()), "median": float(np.median(y)), "max": float(y.max()), "distinct": int(len(np.unique(y)))}
+    return {"min": float(y.min()), "median": float(np.median(y)), "max": float(y.max()), "distinct": len(np.unique(y))}
 
 
 def _write_cv_table(path: Path, table: pa.Table, cfg: FitConfig, y: np.ndarray, model: FittedModel, cv: Any) -> None:

@@ -24,7 +24,14 @@ from typing import Any
 
 import numpy as np
 
-from curate.signals.base import HIGHER, SIGNALS, BatchContext, Column, Signal, column_name
+from curate.signals.base import (
+    HIGHER,
+    SIGNALS,
+    BatchContext,
+    Column,
+    Signal,
+    column_name,
+)
 
 
 @lru_cache(maxsize=4)
@@ -90,8 +97,8 @@ class Predicted(Signal):
     @classmethod
     def input_columns(cls, options: dict[str, Any]) -> list[str]:
         """Input columns besides the text that the model reads (its extra text fields and model-signal features)."""
-        from curate.fit.store import read_meta
         from curate.fit.features import FeatureSpec
+        from curate.fit.store import read_meta
 
         own = options.get(cls.name) if isinstance(options.get(cls.name), dict) else {}
         spec = FeatureSpec.model_validate(read_meta(predictor_path(options, own or {}))["features"])

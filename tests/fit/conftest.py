@@ -1,5 +1,4 @@
 import pytest
-
 from fitdata import write_jsonl
 
 

@@ -1,15 +1,14 @@
 """Bad input: a clear error or a quarantined row with a reason, never a traceback, nothing written half."""
 
 import json
-import zipfile
 
 import numpy as np
 import pyarrow as pa
 import pytest
+from fitdata import make_rows
 
 from curate.errors import InputError, UsageError
 from curate.fit import FitConfig, fit, load_model
-from fitdata import make_rows
 
 
 def _fit(tmp_path, src, **kw):

@@ -5,11 +5,10 @@ import math
 
 import numpy as np
 import pyarrow as pa
-import pytest
+from fitdata import make_rows
 from scipy.stats import spearmanr
 
 from curate.fit import FitConfig, fit, load_model
-from fitdata import make_rows
 
 
 def test_monotone_label_of_one_feature_is_recovered(tmp_path, rows_file):

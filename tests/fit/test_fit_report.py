@@ -2,10 +2,11 @@
 
 import json
 
+from fitdata import make_rows
+
 from curate.fit import FitConfig, fit
 from curate.report import ReportOptions, build_report
 from curate.report.fit import bucket, bucket_agreement
-from fitdata import make_rows
 
 
 def test_buckets_follow_the_counts_of_k():

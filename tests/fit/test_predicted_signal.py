@@ -5,13 +5,12 @@ import subprocess
 import sys
 
 import polars as pl
-import pyarrow as pa
 import pytest
+from fitdata import make_rows
 from scipy.stats import spearmanr
 
 from curate.cli import app
 from curate.fit import FitConfig, fit
-from fitdata import make_rows
 
 
 @pytest.fixture
