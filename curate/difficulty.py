@@ -123,8 +123,5 @@ class Composite:
             d = np.where(den > 0, num / den, np.nan)
         return np.clip(d, 0.0, 1.0)
 
-    def ecdf_matrix(self) -> dict[str, np.ndarray]:
-        return dict(self._sorted)
-
     def describe(self) -> list[dict[str, Any]]:
         return [{"column": c.name, "direction": c.direction, "weight": c.weight} for c in self.columns]

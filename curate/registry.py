@@ -23,6 +23,7 @@ class Registry(Generic[T]):
         self._items: dict[str, T] = {}
         self._builtin_modules = builtin_modules
         self._loaded = False
+        self._broken: dict[str, str] = {}  # plugin name → why its entry point failed to load
 
     def register(self, name: str | None = None) -> Callable[[T], T]:
         def deco(obj: T) -> T:
@@ -49,21 +50,24 @@ class Registry(Generic[T]):
             except ModuleNotFoundError as exc:
                 if exc.name != mod:  # a built-in whose own import is broken must fail loudly
                     raise
-        try:
-            from importlib.metadata import entry_points
+        from importlib.metadata import entry_points
 
-            for ep in entry_points(group=f"curate.{self.kind}"):
-                self._items.setdefault(ep.name, ep.load())
-        except Exception:  # pragma: no cover - a broken third-party plugin must not break curate
-            pass
+        for ep in entry_points(group=f"curate.{self.kind}"):
+            if ep.name in self._items:
+                continue
+            try:
+                self._items[ep.name] = ep.load()
+            except Exception as exc:  # one broken plugin must not break the others: it fails when it is asked for
+                self._broken[ep.name] = f"{type(exc).__name__}: {exc}"
 
     def get(self, name: str) -> T:
         self._load()
-        try:
+        if name in self._items:
             return self._items[name]
-        except KeyError:
-            known = ", ".join(sorted(self._items)) or "none"
-            raise UsageError(f"unknown {self.kind} '{name}'", f"choose one of: {known}") from None
+        if name in self._broken:
+            raise UsageError(f"the {self.kind} plugin '{name}' failed to load ({self._broken[name]})", "fix or uninstall the package that provides it")
+        known = ", ".join(sorted(self._items)) or "none"
+        raise UsageError(f"unknown {self.kind} '{name}'", f"choose one of: {known}")
 
     def names(self) -> list[str]:
         self._load()

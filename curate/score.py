@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-import tempfile
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -25,10 +24,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from curate.difficulty import Composite
-from curate.errors import RejectRateExceeded, UsageError
+from curate.errors import EngineError, InputError, RejectRateExceeded, UsageError
 from curate.executors import Executor, ExecutorConfig
 from curate.io import Format, RejectWriter, conform, expand_inputs, unify_schemas, input_hashes, open_sink, read_batches
-from curate.io.readers import ReadOptions
+from curate.io.inputs import without_own_outputs
+from curate.io.tempfiles import temp_dir
+from curate.io.readers import ReadOptions, ReadStats
 from curate.rowstore import RowStore
 from curate.signals import SIGNALS, BatchContext, Signal
 
@@ -57,6 +58,7 @@ class ScoreConfig:
     executor_address: str | None = None  # ray: cluster address; None starts a local Ray
     engine_actors: int = 1  # ray: engine actors serving model signals
     engine_cpus: float = 1.0  # ray: CPUs each engine actor reserves
+    allow_engine_failures: float | None = None  # None: a row the engine fails on stops the run (exit 5); a rate: quarantine up to it
     seed: int = 0
     calibrate_on: str | None = None  # label column: composite directions and weights from its rank correlations
     calibrate_direction: str | None = None  # the label's direction (default: lower-is-harder for score_pass_rate)
@@ -128,8 +130,13 @@ def resolve_signals(names: list[str]) -> list[type[Signal]]:
 # ----------------------------------------------------------------------------- batch functions
 
 
-def score_batch(table: pa.Table, signal_names: list[str], text_field: str, options: dict[str, Any], engine: Any = None) -> pa.Table:
-    """A pure batch → batch stage: the table with every selected signal's columns appended."""
+def score_batch(table: pa.Table, signal_names: list[str], text_field: str, options: dict[str, Any], engine: Any = None,
+                failures: dict[int, str] | None = None) -> pa.Table:
+    """A pure batch → batch stage: the table with every selected signal's columns appended.
+
+    `failures`, when given, receives the rows a signal could not score because its engine failed
+    (row index → reason): their columns are placeholders, never results to keep.
+    """
     ctx = BatchContext(table=table, text_field=text_field, options=options, engine=engine)
     for name in signal_names:
         cls = SIGNALS.get(name)
@@ -145,6 +152,8 @@ def score_batch(table: pa.Table, signal_names: list[str], text_field: str, optio
             else:
                 table = table.append_column(f.name, arr)
         ctx.table = table
+    if failures is not None:
+        failures.update(ctx.failures)
     return table
 
 
@@ -184,6 +193,7 @@ class _Unit:
     """A group of signals scored together, optionally through the row store."""
 
     def __init__(self, signals: list[type[Signal]], fields: list[str] | None, salt: dict[str, Any], store: RowStore | None):
+        self.signals = signals
         self.names = [s.name for s in signals]
         self.fields = [f for s in signals for f in s.schema_fields()]
         self.key_fields = fields  # None: every input column
@@ -191,6 +201,7 @@ class _Unit:
         self.store = store
         self.computed = 0
         self.reused = 0
+        self.not_final = 0  # rows left for a later run to finish (never stored)
 
     def split(self, table: pa.Table) -> tuple[pa.Table, Any]:
         """(rows that need computing, state to merge them back)."""
@@ -209,22 +220,33 @@ class _Unit:
         self.reused += table.num_rows - len(missing)
         return table.take(pa.array(missing, pa.int64())), (keys, found, missing)
 
-    def merge(self, table: pa.Table, computed: pa.Table, state: Any) -> pa.Table:
+    def merge(self, table: pa.Table, computed: pa.Table, state: Any, failures: dict[int, str] | None = None) -> tuple[pa.Table, dict[int, str]]:
+        """`table` with the computed columns, and its rows whose computation failed (row → reason).
+
+        A failed row is never a finished result: it is not stored, and the caller quarantines it
+        or stops the run, so a rerun computes it again.
+        """
         names = [f.name for f in self.fields]
+        failures = failures or {}
         if state is None:
             computed = _null_nans(computed, names)
             for f in self.fields:
                 col = computed.column(f.name)
                 i = table.schema.get_field_index(f.name)
                 table = table.set_column(i, f.name, col) if i >= 0 else table.append_column(f.name, col)
-            return table
+            return table, dict(failures)
         if computed.num_rows:
             computed = _null_nans(computed, names)
         keys, found, missing = state
         cols = {n: (computed.column(n).to_pylist() if computed.num_rows else []) for n in names}
-        new_items = [(keys[row], {n: cols[n][j] for n in names}) for j, row in enumerate(missing)]
-        self.store.put_many(new_items)  # type: ignore[union-attr]
-        values = {**found, **dict(new_items)}
+        failed_keys = {keys[missing[j]]: why for j, why in failures.items()}
+        new_items = [(keys[row], {n: cols[n][j] for n in names}) for j, row in enumerate(missing) if keys[row] not in failed_keys]
+        # rows a signal could not finish here (e.g. code checks without a sandbox) are not stored either
+        finished = [kv for kv in new_items if all(s.final(kv[1]) for s in self.signals)]
+        self.not_final += len(new_items) - len(finished)
+        self.store.put_many(finished)  # type: ignore[union-attr]
+        self.computed -= len(failed_keys)
+        values = {**found, **dict(new_items), **{k: {} for k in failed_keys}}
         for f in self.fields:
             vals = [_as_arrow_value(values[keys[i]].get(f.name), f.type) for i in range(table.num_rows)]
             arr = pa.array(vals, type=f.type)
@@ -232,7 +254,7 @@ class _Unit:
                 table = table.set_column(table.column_names.index(f.name), f.name, arr)
             else:
                 table = table.append_column(f.name, arr)
-        return table
+        return table, {i: failed_keys[k] for i, k in enumerate(keys) if k in failed_keys}
 
 
 class _Scorer:
@@ -267,7 +289,7 @@ class _Scorer:
             if isinstance(state, str):
                 yield table if positions is None else _put_back(table, sub, positions, self.unit.fields)
                 continue
-            merged = self.unit.merge(sub, computed, state)
+            merged = self.unit.merge(sub, computed, state)[0]
             yield merged if positions is None else _put_back(table, merged, positions, self.unit.fields)
 
 
@@ -326,8 +348,10 @@ def default_rejects_path(output: str) -> str:
 def estimate_rows(sources: list[str]) -> int | None:
     """A cheap row count for the progress bar's ETA (Parquet metadata; newline count for plain JSONL/CSV)."""
     total = 0
+    from curate.io.inputs import is_stream
+
     for s in sources:
-        if s == "-" or Path(s).is_dir() or s.endswith(".gz") or s.endswith(".arrow"):
+        if is_stream(s) or Path(s).is_dir() or s.endswith(".gz") or s.endswith(".arrow"):
             return None
         if s.endswith((".parquet", ".pq")):
             total += pq.ParquetFile(s).metadata.num_rows
@@ -353,7 +377,12 @@ def score(inputs: list[str], opts: ScoreConfig, on_progress: Callable[[int], Non
     made = {c for s in signals if s.kind == "model" for c in s.column_names()}
     late = [s for s in signals if s.kind == "text" and made & set(s.input_columns(opts.signal_options))]
     text_sigs = [s.name for s in signals if s.kind == "text" and s not in late]
-    sources = expand_inputs(inputs)
+    rejects_path = opts.rejects if opts.rejects is not None else default_rejects_path(opts.output)
+    sources, own = without_own_outputs(expand_inputs(inputs), opts.output, rejects_path)
+    if not sources:
+        raise InputError(f"the only input files are this command's own output ({', '.join(own[:3])})", "score another input, or write elsewhere with -o")
+    if own:
+        ctx.warn(f"not reading {len(own)} input file(s) that are this command's own output or rejects: {', '.join(own[:3])}{' …' if len(own) > 3 else ''}")
     summary = ScoreResult(signals=[s.name for s in signals], composite=composite.describe())
     summary.signal_params = {s.name: getattr(s, "params", lambda: {})() for s in signals if hasattr(s, "params")}
 
@@ -376,7 +405,6 @@ def score(inputs: list[str], opts: ScoreConfig, on_progress: Callable[[int], Non
             engine = ctx.engine(ecfg, executor=executor if engines_on_cluster else None)
             summary.extra["engine"] = {"name": engine.name, "model": engine.model}
 
-        rejects_path = opts.rejects if opts.rejects is not None else default_rejects_path(opts.output)
         rejects = RejectWriter(rejects_path)
         store = ctx.row_store(opts.row_store) if opts.row_store else None
         from curate import __version__
@@ -407,12 +435,15 @@ def score(inputs: list[str], opts: ScoreConfig, on_progress: Callable[[int], Non
 
             calibrator = Calibrator(opts.calibrate_on, resolve_direction(opts.calibrate_on, opts.calibrate_direction), [c.name for c in composite.columns])
         read_opts = ReadOptions(text_field=opts.text_field, id_field=opts.id_field, batch_rows=opts.batch_rows, max_text_chars=opts.max_text_chars)
-        spool = Path(tempfile.mkdtemp(prefix="curate-score-"))
+        engine_failed: dict[str, int] = {}  # reason → rows the model engine failed on
+        spool = temp_dir("curate-score-")  # named for its owner: a later run sweeps it if this one is killed
         spool_files: list[Path] = []
         schemas: list[pa.Schema] = []
 
+        read_stats = ReadStats()
+
         def batches() -> Iterator[pa.Table]:
-            for table, rej in read_batches(sources, read_opts):
+            for table, rej in read_batches(sources, read_opts, stats=read_stats):
                 rejects.write(rej)
                 summary.rows_in += table.num_rows + len(rej)
                 if on_progress:
@@ -428,9 +459,18 @@ def score(inputs: list[str], opts: ScoreConfig, on_progress: Callable[[int], Non
             if model_sigs:
                 sub, positions = only.restrict(table) if only is not None else (table, None)
                 todo, state = model_unit.split(sub)
-                computed = score_batch(todo, model_sigs, opts.text_field, opts.signal_options, engine) if todo.num_rows else todo
-                merged = model_unit.merge(sub, computed, state)
-                table = merged if positions is None else _put_back(table, merged, positions, model_unit.fields)
+                failures: dict[int, str] = {}
+                computed = score_batch(todo, model_sigs, opts.text_field, opts.signal_options, engine, failures) if todo.num_rows else todo
+                merged, failed = model_unit.merge(sub, computed, state, failures)
+                if positions is None:
+                    table = merged
+                else:
+                    table = _put_back(table, merged, positions, model_unit.fields)
+                    failed = {positions[i]: why for i, why in failed.items()}
+                if failed:
+                    table = _engine_failures(table, failed, opts, rejects, engine_failed)
+                    if not table.num_rows:
+                        continue
             if late:
                 sub, positions = only.restrict(table) if only is not None else (table, None)
                 done = score_batch(sub, [s.name for s in late], opts.text_field, opts.signal_options) if sub.num_rows else sub
@@ -473,6 +513,9 @@ def score(inputs: list[str], opts: ScoreConfig, on_progress: Callable[[int], Non
     except BaseException:
         if sink is not None:
             sink.abort()
+        if rejects is not None:
+            rejects.abort()  # the old output and its rejects stay together
+            rejects = None
         raise
     finally:
         with contextlib.ExitStack() as closing:  # both run even if one fails; engines and executors belong to ctx
@@ -481,13 +524,31 @@ def score(inputs: list[str], opts: ScoreConfig, on_progress: Callable[[int], Non
             if rejects is not None:
                 closing.callback(rejects.close)
 
+    if executor is not None:
+        summary.extra["executor"] = executor.describe()  # after the run: engine actors start on the first cache miss
+    if engine is not None:
+        summary.extra["engine"]["loaded"] = bool(getattr(engine, "started", True))  # False: every call was served by the request cache
     summary.extra["rows_computed"] = {"text": text_unit.computed, "model": model_unit.computed}
+    if model_unit.not_final:
+        summary.extra["rows_not_final"] = model_unit.not_final
     summary.extra["rows_reused"] = {"text": text_unit.reused, "model": model_unit.reused}
     summary.quarantined = rejects.count
     summary.reject_reasons = rejects.reasons
     summary.rejects_path = rejects_path if rejects.count else None
     summary.inputs = input_hashes(sources) if "-" not in sources else {"-": "stdin"}
+    if read_stats.duplicate_ids:
+        summary.extra["duplicate_ids"] = read_stats.duplicate_ids
+        ctx.warn(f"{read_stats.duplicate_ids:,} row(s) repeat an earlier row's id ('{opts.id_field}'): they are kept, so a trainer would see that id twice")
     summary.seconds = time.perf_counter() - started
+    if engine_failed:
+        n = sum(engine_failed.values())
+        summary.extra["engine_failures"] = {"rows": n, "reasons": dict(engine_failed), "allowed_rate": opts.allow_engine_failures}
+        if summary.rows_in and n / summary.rows_in > (opts.allow_engine_failures or 0.0):
+            raise EngineError(
+                f"the model engine failed on {n} of {summary.rows_in} rows ({n / summary.rows_in:.1%}, more than --allow-engine-failures "
+                f"{opts.allow_engine_failures:.1%}): {_top_reason(engine_failed)}; they are quarantined in {rejects_path}",
+                "fix the engine and rerun the same command: finished rows are kept, only the failed ones are computed again",
+            )
     return summary
 
 
@@ -508,6 +569,33 @@ def _calibrate(summary: ScoreResult, composite: Composite, calibrator: Any, sign
                                     "rule": "direction = sign, weight = |Spearman| of each column with the label on labelled rows",
                                     "columns": result, "user_set": sorted(fixed),
                                     "applied": bool(rows) and any("weight" in r for r in result.values())}
+
+
+def _top_reason(reasons: dict[str, int]) -> str:
+    why, count = max(reasons.items(), key=lambda kv: kv[1])
+    return f"{why!r}" + (f" ({count} rows; {len(reasons) - 1} other reasons)" if len(reasons) > 1 else "")
+
+
+def _engine_failures(table: pa.Table, failed: dict[int, str], opts: ScoreConfig, rejects: Any, tally: dict[str, int]) -> pa.Table:
+    """Rows the model engine failed on: quarantined with the reason when --allow-engine-failures is
+    given, else the run stops at once (exit 5) — they are never written as scored rows."""
+    from curate.io.readers import Reject
+
+    for why in failed.values():
+        tally[why] = tally.get(why, 0) + 1
+    if opts.allow_engine_failures is None:
+        n = sum(tally.values())
+        raise EngineError(
+            f"the model engine failed on {n} row(s): {_top_reason(tally)}",
+            "check the engine (--engine-url, --engine-timeout) and rerun the same command: finished rows are kept and only the failed ones "
+            "are computed again; or pass --allow-engine-failures RATE to quarantine such rows and go on",
+        )
+    drop = sorted(failed)
+    bad = table.take(pa.array(drop, pa.int64())).to_pylist()
+    rejects.write([Reject(f"engine failure: {failed[i]}", "engine", None, row=row) for i, row in zip(drop, bad)])
+    keep = np.ones(table.num_rows, dtype=bool)
+    keep[drop] = False
+    return table.filter(pa.array(keep))
 
 
 def _describe(summary: ScoreResult, spool_files: list[Path], columns: list[str]) -> None:

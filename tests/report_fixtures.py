@@ -142,8 +142,24 @@ def write_ordered(root: Path, table: pa.Table, batch: int = 16, rows_per_shard: 
     return manifest
 
 
+def write_compare(root: Path) -> dict:
+    """Two seeds each of a baseline and a curriculum arm (CSV logs, the curriculum 10 % lower), compared into root/compare."""
+    from curate.compare import compare
+
+    steps = np.arange(0, 501, 50)
+    arms: dict[str, list[str]] = {}
+    for arm, scale in (("baseline", 1.0), ("curriculum", 0.9)):
+        for seed in (0, 1):
+            loss = scale * (2 + 3 * np.exp(-steps / 150)) * (1 + np.random.default_rng(seed).normal(0, 0.01, len(steps)))
+            path = root / "logs" / arm / f"seed-{seed}.csv"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text("step,eval_loss\n" + "".join(f"{s},{v!r}\n" for s, v in zip(steps, loss.tolist())))
+            arms.setdefault(arm, []).append(str(path))
+    return compare(arms, root / "compare", target=3.0).data
+
+
 def make_run(root: Path, *, scored: bool = True, summaries: bool = True, synth: bool = True, ordered: bool = True,
-             layout: str = "sets", n: int = 240) -> Path:
+             layout: str = "sets", n: int = 240, compare: bool = True) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     table = scored_table(n)
     if scored:
@@ -154,4 +170,6 @@ def make_run(root: Path, *, scored: bool = True, summaries: bool = True, synth: 
         (root / "synth-summary.json").write_text(json.dumps(SYNTH_SUMMARY if layout == "sets" else SYNTH_SUMMARY_NESTED))
     if ordered:
         write_ordered(root / "ordered", table, layout=layout)
+    if compare:
+        write_compare(root)
     return root

@@ -130,7 +130,7 @@ def test_engine_actors_the_cluster_cannot_place_now_fail_instead_of_waiting(ray_
 
 def test_one_engine_actor_larger_than_every_node_is_a_usage_error():
     from curate.errors import UsageError
-    from curate.executors.ray_engines import _check_capacity
+    from curate.executors.ray_engines import check_capacity
 
     class TwoSmallNodes:
         def cluster_resources(self):
@@ -139,9 +139,9 @@ def test_one_engine_actor_larger_than_every_node_is_a_usage_error():
         def nodes(self):
             return [{"Alive": True, "Resources": {"CPU": 8.0}}, {"Alive": True, "Resources": {"CPU": 8.0}}, {"Alive": False, "Resources": {"CPU": 64.0}}]
 
-    _check_capacity(TwoSmallNodes(), 2, 8.0, 0.0, 0.0, {})
+    check_capacity(TwoSmallNodes(), 2, 8.0, 0.0, 0.0, {})
     with pytest.raises(UsageError, match="one engine actor needs 12 CPUs on one node; the largest node has 8 CPUs"):
-        _check_capacity(TwoSmallNodes(), 1, 12.0, 0.0, 0.0, {})
+        check_capacity(TwoSmallNodes(), 1, 12.0, 0.0, 0.0, {})
 
 
 def test_engine_actor_options_without_ray_are_a_usage_error(runner, tmp_path):

@@ -15,7 +15,7 @@ from curate.report import ReportOptions, build_report
 
 from report_fixtures import SCORE_SUMMARY, SYNTH_SUMMARY, make_run, scored_table  # noqa: I001
 
-SECTION_IDS = ["overview", "config", "signals", "agreement", "pass-rate", "synthesis", "curriculum"]
+SECTION_IDS = ["overview", "config", "signals", "agreement", "pass-rate", "synthesis", "curriculum", "compare"]
 
 
 @pytest.fixture(scope="module")
@@ -103,6 +103,7 @@ def test_rerun_replaces_its_own_card_but_not_a_foreign_readme(tmp_path):
         (dict(summaries=False, synth=False, scored=False), ["scored rows", "score summary", "synthesis summary"], ["part-00000-of-00006"]),
         (dict(summaries=False, synth=False, ordered=False), ["score summary", "synthesis summary", "ordered dataset"], ["score_length"]),
         (dict(ordered=False), ["ordered dataset"], ["ladder/deepen"]),
+        (dict(compare=False), ["training comparison"], ["ladder/deepen", "part-00000-of-00006"]),
     ],
 )
 def test_missing_parts_are_named_not_fatal(tmp_path, parts, absent, present):

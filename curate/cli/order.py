@@ -47,25 +47,9 @@ def order(
 
         curate order /data/scored/ -o /data/ordered/ --executor ray --ray-address auto
     """
-    from curate.cli._output import info, run_stage
+    from curate.cli._output import run_stage
 
-    summary = run_stage("order", options(O, locals(), schedule=schedule_short or schedule))
-    m = summary.manifest
-    cur = m["sets"]["curriculum"]
-    c = m["config"]["resolved"]
-    info(
-        f"[green]✓[/] {cur['rows']:,} rows in {c['steps']:,} steps of {c['batch_size']:,} → {len(cur['shards'])} shard(s) in {output}"
-        + (f", baseline/ ({len(m['sets']['baseline']['shards'])} shard(s))" if "baseline" in m["sets"] else "")
-        + (f"; {m['rows']['quarantined']:,} row(s) quarantined in rejects.jsonl" if m["rows"]["quarantined"] else "")
-        + _gathered(summary.gathered)
-    )
-
-
-def _gathered(how: dict[str, Any]) -> str:
-    if how.get("gather") == "ray":
-        ex = how["executor"]
-        return f"; gathered on Ray ({ex['address']}, {ex['cluster_cpus']} CPUs)"
-    return f"; gathered {'in memory' if how.get('gather') == 'memory' else 'through spill buckets'}"
+    run_stage("order", options(O, locals(), schedule=schedule_short or schedule))  # the stage reports what it wrote
 
 
 def schedules() -> None:
@@ -88,6 +72,8 @@ def verify(folder: Annotated[str, typer.Argument(help="A folder written by `cura
     from curate.order import verify as check
 
     r = check(folder)
+    if r.get("note"):
+        info(f"[dim]{r['note']}[/]")
     info(f"[green]✓[/] {r['shards']} shard(s) match {folder}/manifest.json ({', '.join(f'{k}: {v:,} rows' for k, v in r['rows'].items())})")
 
 

@@ -20,8 +20,9 @@ def report_cmd(
     card_only: Annotated[bool, flag(O, "card_only")] = False,
     no_card: Annotated[bool, flag(O, "no_card")] = False,
     sample_rows: Annotated[int, flag(O, "sample_rows")] = 1_000_000,
+    compare: Annotated[Optional[str], flag(O, "compare")] = None,
 ) -> None:
-    """Write an HTML report (signal distributions, agreement, pass rates, synthesis funnel, curriculum) and a dataset card.
+    """Write an HTML report (signal distributions, agreement, pass rates, synthesis funnel, curriculum, training comparison) and a dataset card.
 
     Any part of the run may be missing: the page shows what exists and names what does not.
 
@@ -32,6 +33,8 @@ def report_cmd(
         curate report out/ -o out/report.html --scored out/scored.parquet
 
         curate report out/ --card-only
+
+        curate report out/ --compare runs/compare/
     """
     from rich.markup import escape
 

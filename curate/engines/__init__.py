@@ -137,6 +137,9 @@ def open_engine(cfg: EngineConfig | None = None, *, cached: bool = True, engine:
     if engine is not None:
         eng = engine
     elif lazy:
+        check = getattr(executor, "check_engine_pool", None) if pool is not None else None
+        if check is not None:
+            check(cfg)  # a pool the cluster can never hold fails now, not at the first cache miss
         eng, owned = LazyEngine(start, cfg.registry_name, model_name(cfg), owned=owned), True
     else:
         eng = start()

@@ -17,12 +17,13 @@ import os
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from itertools import islice
-from typing import Any, NoReturn
+from typing import Any
 
 import pyarrow as pa
 
-from curate.errors import CurateError, UsageError, require
+from curate.errors import UsageError, require
 from curate.executors.base import EXECUTORS, BatchFn, ExecutorConfig
+from curate.executors.ray_errors import raise_task_error
 
 INSTALL = "pip install 'curate[ray]'"
 WINDOW_BYTES = 512 * 2**20  # driver memory: two windows of input plus their results
@@ -46,26 +47,6 @@ def recut(done: list[pa.Table], sizes: list[int]) -> list[pa.Table]:
         out.append(whole.slice(start, n).combine_chunks())
         start += n
     return out
-
-
-RAY_LOGS = "see the Ray logs (/tmp/ray/session_latest/logs on its node)"
-
-
-def raise_task_error(exc: Any, failed: str | None = None, keep: tuple[type[BaseException], ...] = ()) -> NoReturn:
-    """Re-raise a failed Ray task's error for the user.
-
-    A curate error comes through as itself (without the retry advice Ray Data appends), and so do
-    the `keep` types; anything else stays `exc`, or becomes "`failed` failed: …" when `failed` is given.
-    """
-    cause = exc.cause
-    if isinstance(cause, CurateError):
-        cause.args = (cause.what,)
-        raise cause from None
-    if isinstance(cause, keep):
-        raise cause from None
-    if failed is None:
-        raise exc
-    raise CurateError(f"{failed} failed: {cause!r}", RAY_LOGS) from exc
 
 
 def _check_reachable(address: str | None, timeout: float = 5.0) -> None:
@@ -94,6 +75,8 @@ class RayExecutor:
         cfg = cfg or ExecutorConfig("ray")
         self.cfg = cfg
         self._pools: list[Any] = []
+        self._requested = 0  # engine actors asked for through check_engine_pool (started or not)
+        self._requested_resources = {"CPU": 0.0, "GPU": 0.0}
         ray = require("ray", INSTALL, "--executor ray")
         require("ray.data", INSTALL, "--executor ray")
         # No address: $RAY_ADDRESS when set (as Ray's own tools do), else a new local Ray just for this run.
@@ -159,7 +142,8 @@ class RayExecutor:
         todo = [t for t in chunk if t.num_rows]
         done: list[pa.Table] = []
         if todo:
-            ds = ray.data.from_arrow_refs([ray.put(t) for t in todo])
+            refs: list[Any] = [ray.put(t) for t in todo]
+            ds: Any = ray.data.from_arrow_refs(refs)
             ds = ds.map_batches(_apply, fn_args=(fn, args), batch_format="pyarrow", batch_size=None, zero_copy_batch=True)
             try:
                 done = ray.get(ds.to_arrow_refs())
@@ -168,6 +152,22 @@ class RayExecutor:
             done = recut(done, [t.num_rows for t in todo])
         results = iter(done)
         return [next(results) if t.num_rows else fn(t, *args) for t in chunk]
+
+    def check_engine_pool(self, engine_cfg: Any) -> None:
+        """Fail now if engine actors for `engine_cfg` could never be placed (before any actor starts)."""
+        import ray
+
+        from curate.engines.base import ENGINES
+        from curate.executors.ray_engines import check_capacity
+
+        ENGINES.get(engine_cfg.registry_name)
+        gpus = self.cfg.engine_gpus if self.cfg.engine_gpus is not None else (1.0 if ray.cluster_resources().get("GPU", 0) >= 1 else 0.0)
+        # what earlier pools of this executor hold, or will hold once they start
+        reserved = {r: max(sum(p.resources[r] for p in self._pools), self._requested_resources[r]) for r in ("CPU", "GPU")}
+        check_capacity(ray, self.cfg.engines, self.cfg.engine_cpus, gpus, self.cfg.spare_cpus, reserved)
+        self._requested += self.cfg.engines
+        self._requested_resources["CPU"] += self.cfg.engines * self.cfg.engine_cpus
+        self._requested_resources["GPU"] += self.cfg.engines * gpus
 
     def engine_pool(self, engine_cfg: Any) -> Any:
         """Engine actors on the cluster for model calls (`curate.executors.ray_engines`)."""
@@ -181,8 +181,9 @@ class RayExecutor:
 
     def describe(self) -> dict[str, Any]:
         out = {"executor": self.name, "address": self.address, "cluster_cpus": self.cpus}
-        if self._pools:
-            out["engine_actors"] = sum(p.size for p in self._pools)
+        if self._pools or self._requested:
+            # the engine actors this run asked for (a lazy pool starts them on its first cache miss)
+            out["engine_actors"] = max(sum(p.size for p in self._pools), self._requested)
         return out
 
     def close(self) -> None:

@@ -21,7 +21,7 @@ from typing import Any
 
 from curate.engines.base import Completion, EngineConfig, Prompt, PromptScore, SamplingParams
 from curate.errors import CurateError, UsageError
-from curate.executors.ray_data import RAY_LOGS, raise_task_error
+from curate.executors.ray_errors import RAY_LOGS, raise_task_error
 
 RESTARTS = 3  # Ray restarts a dead engine actor this many times; its running calls are retried
 PLACEMENT_TIMEOUT = float(os.environ.get("CURATE_RAY_PLACEMENT_TIMEOUT", "120"))  # seconds to wait for the actors' resources
@@ -49,23 +49,23 @@ class _EngineActor:
         except Exception as exc:
             self.failed = exc
 
-    def describe(self) -> tuple[str, str]:
-        if self.failed is not None:
+    def _engine(self) -> Any:
+        if self.failed is not None:  # a (restarted) actor whose engine did not start
             raise self.failed
-        return self.engine.name, self.engine.model
+        return self.engine
+
+    def describe(self) -> tuple[str, str]:
+        return self._engine().name, self._engine().model
 
     def generate(self, prompts: list[Prompt], params: SamplingParams) -> list[Completion]:
-        if self.failed is not None:  # a restarted actor whose engine did not start again
-            raise self.failed
-        return self.engine.generate(prompts, params)
+        return self._engine().generate(prompts, params)
 
     def score_prompts(self, texts: list[str], top_k: int = 0) -> list[PromptScore]:
-        if self.failed is not None:
-            raise self.failed
-        return self.engine.score_prompts(texts, top_k)
+        return self._engine().score_prompts(texts, top_k)
 
     def close(self) -> None:
-        self.engine.close()
+        if self.engine is not None:
+            self.engine.close()
 
 
 def _runs(n: int, parts: int) -> list[tuple[int, int]]:
@@ -97,7 +97,7 @@ class RayEnginePool:
         if gpus is None:  # one GPU per engine on a cluster that has GPUs
             gpus = 1.0 if total.get("GPU", 0) >= 1 else 0.0
         self.resources = {"CPU": size * cpus, "GPU": size * gpus}
-        _check_capacity(ray, size, cpus, gpus, spare_cpus, reserved or {})
+        check_capacity(ray, size, cpus, gpus, spare_cpus, reserved or {})
         bundle = {"CPU": cpus, **({"GPU": gpus} if gpus else {})}
         self._ray = ray
         self._pg = placement_group([bundle] * size, strategy="SPREAD")  # one engine per node where the cluster allows
@@ -166,7 +166,7 @@ def _fmt(res: dict[str, float]) -> str:
     return " and ".join(f"{v:g} {k}{'s' if v != 1 else ''}" for k, v in res.items())
 
 
-def _check_capacity(ray: Any, size: int, cpus: float, gpus: float, spare_cpus: float, reserved: dict[str, float]) -> None:
+def check_capacity(ray: Any, size: int, cpus: float, gpus: float, spare_cpus: float, reserved: dict[str, float]) -> None:
     """Fail at once when the pool can never fit: not in the cluster's totals, or one actor not on any node."""
     total = ray.cluster_resources()
     need = {"CPU": size * cpus + spare_cpus + reserved.get("CPU", 0.0), "GPU": size * gpus + reserved.get("GPU", 0.0)}

@@ -28,7 +28,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from curate.executors.ray_data import raise_task_error
+from curate.executors.ray_errors import raise_task_error
 from curate.order import gather as G
 from curate.order.index import Source
 

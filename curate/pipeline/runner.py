@@ -52,6 +52,7 @@ class StagePlan:
     inputs: list[str]
     output: str
     summary: str | None
+    passes_rows: bool = True
 
     @property
     def where(self) -> str:
@@ -63,12 +64,16 @@ def _abs(path: str, base: Path) -> str:
 
 
 def plan(cfg: PipelineConfig, base: Path) -> list[StagePlan]:
-    """Every stage's inputs, outputs and validated options, before any stage runs."""
+    """Every stage's inputs, outputs and validated options, before any stage runs.
+
+    Where a stage reads and writes is the stage's own answer (its `plan` hook; a row stage by
+    default); the runner only threads the rows from one row stage to the next.
+    """
     from curate.stages import build_options, get_stage
+    from curate.stages.base import Slot, default_placement
     from curate.stages.options import split_names
 
     out_dir = Path(cfg.output)
-    state_dir = out_dir / STATE_DIR
     stages = cfg.stage_list()
     last_of = {t: i for i, (t, _) in enumerate(stages)}
     plans: list[StagePlan] = []
@@ -76,54 +81,32 @@ def plan(cfg: PipelineConfig, base: Path) -> list[StagePlan]:
     last_model: str | None = None
     for i, (t, raw) in enumerate(stages):
         name = f"{i + 1:02d}-{t}"
-        where = f"stages[{i}].{t}"
         stage = get_stage(t)
         model = stage.Options
-        summary: str | None = str(out_dir / "stages" / f"{name}.summary.json")
         values = {k.replace("-", "_"): v for k, v in raw.items()}
         for k, v in (("seed", cfg.seed), ("text_field", cfg.text_field), ("id_field", cfg.id_field)):
             if k in model.model_fields and k not in values:
                 values[k] = v
-        if t == "report":
-            output, inputs, summary = str(out_dir / "report.html"), _report_inputs(out_dir), None
-            fixed: dict[str, Any] = {"folder": str(out_dir)}
-        elif t == "fit":
-            output = str(out_dir / "model") if last_of[t] == i else str(out_dir / "stages" / name)
-            inputs = list(current)
-            fixed = {"inputs": inputs, "output": output}
-            last_model = output
-        else:
-            if t == "score":
-                output = str(out_dir / "scored.parquet") if last_of[t] == i else str(out_dir / "stages" / f"{name}.parquet")
-                if last_of[t] == i:
-                    summary = str(out_dir / "score-summary.json")
-            elif t == "order":
-                output = str(out_dir / "ordered") if last_of[t] == i else str(out_dir / "stages" / name)
-            else:
-                output = str(out_dir / "stages" / f"{name}.parquet")
-            inputs = list(current)
-            fixed = {"inputs": inputs, "output": output}
-            if "rejects" in model.runner_fields:
-                fixed["rejects"] = str(out_dir / "stages" / f"{name}.rejects.jsonl")
-            if "row_store" in model.runner_fields:
-                fixed["row_store"] = str(state_dir / "rows.sqlite")
-            uses_model = t == "score" and "predicted" in split_names(values.get("signals") or [])
-            if uses_model and last_model and "predictor" not in values:
-                values["predictor"] = last_model  # the model of the latest fit stage
-            if uses_model and values.get("predictor"):
-                model_dir = Path(_abs(values["predictor"], base))
-                values["predictor"] = str(model_dir)
-                inputs = inputs + [str(model_dir / "model.json"), str(model_dir / "arrays.npz")]  # a refit model reruns the stage
-        opts = build_options(model, values, where, fixed)
-        plans.append(StagePlan(i, t, name, opts, inputs, output, summary))
-        if t not in ("report", "fit"):
-            current = [output]
+        slot = Slot(out_dir, name, last_of[t] == i, list(current))
+        hook = getattr(stage, "plan", None)
+        place = hook(slot) if hook else default_placement(model, slot)
+        uses_model = t == "score" and "predicted" in split_names(values.get("signals") or [])
+        if uses_model and last_model and "predictor" not in values:
+            values["predictor"] = last_model  # the model of the latest fit stage
+        if uses_model and values.get("predictor"):
+            values["predictor"] = _abs(values["predictor"], base)
+        opts = build_options(model, values, f"stages[{i}].{t}", place.fixed)
+        inputs = place.inputs if place.inputs is not None else list(place.fixed.get("inputs", []))
+        if hasattr(stage, "inputs"):
+            inputs = stage.inputs(opts)
+        if uses_model and values.get("predictor"):
+            inputs = inputs + [str(Path(values["predictor"]) / f) for f in ("model.json", "arrays.npz")]  # a refit model reruns the stage
+        if t == "fit":
+            last_model = place.output
+        plans.append(StagePlan(i, t, name, opts, inputs, place.output, place.summary, place.passes_rows))
+        if place.passes_rows:
+            current = [place.output]
     return plans
-
-
-def _report_inputs(out_dir: Path) -> list[str]:
-    names = ["scored.parquet", "score-summary.json", "synth-summary.json", "ordered/manifest.json"]
-    return [str(out_dir / n) for n in names]
 
 
 def _stage_key(p: StagePlan, cfg: PipelineConfig) -> str:
@@ -188,6 +171,9 @@ def run_pipeline(cfg: PipelineConfig, opts: RunOptions, reporter: Any = None) ->
         out_dir = opts.base_dir / out_dir
         cfg = cfg.model_copy(update={"output": str(out_dir)})
     plans = plan(cfg, opts.base_dir)  # every stage validated before the first one runs
+    from curate.io import expand_inputs
+
+    expand_inputs([_abs(p, opts.base_dir) for p in cfg.input])  # a missing input fails before anything is written
     state_dir = out_dir / STATE_DIR
     (out_dir / "stages").mkdir(parents=True, exist_ok=True)
     _clean_stale_temps(out_dir)
@@ -213,24 +199,28 @@ def _run(cfg: PipelineConfig, opts: RunOptions, plans: list[StagePlan], out_dir:
             report["stages"].append(entry)
             continue
         t0 = time.perf_counter()
-        ctx.info(f"[bold]▶ {p.name}[/]: {p.type} {' '.join(p.inputs) if p.type != 'report' else ''} → {p.output}")
+        ctx.info(f"[bold]▶ {p.name}[/]: {p.type} {' '.join(p.inputs) if p.passes_rows else ''} → {p.output}")
         summary = get_stage(p.type).run(p.options, ctx)
         data = summary.to_json()
         if p.summary:
             _write_json(Path(p.summary), data)
         entry["status"] = "ran"
         entry["seconds"] = round(time.perf_counter() - t0, 3)
-        if p.type != "report":
+        if p.passes_rows:
             ctx.info(f"  {p.name}: {summary.rows_in:,} rows in, {summary.rows_out:,} out, {summary.quarantined:,} quarantined in {entry['seconds']:.1f}s")
         entry["summary"] = data if p.summary else None
         report["stages"].append(entry)
-        state["stages"][p.name] = {"key": key, "output": p.output, "finished": time.time()}
+        if summary.complete:
+            state["stages"][p.name] = {"key": key, "output": p.output, "finished": time.time()}
+        else:  # rows left unfinished (e.g. code checks this machine cannot run): the next run redoes the stage
+            state["stages"].pop(p.name, None)
+            entry["status"] = "ran (incomplete: rerun to finish)"
         _save_state(state_path, state)
         summary.check_gates(getattr(p.options, "max_reject_rate", None), name=p.name)
         summary.check_gates(opts.max_reject_rate, opts.fail_on_empty, name=p.name)
     _merge_synth_summaries(out_dir, report)
     report["seconds"] = round(time.perf_counter() - started, 3)
-    report["changed"] = [s["name"] for s in report["stages"] if s["status"] == "ran"]
+    report["changed"] = [s["name"] for s in report["stages"] if s["status"].startswith("ran")]
     return report
 
 

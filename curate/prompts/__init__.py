@@ -20,6 +20,11 @@ from curate.errors import UsageError
 PLACEHOLDERS = ("{question}", "{tests}", "{choices}")
 
 
+def exists(name: str) -> bool:
+    """Whether a built-in template of this name ships with curate."""
+    return resources.files("curate.prompts").joinpath(name if name.endswith(".txt") else f"{name}.txt").is_file()
+
+
 def load(name_or_path: str) -> str:
     """A built-in template by name (e.g. 'pass_rate_math') or any file path."""
     p = Path(name_or_path).expanduser()

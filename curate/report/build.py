@@ -19,6 +19,7 @@ class ReportOptions:
     write_card: bool = True
     scored: list[str] = field(default_factory=list)
     sample_rows: int = DEFAULT_SAMPLE_ROWS
+    compare: str | None = None  # compare.json (or its folder); default DIR/compare/compare.json
 
 
 @dataclass
@@ -45,7 +46,7 @@ def build_report(folder: str | Path, opts: ReportOptions | None = None) -> Repor
     opts = opts or ReportOptions()
     if not (opts.write_html or opts.write_card):
         raise UsageError("nothing to write", "drop --no-card or --card-only")
-    run = load_run(folder, opts.scored)
+    run = load_run(folder, opts.scored, opts.compare)
     html_path = Path(opts.output) if opts.output else run.root / "report.html"
     card_path = Path(opts.card) if opts.card else run.root / "README.md"
     if opts.write_card:

@@ -100,9 +100,25 @@ def render_card(run: RunData, facts: Facts, stats: ScoredStats | None, report_na
     if stats is not None and stats.buckets:
         lines.append("- pass-rate buckets: " + ", ".join(f"{k} {_fmt(v)}" for k, v in stats.buckets.items()))
 
+    lines += ["", "## Does the order help?", ""]
+    lines += _compare_lines(run)
+
     if run.missing:
         lines += ["", "## Not in this folder", ""] + [f"- {m}" for m in run.missing]
     return "\n".join(lines) + "\n"
+
+
+def _compare_lines(run: RunData) -> list[str]:
+    data = run.compare
+    if not isinstance(data, dict):
+        return ["Not measured here: no `compare/compare.json`. Train on the curriculum and on `baseline/` (several seeds, "
+                "each arm with its own tuned learning rate) and run `curate compare` on the logs."]
+    vs = data.get("vs_baseline") if isinstance(data.get("vs_baseline"), dict) else {}
+    better = "lower" if data.get("lower_is_better", True) else "higher"
+    lines = [f"Measured with `curate compare` on `{data.get('metric', '?')}` ({better} is better), against the "
+             f"`{data.get('baseline', 'baseline')}` arm (95 % bootstrap CIs across seeds):", ""]
+    lines += [f"- **{name}**: {v.get('verdict')}" for name, v in vs.items() if isinstance(v, dict) and v.get("verdict")] or ["- no arm compared"]
+    return lines
 
 
 def _ordered_rel(run: RunData) -> str:

@@ -22,6 +22,7 @@ SECTIONS = [
     ("fit", "Learned difficulty"),
     ("synthesis", "Synthesis funnel"),
     ("curriculum", "Curriculum"),
+    ("compare", "Training comparison"),
 ]
 OPTIONAL_SECTIONS = {"fit"}  # shown only when the run has one (a run without `curate fit` lacks nothing)
 MAX_SHARD_ROWS = 40
@@ -54,6 +55,7 @@ code { font:12px/1.4 ui-monospace,"DejaVu Sans Mono",monospace; background:#f0f2
 .fig { overflow-x:auto; margin:8px 0; }
 .fig svg { max-width:100%; height:auto; }
 .row { display:flex; flex-wrap:wrap; gap:24px; align-items:flex-start; }
+.caution { background:#eef4fb; color:#1f3b5c; border-left:3px solid var(--accent); padding:8px 12px; border-radius:4px; margin:8px 0; font-size:13px; }
 img.png { max-width:100%; border:1px solid var(--line); border-radius:4px; }
 """
 
@@ -333,6 +335,86 @@ def _curriculum(run: RunData, facts: Facts, shards: list[ShardStat], curve: list
     return "".join(out)
 
 
+def _ci_cell(value: Any, ci: Any, pct: bool = False) -> str:
+    """`v [lo, hi]` for a table cell; `v (no CI)` without one; — when there is no value."""
+    if not _number(value):
+        return "—"
+    f = (lambda x: f"{x * 100:+.1f} %") if pct else (lambda x: f"{x:.4g}")
+    if isinstance(ci, list) and len(ci) == 2 and all(_number(x) for x in ci):
+        return f"{f(value)} [{f(ci[0])}, {f(ci[1])}]"
+    return f"{f(value)} (no CI)"
+
+
+def _number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _compare(run: RunData) -> str:
+    data = run.compare
+    if data is None:
+        if run.compare_dir is not None:
+            return _missing(f"{run.compare_dir / 'compare.json'} could not be read (see the overview).")
+        return _missing("No training comparison (compare/compare.json): train on the curriculum and on baseline/ with a few seeds each, "
+                        "then `curate compare --arm baseline=RUN,RUN --arm curriculum=RUN,RUN -o DIR/compare`.")
+    metric = escape(str(data.get("metric", "?")))
+    better = "lower" if data.get("lower_is_better", True) else "higher"
+    base = str(data.get("baseline", "baseline"))
+    window = data.get("window") if isinstance(data.get("window"), dict) else {}
+    out = [f'<p class="note">Metric <code>{metric}</code> ({better} is better), baseline arm <code>{escape(base)}</code>; '
+           + (f"final values and areas over steps {_n(window['start'])}–{_n(window['end'])}, the range every run covers. "
+              if _number(window.get("start")) and _number(window.get("end")) else "")
+           + "95 % CIs: bootstrap across seeds (paired by seed where the arms have equal seed counts); "
+           "a difference counts only when its CI excludes 0.</p>"]
+    vs = data.get("vs_baseline") if isinstance(data.get("vs_baseline"), dict) else {}
+    for name, v in vs.items():
+        if isinstance(v, dict) and v.get("verdict"):
+            out.append(f"<p><b>{escape(str(name))} vs {escape(base)}:</b> {escape(str(v['verdict']))}</p>")
+    arms = data.get("arms") if isinstance(data.get("arms"), dict) else {}
+    rows = []
+    for name, a in arms.items():
+        if not isinstance(a, dict):
+            continue
+        reach = a.get("steps_to_target") if isinstance(a.get("steps_to_target"), dict) else None
+        steps = "—"
+        if reach:
+            steps = f"{reach.get('reached', '?')} of {reach.get('of', '?')} runs"
+            if _number(reach.get("mean")):
+                steps = _ci_cell(reach["mean"], reach.get("ci")) + f" ({steps})"
+        runs = a.get("runs")
+        rows.append([name, len(runs) if isinstance(runs, list) else a.get("n_runs", "—"), _ci_cell(a.get("final"), a.get("final_ci")),
+                     _ci_cell(a.get("auc"), a.get("auc_ci")), steps])
+    target = data.get("target")
+    head = ["arm", "runs", f"final {data.get('metric', '')} [95 % CI]", "mean over the window (AUC) [95 % CI]",
+            f"steps to {target:g}" if _number(target) else "steps to target"]
+    if rows:
+        out.append("<h3>Per arm</h3>" + _table(head, rows, {1}))
+    rows = []
+    for name, v in vs.items():
+        if not isinstance(v, dict):
+            continue
+        found = v.get("findings") if isinstance(v.get("findings"), dict) else {}
+        rows.append([name, v.get("pairing", "—"), _ci_cell(v.get("final_diff"), v.get("final_diff_ci")),
+                     _ci_cell(v.get("auc_diff"), v.get("auc_diff_ci")),
+                     _ci_cell(v.get("steps_to_target_change"), v.get("steps_to_target_change_ci"), pct=True),
+                     ", ".join(f"{k}: {x}" for k, x in found.items()) or "—"])
+    if rows:
+        out.append(f"<h3>Versus {escape(base)} (arm − baseline)</h3>"
+                   + _table(["arm", "pairing", "final difference", "AUC difference", "steps to target", "findings"], rows))
+    notes = [n for n in data.get("notes") or [] if isinstance(n, str)]
+    if notes:
+        out.append('<p class="note">' + "<br>".join(escape(n) for n in notes) + "</p>")
+    out.append('<div class="caution"><b>Before trusting a gain:</b> curricula often only make up for a badly tuned optimiser. '
+               "Give each arm its own best learning rate (picked on held-out data), use the same token budget and schedule, "
+               "and several seeds; look at early and mid-training as well as the end.</div>")
+    png = (run.compare_dir / "compare.png") if run.compare_dir is not None else None
+    if png is not None and png.is_file():
+        b64 = base64.b64encode(png.read_bytes()).decode()
+        out.append(f'<h3>compare.png</h3><img class="png" alt="{metric} by step per arm" src="data:image/png;base64,{b64}">')
+    else:
+        out.append(_missing("No compare.png beside compare.json (it was run without the picture)."))
+    return "".join(out)
+
+
 def render_page(run: RunData, facts: Facts, stats: ScoredStats | None, shards: list[ShardStat], card: str | None,
                 curve: list[ShardStat] | None = None, curve_unit: str = "shard") -> str:
     body = {
@@ -344,6 +426,7 @@ def render_page(run: RunData, facts: Facts, stats: ScoredStats | None, shards: l
         "fit": _fit(run),
         "synthesis": _synthesis(run, facts, stats),
         "curriculum": _curriculum(run, facts, shards, shards if curve is None else curve, curve_unit),
+        "compare": _compare(run),
     }
     shown = [(sid, title) for sid, title in SECTIONS if body[sid] or sid not in OPTIONAL_SECTIONS]
     nav = "".join(f'<a href="#{sid}">{escape(title)}</a>' for sid, title in shown)

@@ -9,10 +9,12 @@ from pathlib import Path
 from typing import Any
 
 from curate.errors import InputError
+from curate.io.inputs import check_parquet
 
 SCORE_SUMMARY = "score-summary.json"
 SYNTH_SUMMARY = "synth-summary.json"
 MANIFEST = "manifest.json"
+COMPARE = "compare/compare.json"  # what `curate compare ... -o DIR/compare` writes
 
 
 @dataclass
@@ -26,11 +28,13 @@ class RunData:
     stage_summaries: dict[str, dict[str, Any]] = field(default_factory=dict)  # pipeline stages/NN-type.summary.json
     ordered: Path | None = None
     manifest: dict[str, Any] | None = None
+    compare: dict[str, Any] | None = None  # compare.json of `curate compare`
+    compare_dir: Path | None = None
     missing: list[str] = field(default_factory=list)  # "what — where it was looked for"
     problems: list[str] = field(default_factory=list)  # present but unreadable
 
     def is_empty(self) -> bool:
-        return not (self.scored or self.score_summary or self.synth_summaries or self.manifest or self.stage_summaries)
+        return not (self.scored or self.score_summary or self.synth_summaries or self.manifest or self.stage_summaries or self.compare)
 
 
 def _read_json(path: Path, problems: list[str]) -> dict[str, Any] | None:
@@ -71,8 +75,20 @@ def find_scored(root: Path, scored: list[str] | None = None) -> list[str]:
     return []
 
 
-def load_run(folder: str | Path, scored: list[str] | None = None) -> RunData:
-    """Collect summaries, scored rows and the ordered set from a run folder (any part may be missing)."""
+def find_compare(root: Path, compare: str | None = None) -> Path | None:
+    """`--compare` (a compare.json or the folder holding it) if given, else DIR/compare/compare.json."""
+    if compare:
+        p = Path(compare)
+        file = p / "compare.json" if p.is_dir() else p
+        if not file.is_file():
+            raise InputError(f"--compare '{compare}' is not a compare.json nor a folder holding one", "pass the folder `curate compare -o` wrote")
+        return file
+    file = root / COMPARE
+    return file if file.is_file() else None
+
+
+def load_run(folder: str | Path, scored: list[str] | None = None, compare: str | None = None) -> RunData:
+    """Collect summaries, scored rows, the ordered set and a training comparison from a run folder (any part may be missing)."""
     root = Path(folder)
     if not root.exists():
         raise InputError(f"run folder '{folder}' does not exist", "pass the folder a pipeline run wrote (e.g. `curate run pipelines/demo.yaml` → out/)")
@@ -80,6 +96,8 @@ def load_run(folder: str | Path, scored: list[str] | None = None) -> RunData:
         raise InputError(f"'{folder}' is not a folder", "pass the run folder, not a file; give scored rows with --scored PATH")
     run = RunData(root=root)
     run.scored = find_scored(root, scored)
+    for f in run.scored:  # a truncated file is an input error naming it, not a failure deep in the statistics
+        check_parquet(f)
     if not run.scored:
         run.missing.append("scored rows — looked for scored.parquet and scored/*.parquet (or pass --scored PATH)")
 
@@ -119,9 +137,16 @@ def load_run(folder: str | Path, scored: list[str] | None = None) -> RunData:
     if run.ordered is None:
         run.missing.append(f"ordered dataset — looked for ordered/{MANIFEST}")
 
+    file = find_compare(root, compare)
+    if file is not None:
+        run.compare = _read_json(file, run.problems)
+        run.compare_dir = file.parent
+    else:
+        run.missing.append(f"training comparison — looked for {COMPARE} (`curate compare ... -o {Path(folder) / 'compare'}`)")
+
     if run.is_empty():
         raise InputError(
-            f"'{folder}' holds no curate run output (no scored rows, summaries or ordered/{MANIFEST})",
+            f"'{folder}' holds no curate run output (no scored rows, summaries, ordered/{MANIFEST} or {COMPARE})",
             "pass the folder a pipeline run wrote, or give scored rows with --scored PATH",
         )
     return run

@@ -8,9 +8,9 @@ in worker processes; model signals (`kind = "model"`) run in the main process wi
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
 
 import pyarrow as pa
 
@@ -46,12 +46,18 @@ class BatchContext:
     options: dict[str, Any] = field(default_factory=dict)
     engine: Any = None
     _cache: dict[str, Any] = field(default_factory=dict)
+    failures: dict[int, str] = field(default_factory=dict)  # row → why its engine call failed (see `fail`)
 
     @property
     def texts(self) -> list[str]:
         if "texts" not in self._cache:
             self._cache["texts"] = self.table.column(self.text_field).to_pylist()
         return self._cache["texts"]
+
+    def fail(self, row: int, reason: str) -> None:
+        """Mark a row as not scored because the engine failed: it is not stored as a result, and the
+        run quarantines it (--allow-engine-failures) or stops with exit code 5."""
+        self.failures.setdefault(row, reason)
 
     def cached(self, key: str, make: Any) -> Any:
         """Compute something once per batch and share it between signals (e.g. word lists)."""
@@ -60,15 +66,47 @@ class BatchContext:
         return self._cache[key]
 
 
+@runtime_checkable
+class SignalPlugin(Protocol):
+    """What `SIGNALS` holds: a class with a name, its columns, a kind and `score(ctx)`.
+
+    Optional hooks: `params() -> dict` (classmethod: settings recorded in the run summary, e.g.
+    the zlib level); `Options` (a pydantic model: the signal's own options, validated every time
+    the signal is built, so a typo in a pipeline's per-signal options is an error, not ignored).
+    """
+
+    name: ClassVar[str]
+    description: ClassVar[str]
+    columns: ClassVar[tuple[Column, ...]]
+    kind: ClassVar[Literal["text", "model"]]
+
+    def score(self, ctx: BatchContext) -> dict[str, Sequence[Any]]: ...
+
+
 class Signal:
-    """Base class: subclasses set `name`, `description`, `columns` and implement `score`."""
+    """Base class: subclasses set `name`, `description`, `columns` and implement `score`.
+
+    A subclass with options declares `Options` (a pydantic model); `self.options` is then the
+    validated dict of them. Without it, options are passed through as given.
+    """
 
     name: ClassVar[str]
     description: ClassVar[str]
     columns: ClassVar[tuple[Column, ...]]
     kind: ClassVar[Literal["text", "model"]] = "text"
+    Options: ClassVar[Any] = None
 
     def __init__(self, **options: Any):
+        if self.Options is not None:
+            from pydantic import ValidationError
+
+            try:
+                options = self.Options.model_validate(options).model_dump(exclude_unset=True)
+            except ValidationError as exc:
+                from curate.errors import UsageError
+
+                raise UsageError(f"bad options for signal '{self.name}': {exc.errors()[0]['msg']} ({'.'.join(map(str, exc.errors()[0]['loc']))})",
+                                 f"see `curate signals` for {self.name}") from None
         self.options = options
 
     def score(self, ctx: BatchContext) -> dict[str, Sequence[Any]]:
@@ -89,6 +127,11 @@ class Signal:
     def input_columns(cls, options: dict[str, Any]) -> list[str]:
         """Input columns besides the text that the signal reads in a worker (default: none)."""
         return []
+
+    @classmethod
+    def final(cls, values: Mapping[str, Any]) -> bool:
+        """False when a row's values (column → value) must be recomputed by the next run, so no row store keeps them."""
+        return True
 
     @classmethod
     def column_names(cls) -> list[str]:

@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from curate.stages.base import STAGES, Summary
+from curate.stages.base import STAGES, Placement, Slot, Summary
 from curate.stages.options import DirectionName, EngineFields, split_names
 
 
@@ -89,6 +89,11 @@ class FitSummary(Summary):
 class FitStage:
     name = "fit"
     Options = FitOptions
+
+    def plan(self, slot: Slot) -> Placement:
+        """In a pipeline: reads the current rows, writes DIR/model/ (the last fit stage) or stages/NAME/; passes the rows on unchanged."""
+        output = str(slot.run_dir / "model") if slot.last else str(slot.stages_dir / slot.name)
+        return Placement({"inputs": list(slot.rows), "output": output}, output, str(slot.stages_dir / f"{slot.name}.summary.json"), passes_rows=False)
 
     def run(self, options: FitOptions, ctx: Any) -> FitSummary:
         from curate.fit.run import FitConfig, fit

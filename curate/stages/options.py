@@ -8,7 +8,7 @@ name, one type, one default and one help text.
 from __future__ import annotations
 
 import enum
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import AliasChoices, Field, field_validator
 
@@ -66,6 +66,8 @@ class EngineFields(StageOptions):
     """Model path or name (default: the bundled SmolLM2-135M-Instruct)."""
     no_cache: bool = False
     """Bypass the request cache (results are still stored)."""
+    engine_timeout: float | None = Field(None, gt=0)
+    """Seconds to wait for one server request before retrying it (default: 60)."""
 
     @field_validator("engine")
     @classmethod
@@ -114,7 +116,7 @@ class EngineActorFields(StageOptions):
 class RowOutputFields(StageOptions):
     """Where a row-producing stage writes."""
 
-    runner_fields = ("inputs", "output", "rejects")
+    runner_fields: ClassVar[tuple[str, ...]] = ("inputs", "output", "rejects")
 
     inputs: list[str] = Field(min_length=1)
     """Input: Parquet file/dir/glob, JSONL (.jsonl/.jsonl.gz), CSV, a saved HF dataset folder, or '-' for JSONL on stdin."""

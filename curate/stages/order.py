@@ -6,18 +6,18 @@ module is its typed front.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import Field, field_validator
 
-from curate.stages.base import STAGES, StageOptions, Summary
+from curate.stages.base import STAGES, Placement, Slot, StageOptions, Summary
 from curate.stages.options import check_registered
 
 
 class OrderOptions(StageOptions):
     """Options of `curate order` (and of a pipeline's `order:` stage)."""
 
-    runner_fields = ("inputs", "output")
+    runner_fields: ClassVar[tuple[str, ...]] = ("inputs", "output")
 
     inputs: list[str] = Field(min_length=1)
     """Input: Parquet file/dir/glob, JSONL (.jsonl/.jsonl.gz), CSV, a saved HF dataset folder, or '-' for JSONL on stdin."""
@@ -93,6 +93,11 @@ class OrderStage:
     name = "order"
     Options = OrderOptions
 
+    def plan(self, slot: Slot) -> Placement:
+        """The last order stage of a pipeline writes `ordered/`; earlier ones `stages/NAME/`."""
+        output = str(slot.run_dir / "ordered") if slot.last else str(slot.stages_dir / slot.name)
+        return Placement({"inputs": list(slot.rows), "output": output}, output, str(slot.stages_dir / f"{slot.name}.summary.json"))
+
     def run(self, options: OrderOptions, ctx: Any) -> OrderSummary:
         import time
 
@@ -111,9 +116,26 @@ class OrderStage:
         t0 = time.perf_counter()
         m = order(cfg, run_info=how, executor=ctx.executor(where) if where.name == "ray" else None)
         rows = m["rows"]
+        ctx.info(_done_line(m, o.output, how))
         return OrderSummary(rows_in=rows["input"], rows_out=m["sets"]["curriculum"]["rows"], quarantined=rows["quarantined"],
                             rejects_path=f"{o.output}/rejects.jsonl" if rows["quarantined"] else None, seconds=time.perf_counter() - t0,
                             manifest=m, gathered=how)
+
+
+def _done_line(m: dict[str, Any], output: str, how: dict[str, Any]) -> str:
+    cur = m["sets"]["curriculum"]
+    c = m["config"]["resolved"]
+    if how.get("gather") == "ray":
+        ex = how["executor"]
+        gathered = f"; gathered on Ray ({ex['address']}, {ex['cluster_cpus']} CPUs)"
+    else:
+        gathered = f"; gathered {'in memory' if how.get('gather') == 'memory' else 'through spill buckets'}"
+    return (
+        f"[green]✓[/] {cur['rows']:,} rows in {c['steps']:,} steps of {c['batch_size']:,} → {len(cur['shards'])} shard(s) in {output}"
+        + (f", baseline/ ({len(m['sets']['baseline']['shards'])} shard(s))" if "baseline" in m["sets"] else "")
+        + (f"; {m['rows']['quarantined']:,} row(s) quarantined in rejects.jsonl" if m["rows"]["quarantined"] else "")
+        + gathered
+    )
 
 
 STAGES.register("order")(OrderStage())

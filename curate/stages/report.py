@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import Field
 
-from curate.stages.base import STAGES, StageOptions, Summary
+from curate.stages.base import STAGES, Placement, Slot, StageOptions, Summary
 
 
 class ReportOptions(StageOptions):
     """Options of `curate report` (and of a pipeline's `report:` stage)."""
 
-    runner_fields = ("folder",)
+    runner_fields: ClassVar[tuple[str, ...]] = ("folder",)
 
     folder: str
     """Run folder: scored.parquet or scored/, score-summary.json, synth-summary.json, ordered/."""
@@ -28,6 +28,8 @@ class ReportOptions(StageOptions):
     """Write only the HTML page."""
     sample_rows: int = Field(1_000_000, ge=1000)
     """Above this many scored rows, pictures use an even sample."""
+    compare: str | None = None
+    """A `curate compare` result to show (compare.json or its folder). Default: DIR/compare/compare.json."""
 
 
 class ReportSummary(Summary):
@@ -42,10 +44,11 @@ class ReportStage:
     name = "report"
     Options = ReportOptions
 
-    def outputs(self, options: ReportOptions) -> list[str]:
-        from pathlib import Path
-
-        return [options.output or str(Path(options.folder) / "report.html")] if not options.card_only else [options.card or str(Path(options.folder) / "README.md")]
+    def plan(self, slot: Slot) -> Placement:
+        """The report describes the whole run folder: its inputs are the run's results."""
+        names = ["scored.parquet", "score-summary.json", "synth-summary.json", "ordered/manifest.json", "compare/compare.json"]
+        return Placement({"folder": str(slot.run_dir)}, str(slot.run_dir / "report.html"), None, passes_rows=False,
+                         inputs=[str(slot.run_dir / n) for n in names])
 
     def run(self, options: ReportOptions, ctx: Any) -> ReportSummary:
         import time
@@ -61,7 +64,7 @@ class ReportStage:
             raise UsageError("--card-only writes no HTML page, so --output has nothing to name", "drop --output or --card-only")
         t0 = time.perf_counter()
         res = build_report(o.folder, Build(output=o.output, card=o.card, write_html=not o.card_only, write_card=not o.no_card, scored=list(o.scored),
-                                           sample_rows=o.sample_rows))
+                                           sample_rows=o.sample_rows, compare=o.compare))
         return ReportSummary(rows_in=res.rows or 0, rows_out=res.rows or 0, seconds=time.perf_counter() - t0, html=str(res.html) if res.html else None,
                              card=str(res.card) if res.card else None, missing=list(res.missing), sampled=res.sampled)
 

@@ -11,19 +11,28 @@ front: options, validation and the summary.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import Field, field_validator
 
 from curate.defaults import DEFAULT_SIGNALS
-from curate.stages.base import STAGES, Summary
-from curate.stages.options import DirectionName, EngineActorFields, EngineFields, ExecutorFields, RowOutputFields, check_registered, parse_pairs, split_names
+from curate.stages.base import STAGES, Placement, Slot, Summary, default_placement
+from curate.stages.options import (
+    DirectionName,
+    EngineActorFields,
+    EngineFields,
+    ExecutorFields,
+    RowOutputFields,
+    check_registered,
+    parse_pairs,
+    split_names,
+)
 
 
 class ScoreOptions(RowOutputFields, EngineFields, ExecutorFields, EngineActorFields):
     """Options of `curate score` (and of a pipeline's `score:` stage)."""
 
-    runner_fields = ("inputs", "output", "rejects", "row_store")
+    runner_fields: ClassVar[tuple[str, ...]] = ("inputs", "output", "rejects", "row_store")
 
     signals: list[str] = Field(default_factory=lambda: list(DEFAULT_SIGNALS))
     """Signals to compute (repeat or comma-separate). See `curate signals`."""
@@ -67,6 +76,8 @@ class ScoreOptions(RowOutputFields, EngineFields, ExecutorFields, EngineActorFie
     """Which end of the --calibrate-on label is harder. Default: lower-is-harder for score_pass_rate, else higher-is-harder."""
     only_ids: str | None = None
     """JSONL file with an "id" per line (e.g. MODEL_DIR/suggest.jsonl): score only those rows; the others pass through unchanged."""
+    allow_engine_failures: float | None = Field(None, ge=0.0, le=1.0)
+    """Quarantine rows the model engine fails on (after retries) and exit 0 while they are at most this fraction of the rows; without it such a row stops the run with exit code 5."""
 
     @field_validator("signals", mode="before")
     @classmethod
@@ -111,18 +122,27 @@ class ScoreSummary(Summary):
         """From `curate.score.ScoreResult`."""
         data = result.as_dict()
         fields = {k: data.pop(k) for k in list(data) if k in cls.model_fields}
-        return cls(**fields, reused=dict(data.get("rows_reused") or {}), extra=data)
+        return cls(**fields, reused=dict(data.get("rows_reused") or {}), complete=not data.get("rows_not_final"), extra=data)
 
     def to_json(self) -> dict[str, Any]:
         data = super().to_json()
         data.pop("stage")
         data.pop("reused")  # reported as rows_reused / rows_computed per signal kind
+        data.pop("complete")  # reported as rows_not_final
         return data
 
 
 class ScoreStage:
     name = "score"
     Options = ScoreOptions
+
+    def plan(self, slot: Slot) -> Placement:
+        """The last score stage of a pipeline writes `scored.parquet` and `score-summary.json`."""
+        p = default_placement(ScoreOptions, slot)
+        if slot.last:
+            p.output = p.fixed["output"] = str(slot.run_dir / "scored.parquet")
+            p.summary = str(slot.run_dir / "score-summary.json")
+        return p
 
     def run(self, options: ScoreOptions, ctx: Any) -> ScoreSummary:
         from curate.io import Format
@@ -157,7 +177,8 @@ class ScoreStage:
                 **({"predictor": options.predictor} if options.predictor else {}),
             },
             engine=ctx.engine_config(engine=options.engine, url=options.engine_url, model=options.model,
-                                     cache=False if options.no_cache else None, seed=seed),
+                                     cache=False if options.no_cache else None, seed=seed, timeout=options.engine_timeout),
+            allow_engine_failures=options.allow_engine_failures,
             row_store=ctx.row_store_path(options.row_store),
             executor=executor,
             executor_address=ctx.executor_config(options.executor, options.ray_address).address,

@@ -36,6 +36,8 @@ class SynthesizeOptions(RowOutputFields, ExecutorFields, EngineActorFields):
     """Model engine: vllm (in-process), openai (a server at --engine-url), fake (tests)."""
     no_cache: bool = False
     """Bypass the request cache (results are still stored)."""
+    engine_timeout: float | None = Field(None, gt=0)
+    """Seconds to wait for one server request before retrying it (default: 60)."""
     rounds: int = Field(1, ge=1)
     """Defect mode: rounds, each seeded from the previous round's kept problems."""
     per_seed: int = Field(2, ge=1)
@@ -125,7 +127,7 @@ class SynthesizeStage:
         out = Output(o.output, Format(o.format.value) if o.format else None, o.rows_per_shard, o.rejects or default_rejects_path(o.output), None)
 
         def cfg(model: str | None, url: str | None) -> Any:
-            return ctx.engine_config(engine=o.engine, url=url, model=model, cache=False if o.no_cache else None, seed=o.seed)
+            return ctx.engine_config(engine=o.engine, url=url, model=model, cache=False if o.no_cache else None, seed=o.seed, timeout=o.engine_timeout)
 
         gen = cfg(o.generator_model, o.generator_engine_url)
         roles = {"generator": gen, "target": cfg(o.target_model, o.target_engine_url), "critic": cfg(o.critic_model, None) if o.critic_model else gen}
@@ -137,13 +139,51 @@ class SynthesizeStage:
         # On Ray, in-process engines become engine actors on the cluster; servers are called from here.
         on_cluster = where.name != "local" and any(not c.is_remote for c in roles.values())
         ex = ctx.executor(ctx.executor_config(o.executor, o.ray_address, engines=o.ray_engines, engine_cpus=o.ray_engine_cpus)) if on_cluster else None
-        engines = {role: ctx.engine(c, executor=ex) for role, c in roles.items()}
+        opened: dict[int, _Failures] = {}
+        for role, c in roles.items():
+            eng = ctx.engine(c, executor=ex)
+            opened.setdefault(id(eng), _Failures(eng))
+        engines = {role: opened[id(ctx.engine(c, executor=ex))] for role, c in roles.items()}
         details = synthesize(o.inputs, opts, out, generator=engines["generator"], target=engines["target"], critic=engines["critic"])
+        failed = sum(e.failed for e in opened.values())
+        if failed:
+            from curate.errors import EngineError
+
+            details["engine_failures"] = {"requests": failed, "reasons": {k: v for e in opened.values() for k, v in e.reasons.items()}}
+            why = max(details["engine_failures"]["reasons"].items(), key=lambda kv: kv[1])[0]
+            raise EngineError(
+                f"the model engine failed on {failed} of {sum(e.calls for e in opened.values())} requests ({why!r}); candidates that needed them are "
+                f"missing or rejected, so this synthesis is incomplete (written to {details['output'].get('path')})",
+                "fix the engine and rerun the same command: answered requests come from the request cache, only the failed ones are asked again",
+            )
         return SynthesizeSummary(
             rows_in=int(details.get("input_rows") or 0), rows_out=int(details.get("rows_written") or 0), quarantined=int(details.get("input_rejects") or 0),
             rejects_path=details.get("rejects_path"), seconds=float(details.get("seconds") or 0.0), new_rows=int(details.get("new_rows") or 0),
             details=details,
         )
+
+
+class _Failures:
+    """An engine that counts the prompts it failed to answer (synthesis reads a failed prompt as
+    an empty answer; the stage turns any such failure into exit code 5)."""
+
+    def __init__(self, engine: Any):
+        self._engine = engine
+        self.calls = 0
+        self.failed = 0
+        self.reasons: dict[str, int] = {}
+
+    def generate(self, prompts: list[Any], params: Any) -> list[Any]:
+        out = self._engine.generate(prompts, params)
+        self.calls += len(prompts)
+        for c in out:
+            if c.error:
+                self.failed += 1
+                self.reasons[c.error] = self.reasons.get(c.error, 0) + 1
+        return out  # type: ignore[no-any-return]
+
+    def __getattr__(self, item: str) -> Any:
+        return getattr(self._engine, item)
 
 
 STAGES.register("synthesize")(SynthesizeStage())

@@ -12,38 +12,10 @@ from what it carries (tests → code, choices → choice, a numeric answer → m
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, ClassVar
-
-from curate.registry import Registry
+from typing import Any
 
 
-@dataclass(frozen=True)
-class VerifyResult:
-    ok: bool
-    extracted: str | None = None  # what was read from the completion (answer, letter, code)
-    reason: str = ""  # why it failed, when it did
-
-
-class Verifier:
-    """Base class: set `name`, implement `check`. `reference_field` says where the reference lives."""
-
-    name: ClassVar[str]
-    reference_field: ClassVar[str] = "answer"  # "answer" or "tests"
-
-    def check(self, completion: str, reference: Any, row: Mapping[str, Any]) -> VerifyResult:
-        raise NotImplementedError
-
-
-VERIFIERS: Registry[type[Verifier]] = Registry(
-    "verifiers",
-    builtin_modules=(
-        "curate.verifiers.math",
-        "curate.verifiers.choice",
-        "curate.verifiers.exact",
-        "curate.verifiers.code",
-    ),
-)
+from curate.verifiers.base import VERIFIERS, Verifier, VerifierPlugin, VerifyResult
 
 ALIASES = {
     "numeric": "math",
@@ -114,4 +86,4 @@ def verify(task_type: str | None, completion: str, row: Mapping[str, Any], **fie
     return check(task_type, completion, row, **fields).ok
 
 
-__all__ = ["ALIASES", "VERIFIERS", "VerifyResult", "Verifier", "check", "get_verifier", "reference_of", "resolve_task_type", "verify"]
+__all__ = ["ALIASES", "VERIFIERS", "VerifyResult", "Verifier", "VerifierPlugin", "check", "get_verifier", "reference_of", "resolve_task_type", "verify"]

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from fractions import Fraction
 from typing import Any
 
-from curate.verifiers import VERIFIERS, Verifier, VerifyResult
+from curate.verifiers.base import VERIFIERS, Verifier, VerifyResult
 
 _NUM = r"-?\d+ \d+/\d+(?![\d/])|-?\d[\d,]*(?:\.\d+)?(?:/\d+)?|-?\.\d+"
 _NUM_RE = re.compile(_NUM)

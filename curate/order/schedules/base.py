@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -68,6 +69,22 @@ class Drawn:
 
 PaceFn = Callable[[np.ndarray, int, Params], np.ndarray]
 DrawFn = Callable[[Plan], Drawn]
+
+
+@runtime_checkable
+class SchedulePlugin(Protocol):
+    """What a `SCHEDULES` factory returns: a name, a formula for people, and the pacing g(t).
+
+    Optional hook: `draw(plan) -> Drawn` replaces the default paced draw (the easiest ⌈g(t)·N⌉
+    rows at step t) for schedules that order rows another way (warmup, interleaved, gaussian...).
+    Parameters are the shared, typed `Params` (one CLI flag each).
+    """
+
+    name: str
+    formula: str
+    draw: DrawFn | None
+
+    def pacing(self, steps: int, params: Params) -> np.ndarray: ...
 
 
 @dataclass(frozen=True)
