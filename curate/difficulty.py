@@ -45,8 +45,13 @@ class Composite:
     _sorted: dict[str, np.ndarray] = field(default_factory=dict)
 
     @classmethod
-    def build(cls, signals: list[type[Signal]], weights: dict[str, float], directions: dict[str, str]) -> "Composite":
-        """Default: each signal weighs 1, split evenly over its composite columns; overrides by signal or column name."""
+    def build(cls, signals: list[type[Signal]], weights: dict[str, float], directions: dict[str, str],
+              options: dict[str, Any] | None = None) -> "Composite":
+        """Default: each signal weighs 1, split evenly over its composite columns; overrides by signal or column name.
+
+        `options` (the run's signal options) lets a signal state its columns' directions at run
+        time (`Signal.columns_for`): `predicted` takes its label's.
+        """
         known_signals = {s.name for s in signals}
         known_cols = {column_name(s.name, c.part) for s in signals for c in s.columns}
         for key in list(weights) + list(directions):
@@ -57,7 +62,7 @@ class Composite:
                 )
         cols: list[CompositeColumn] = []
         for s in signals:
-            parts = [c for c in s.columns if c.direction is not None]
+            parts = [c for c in (s.columns_for(options) if options is not None else s.columns) if c.direction is not None]
             default_in = [c for c in parts if c.composite]
             for c in parts:
                 full = column_name(s.name, c.part)

@@ -120,6 +120,21 @@ class Signal:
         raise NotImplementedError
 
     @classmethod
+    def columns_for(cls, options: dict[str, Any]) -> tuple[Column, ...]:
+        """The columns as configured by a run's signal options (a direction can depend on them)."""
+        return cls.columns
+
+    @classmethod
+    def fingerprint(cls, options: dict[str, Any]) -> Any:
+        """What, besides the text and options, the values depend on (a model file's hash); None: nothing. Keys the row store."""
+        return None
+
+    @classmethod
+    def input_columns(cls, options: dict[str, Any]) -> list[str]:
+        """Input columns besides the text that the signal reads in a worker (default: none)."""
+        return []
+
+    @classmethod
     def final(cls, values: Mapping[str, Any]) -> bool:
         """False when a row's values (column → value) must be recomputed by the next run, so no row store keeps them."""
         return True
@@ -171,5 +186,6 @@ SIGNALS: Registry[type[Signal]] = Registry(
         "curate.signals.entropy",
         "curate.signals.pass_rate",
         "curate.signals.lm",
+        "curate.signals.predicted",
     ),
 )
