@@ -115,8 +115,8 @@ def synthesize_cmd(
     gen = details["json"].get("generate", {})
     con.print(
         f"{details['new_rows']} new rows from {details['seeds']} seeds → {details['output']['path']}; "
-        f"JSON parse rate {gen.get('parse_rate')} (first try {gen.get('first_try_parse_rate')}); "
-        f"{details['rejects']} rejects → {details['rejects_path'] or '-'}; {details['seconds']} s",
+        + (f"JSON parse rate {gen.get('parse_rate')} (first try {gen.get('first_try_parse_rate')}); " if gen else "")
+        + f"{details['rejects']} rejects → {details['rejects_path'] or '-'}; {details['seconds']} s",
         highlight=False,
     )
     if "monotonic" in details:

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, field_validator
 
 from curate.stages.base import STAGES, Summary
-from curate.stages.options import EngineActorFields, ExecutorFields, RowOutputFields
+from curate.stages.options import EngineActorFields, ExecutorFields, RowOutputFields, split_names
 
 
 class SynthesizeOptions(RowOutputFields, ExecutorFields, EngineActorFields):
@@ -102,6 +102,15 @@ class SynthesizeOptions(RowOutputFields, ExecutorFields, EngineActorFields):
     """Hint and numeric modes: column with the worked solution."""
     prompts_dir: str | None = None
     """Directory overriding prompt files synth_*.txt."""
+
+
+    @field_validator("fractions", mode="before")
+    @classmethod
+    def _fractions_as_text(cls, v: Any) -> Any:
+        """Rungs from a flag ("0.5,n-1,1") or a pipeline list ([0.5, "n-1", 1]) alike."""
+        if v is None:
+            return v
+        return split_names([str(x) for x in (v if isinstance(v, list | tuple) else [v])])
 
 
 class SynthesizeSummary(Summary):

@@ -173,7 +173,7 @@ def test_sigterm_cleans_up_like_ctrl_c(tmp_path):
 @pytest.mark.timeout(300)
 def test_sigterm_removes_the_score_spool(tmp_path):
     src = tmp_path / "many.jsonl"
-    src.write_text("".join(json.dumps({"text": f"row {i} " * 20}) + "\n" for i in range(60_000)))
+    src.write_text("".join(json.dumps({"text": f"row {i} " * 100}) + "\n" for i in range(60_000)))
     tmp = tmp_path / "tmp"
     tmp.mkdir()
     out = tmp_path / "out"
