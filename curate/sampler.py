@@ -60,6 +60,7 @@ class CurriculumSampler(_Sampler):  # type: ignore[misc,valid-type]
         ucb_temperature: float = 0.1,
         prior_column: str | None = None,
         prior_strength: float = 2.0,
+        predictor: str | None = None,
         reward_threshold: float | None = None,
         loss_success: str | float | None = "rank",
         seed: int | None = None,
@@ -83,6 +84,11 @@ class CurriculumSampler(_Sampler):  # type: ignore[misc,valid-type]
         if self.batch_size < 1:
             raise UsageError(f"batch_size must be at least 1 (got {batch_size})")
         self.prior_column, self.prior_strength = prior_column, prior_strength
+        self._predicted = None
+        if predictor is not None:
+            from curate.feedback.posterior import predict
+
+            self._predicted = predict(self.run, predictor)  # once: the rows do not change
         self.outcomes = OutcomeOptions(reward_threshold, LossSuccess.parse(loss_success))
         self.seed = self.run.seed if seed is None else int(seed)
         self._dataset = dataset
@@ -234,7 +240,7 @@ class CurriculumSampler(_Sampler):  # type: ignore[misc,valid-type]
         from curate.feedback.posterior import match, prior, update
         from curate.feedback.stats import StatsReport, observations
 
-        post = prior(self.run, self.prior_column, self.prior_strength)
+        post = prior(self.run, self.prior_column, self.prior_strength, self._predicted)
         report = StatsReport(source="CurriculumSampler.update")
         if self._observations:
             frame = pl.DataFrame(self._observations, infer_schema_length=None)

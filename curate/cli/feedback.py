@@ -23,6 +23,7 @@ def feedback_cmd(
     ucb_temperature: Annotated[float, flag(O, "ucb_temperature")] = 0.1,
     prior_column: Annotated[str | None, flag(O, "prior_column")] = None,
     prior_strength: Annotated[float, flag(O, "prior_strength")] = 2.0,
+    predictor: Annotated[str | None, flag(O, "predictor")] = None,
     reward_threshold: Annotated[float | None, flag(O, "reward_threshold")] = None,
     loss_success: Annotated[str, flag(O, "loss_success")] = "rank",
     id_field: Annotated[str | None, flag(O, "id_field")] = None,

@@ -5,6 +5,7 @@ Prior (per row, REFERENCE §6):
   Beta(1 + c, 1 + k − c);
 * else a prior column holding a probability p (`--prior-column`, e.g. `score_predicted` of the
   `predicted` signal) with strength n₀ (`--prior-strength`): Beta(1 + n₀·p, 1 + n₀·(1 − p));
+* else the prediction p of a `curate fit` model (`--predictor MODEL_DIR`), the same way;
 * else the weak prior Beta(1, 1).
 
 Update: s successes in m trials (summed over the row's observations, see `curate.feedback.stats`)
@@ -53,10 +54,49 @@ class Posterior:
         return p * (1 - p)
 
 
-def prior(run: OrderedRun, prior_column: str | None = None, strength: float = 2.0) -> Posterior:
+def predict(run: OrderedRun, model_dir: str) -> np.ndarray:
+    """Each row's pass probability by a `curate fit` model (NaN where it gives none), read from the ordered shards.
+
+    The model must predict a probability: a binary label, or a label within [0, 1] (a pass rate).
+    """
+    import polars as pl
+    import pyarrow as pa
+
+    from curate.errors import InputError
+    from curate.fit.features import FeatureSpec
+    from curate.fit.store import read_meta
+    from curate.signals.base import BatchContext
+    from curate.signals.predicted import Predicted
+
+    meta = read_meta(model_dir)
+    lo, hi = meta.get("label_range") or (float("-inf"), float("inf"))
+    if meta.get("kind") != "binary" and not (0 <= float(lo) and float(hi) <= 1):
+        raise UsageError(f"--predictor {model_dir} predicts '{meta.get('label')}' in [{lo}, {hi}], not a pass probability",
+                         "fit a model of a pass rate (e.g. --label score_pass_rate) or of a binary label")
+    spec = FeatureSpec.model_validate(meta["features"])
+    wanted = list(dict.fromkeys([spec.text_field, *spec.extra_text, *spec.needed_columns()]))
+    have = set(pl.scan_parquet(run.shards[0]).collect_schema().names()) if run.shards else set()
+    missing = [c for c in wanted if c not in have]
+    if missing:
+        raise InputError(f"--predictor {model_dir} reads column(s) {', '.join(missing)}, which the ordered rows lack",
+                         "order rows that carry the model's features (score them as the model was fitted)")
+    frame = pl.scan_parquet(run.shards).select(wanted).collect()[run.first_pos.tolist()]
+    table = frame.to_arrow()
+    cols = Predicted(predictor=model_dir).score(BatchContext(table=pa.table(table), text_field=spec.text_field, options={"predictor": model_dir}))
+    p = np.asarray(cols["score_predicted"], dtype=np.float64)
+    return np.clip(p, 0.0, 1.0)
+
+
+def prior(run: OrderedRun, prior_column: str | None = None, strength: float = 2.0, predicted: np.ndarray | None = None) -> Posterior:
+    """The prior of every row (see the module docstring); `predicted` (from `predict`) fills rows without a measured pass rate."""
     n = run.rows
     a0, b0 = np.ones(n), np.ones(n)
     source = np.full(n, "uniform", dtype=object)
+    if predicted is not None:
+        ok = np.isfinite(predicted)
+        a0[ok] = 1 + strength * predicted[ok]
+        b0[ok] = 1 + strength * (1 - predicted[ok])
+        source[ok] = "predictor"
     if prior_column is not None:
         if prior_column not in run.columns:
             raise UsageError(f"--prior-column {prior_column}: the ordered rows have no such column", "pick a column with a pass probability in [0, 1]")

@@ -43,6 +43,7 @@ class FeedbackConfig:
     ucb_temperature: float = 0.1
     prior_column: str | None = None
     prior_strength: float = 2.0
+    predictor: str | None = None  # a `curate fit` model folder: its prediction is the prior of rows without a measured pass rate
     reward_threshold: float | None = None
     loss_success: str = "rank"
     id_field: str | None = None
@@ -87,7 +88,12 @@ def feedback(cfg: FeedbackConfig, log: Any = None) -> FeedbackResult:
 
     obs, report = load_observations(cfg.stats, _stats_id(cfg.stats, run.id_field), outcomes)
     _check_steps(obs, cfg.step, run.steps, cfg.stats)
-    post = prior(run, cfg.prior_column, cfg.prior_strength)
+    predicted = None
+    if cfg.predictor:
+        from curate.feedback.posterior import predict
+
+        predicted = predict(run, cfg.predictor)
+    post = prior(run, cfg.prior_column, cfg.prior_strength, predicted)
     rows, known = match(obs, run, report)
     update(post, rows, known, report)
     if report.used == 0:
@@ -245,7 +251,8 @@ def _write(run: OrderedRun, cfg: FeedbackConfig, res: Replanned, post: Any, repo
         "parent_revision": run.revision,
         "stats": {"path": cfg.stats, "sha256": stats_hash.removeprefix("sha256:"), **_report_json(report)},
         "strategies": strat.describe(),
-        "prior": {"rows": post.prior_source, "column": cfg.prior_column, "strength": cfg.prior_strength if cfg.prior_column else None},
+        "prior": {"rows": post.prior_source, "column": cfg.prior_column, "predictor": cfg.predictor,
+                  "strength": cfg.prior_strength if cfg.prior_column or cfg.predictor else None},
         "outcomes": {"reward_threshold": cfg.reward_threshold, "loss_success": report.loss_success},
         "counts": res.counts,
         "shares": res.mixture,

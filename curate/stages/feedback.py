@@ -33,7 +33,9 @@ class FeedbackOptions(StageOptions):
     prior_column: str | None = None
     """A column with each row's pass probability in [0, 1] (e.g. score_predicted), the prior of rows without a scored pass rate."""
     prior_strength: float = Field(2.0, ge=0)
-    """Pseudo-observations the --prior-column value is worth."""
+    """Pseudo-observations the --prior-column value (or the --predictor prediction) is worth."""
+    predictor: str | None = None
+    """MODEL_DIR of `curate fit` (a pass-rate or binary label): its prediction is the prior of rows without a scored pass rate."""
     reward_threshold: float | None = None
     """Count reward ≥ this as a success (needed when rewards are not in [0, 1])."""
     loss_success: str = "rank"
@@ -96,7 +98,7 @@ class FeedbackStage:
         """What a pipeline's completion marker is keyed by: the parent's manifest and the stats."""
         from pathlib import Path
 
-        return [str(Path(options.ordered) / "manifest.json"), options.stats]
+        return [str(Path(options.ordered) / "manifest.json"), options.stats, *([str(Path(options.predictor) / "model.json")] if options.predictor else [])]
 
     def run(self, options: FeedbackOptions, ctx: Any) -> FeedbackSummary:
         from curate.feedback.revision import FeedbackConfig, feedback
@@ -104,7 +106,8 @@ class FeedbackStage:
         o = options
         res = feedback(FeedbackConfig(
             ordered=o.ordered, stats=o.stats, step=o.step, output=o.output, drop_mastered=o.drop_mastered, band=o.band, ucb_by=o.ucb_by,
-            ucb_temperature=o.ucb_temperature, prior_column=o.prior_column, prior_strength=o.prior_strength, reward_threshold=o.reward_threshold,
+            ucb_temperature=o.ucb_temperature, prior_column=o.prior_column, prior_strength=o.prior_strength, predictor=o.predictor,
+            reward_threshold=o.reward_threshold,
             loss_success=o.loss_success, id_field=o.id_field, baseline=not o.no_baseline, plot=not o.no_plot, seed=o.seed,
         ))
         m, rep, c = res.manifest, res.report, res.replanned.counts

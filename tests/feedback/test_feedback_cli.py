@@ -252,3 +252,40 @@ def test_a_prefix_ending_inside_a_shard_without_a_baseline(runner, tmp_path):
     res = run(runner, "verify", tmp_path / "r")
     assert res.exit_code == 0, res.output
     assert curriculum(tmp_path / "r").head(S * B).equals(curriculum(parent).head(S * B))
+
+
+def test_a_curate_fit_model_is_the_prior_of_rows_without_a_pass_rate(runner, tmp_path):
+    import pyarrow as pa
+
+    from curate.fit import FitConfig, fit
+    from curate.order import OrderConfig, order
+
+    rng = np.random.default_rng(2)
+    n = 90
+    rate = np.round(rng.random(n), 2)
+    words = [" ".join(["hard"] * int(1 + 9 * (1 - r)) + ["word"] * 3) for r in rate]
+    labelled = np.arange(n) < 60  # a pass rate measured on 60 rows; the other 30 only predicted
+    table = pa.table({"id": [f"r{i:03d}" for i in range(n)], "text": words, "difficulty": rng.random(n),
+                      "score_pass_rate": pa.array(np.where(labelled, rate, np.nan), from_pandas=True),
+                      "score_pass_rate_passes": pa.array([int(r * 4) if m else None for r, m in zip(rate, labelled)], pa.int64()),
+                      "score_pass_rate_k": pa.array([4 if m else None for m in labelled], pa.int64())})
+    pq.write_table(table, tmp_path / "scored.parquet")
+    fit([str(tmp_path / "scored.parquet")], FitConfig(label="score_pass_rate", output=str(tmp_path / "model"), features=["text", "length"]))
+    order(OrderConfig([str(tmp_path / "scored.parquet")], str(tmp_path / "o"), batch_size=6, plot=False, baseline=False))
+    stats = first_steps_stats(tmp_path / "o", 2, tmp_path / "s.jsonl")
+    res = run(runner, "feedback", tmp_path / "o", "--stats", stats, "--step", 2, "-o", tmp_path / "r", "--predictor", tmp_path / "model",
+              "--band", "0.3:0.7", "--prior-strength", "4")
+    assert res.exit_code == 0, res.output
+    m = json.loads((tmp_path / "r" / "manifest.json").read_text())
+    assert m["feedback"]["prior"]["rows"] == {"pass_rate": 60, "predictor": 30}
+    post = pl.read_parquet(tmp_path / "r" / "posterior.parquet")
+    unmeasured = post.filter(~pl.col("id").is_in([f"r{i:03d}" for i in range(60)]))
+    p = (unmeasured["prior_alpha"] - 1) / 4
+    assert ((p >= 0) & (p <= 1)).all() and (unmeasured["prior_alpha"] + unmeasured["prior_beta"] - 6).abs().max() < 1e-9
+    assert p.std() > 0  # the prediction differs between rows (the text tells them apart)
+    # a model of a label that is not a probability cannot be a prior
+    table2 = table.append_column("level", pa.array(np.where(labelled, rate * 5, np.nan), from_pandas=True))
+    pq.write_table(table2, tmp_path / "scored2.parquet")
+    fit([str(tmp_path / "scored2.parquet")], FitConfig(label="level", output=str(tmp_path / "model2"), features=["text", "length"]))
+    res = run(runner, "feedback", tmp_path / "o", "--stats", stats, "--step", 2, "-o", tmp_path / "r2", "--predictor", tmp_path / "model2")
+    assert res.exit_code == 2 and "not a pass probability" in res.output
