@@ -88,7 +88,7 @@ def test_completions_of_the_real_model(vllm_engine, tmp_path):
     eng = open_engine(EngineConfig(cache_dir=str(tmp_path / "cache"), seed=0), engine=vllm_engine)
     sink = CompletionSink(str(tmp_path / "c.parquet"), "id")
     table = pa.Table.from_pylist(ROWS[1:4])
-    scored = score_batch(table, ["pass_rate"], "text", {"k": 2, "max_tokens": 48, "temperature": 0.7}, eng, sink)
+    scored = score_batch(table, ["pass_rate"], "text", {"k": 2, "max_tokens": 48, "temperature": 0.7}, eng, completions=sink)
     sink.close()
     got = pl.read_parquet(tmp_path / "c.parquet")
     assert got.height == 3 * 2 and sorted(got["sample_index"].unique().to_list()) == [0, 1]
