@@ -7,7 +7,9 @@
 Per row: c passes out of k samples, p̂ = c/k, a Wilson 95 % interval, a bucket (`mastered` c=k,
 `learnable` 0<c<k, `frontier` c=0) and the unbiased pass@j = 1 − C(k−c, j)/C(k, j) (Chen et al.
 2021) for each requested j ≤ k. Rows without a reference answer (or tests, for code) are not
-sampled: their result carries `reason` and null scores.
+sampled: their result carries `reason` and null scores. So are rows whose verifier cannot run on
+this machine (code checks without bubblewrap): reason `not run: ...`, a CheckUnavailable warning,
+and such results are never stored as finished, so a rerun after the fix computes them.
 
 Adaptive sampling (`adaptive=True`) draws samples in rounds of `round_size` (default max(2, k/4))
 and stops a row as soon as its bucket is decided, by this sequential rule:
@@ -23,6 +25,7 @@ estimates the tokens the remaining k − m samples would have cost (m's mean len
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -30,6 +33,16 @@ from typing import Any
 from curate.engines.base import Prompt, SamplingParams
 
 MASTERED, LEARNABLE, FRONTIER = "mastered", "learnable", "frontier"
+NOT_RUN = "not run: "  # starts a reason that depends on this machine, not the row: recomputed on the next run
+
+
+class CheckUnavailable(UserWarning):
+    """Some rows could not be checked here (their verifier cannot run on this machine)."""
+
+
+def final(reason: str | None) -> bool:
+    """False for results a later run must recompute (the check could not run here), so no store keeps them."""
+    return not (reason or "").startswith(NOT_RUN)
 
 
 def wilson(c: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
@@ -70,6 +83,7 @@ class PassRateResult:
     tokens: int = 0  # generated tokens spent on this row
     tokens_saved: int = 0  # estimated tokens adaptive sampling did not spend
     reason: str | None = None  # why the row has no score (e.g. "no reference")
+    engine_failed: bool = False  # no score because the engine failed (not a property of the row: retry it)
     completions: list[str] = field(default_factory=list)
     verdicts: list[bool] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)  # verifier reasons, per failed sample
@@ -141,6 +155,7 @@ def measure_pass_rate(
 
         raise UsageError(f"k must be at least 1, got {opts.k}", "pass --k 8 (or any positive number of samples)")
     results = [PassRateResult() for _ in rows]
+    not_run: dict[str, int] = {}
     tasks: list[str] = []
     todo: list[int] = []
     for i, row in enumerate(rows):
@@ -153,7 +168,15 @@ def measure_pass_rate(
         if reference_of(v, row, opts.answer_field, opts.tests_field) is None:
             results[i].reason = "no reference"
             continue
+        why = v.unavailable()
+        if why:  # e.g. code checks without their sandbox: unscored, said so, never a silent 0
+            results[i].reason = NOT_RUN + why
+            not_run[why] = not_run.get(why, 0) + 1
+            continue
         todo.append(i)
+    for why, n in not_run.items():
+        warnings.warn(f"{n} row(s) left without a pass rate: {why} (not stored as done: a rerun after the fix computes them;"
+                      " `curate run` needs --force)", CheckUnavailable, stacklevel=2)
 
     templates: dict[str, str] = {}
     round_size = opts.round_size or max(2, opts.k // 4)
@@ -179,6 +202,7 @@ def measure_pass_rate(
                 for i, comp in zip(idxs, comps):
                     if comp.error:
                         results[i].reason = f"engine error: {comp.error}"
+                        results[i].engine_failed = True
                         failed.add(i)
                         continue
                     new = range(drawn[i], min(len(comp.texts), m + n))
@@ -194,6 +218,7 @@ def measure_pass_rate(
                     drawn[i] += len(new)
                     if not new:  # the engine returned nothing new: stop rather than loop
                         results[i].reason = "engine returned no samples"
+                        results[i].engine_failed = True
                         failed.add(i)
             active = [
                 i

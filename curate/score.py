@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from curate.difficulty import Composite
-from curate.errors import RejectRateExceeded, UsageError
+from curate.errors import EngineError, RejectRateExceeded, UsageError
 from curate.executors import Executor, ExecutorConfig
 from curate.io import Format, RejectWriter, conform, expand_inputs, unify_schemas, input_hashes, open_sink, read_batches
 from curate.io.readers import ReadOptions
@@ -57,6 +57,7 @@ class ScoreConfig:
     executor_address: str | None = None  # ray: cluster address; None starts a local Ray
     engine_actors: int = 1  # ray: engine actors serving model signals
     engine_cpus: float = 1.0  # ray: CPUs each engine actor reserves
+    allow_engine_failures: float | None = None  # None: a row the engine fails on stops the run (exit 5); a rate: quarantine up to it
     seed: int = 0
 
 
@@ -125,8 +126,13 @@ def resolve_signals(names: list[str]) -> list[type[Signal]]:
 # ----------------------------------------------------------------------------- batch functions
 
 
-def score_batch(table: pa.Table, signal_names: list[str], text_field: str, options: dict[str, Any], engine: Any = None) -> pa.Table:
-    """A pure batch → batch stage: the table with every selected signal's columns appended."""
+def score_batch(table: pa.Table, signal_names: list[str], text_field: str, options: dict[str, Any], engine: Any = None,
+                failures: dict[int, str] | None = None) -> pa.Table:
+    """A pure batch → batch stage: the table with every selected signal's columns appended.
+
+    `failures`, when given, receives the rows a signal could not score because its engine failed
+    (row index → reason): their columns are placeholders, never results to keep.
+    """
     ctx = BatchContext(table=table, text_field=text_field, options=options, engine=engine)
     for name in signal_names:
         cls = SIGNALS.get(name)
@@ -142,6 +148,8 @@ def score_batch(table: pa.Table, signal_names: list[str], text_field: str, optio
             else:
                 table = table.append_column(f.name, arr)
         ctx.table = table
+    if failures is not None:
+        failures.update(ctx.failures)
     return table
 
 
@@ -181,6 +189,7 @@ class _Unit:
     """A group of signals scored together, optionally through the row store."""
 
     def __init__(self, signals: list[type[Signal]], fields: list[str] | None, salt: dict[str, Any], store: RowStore | None):
+        self.signals = signals
         self.names = [s.name for s in signals]
         self.fields = [f for s in signals for f in s.schema_fields()]
         self.key_fields = fields  # None: every input column
@@ -206,22 +215,31 @@ class _Unit:
         self.reused += table.num_rows - len(missing)
         return table.take(pa.array(missing, pa.int64())), (keys, found, missing)
 
-    def merge(self, table: pa.Table, computed: pa.Table, state: Any) -> pa.Table:
+    def merge(self, table: pa.Table, computed: pa.Table, state: Any, failures: dict[int, str] | None = None) -> tuple[pa.Table, dict[int, str]]:
+        """`table` with the computed columns, and its rows whose computation failed (row → reason).
+
+        A failed row is never a finished result: it is not stored, and the caller quarantines it
+        or stops the run, so a rerun computes it again.
+        """
         names = [f.name for f in self.fields]
+        failures = failures or {}
         if state is None:
             computed = _null_nans(computed, names)
             for f in self.fields:
                 col = computed.column(f.name)
                 i = table.schema.get_field_index(f.name)
                 table = table.set_column(i, f.name, col) if i >= 0 else table.append_column(f.name, col)
-            return table
+            return table, dict(failures)
         if computed.num_rows:
             computed = _null_nans(computed, names)
         keys, found, missing = state
         cols = {n: (computed.column(n).to_pylist() if computed.num_rows else []) for n in names}
-        new_items = [(keys[row], {n: cols[n][j] for n in names}) for j, row in enumerate(missing)]
-        self.store.put_many(new_items)  # type: ignore[union-attr]
-        values = {**found, **dict(new_items)}
+        failed_keys = {keys[missing[j]]: why for j, why in failures.items()}
+        new_items = [(keys[row], {n: cols[n][j] for n in names}) for j, row in enumerate(missing) if keys[row] not in failed_keys]
+        # rows a signal could not finish here (e.g. code checks without a sandbox) are not stored either
+        self.store.put_many([kv for kv in new_items if all(s.final(kv[1]) for s in self.signals)])  # type: ignore[union-attr]
+        self.computed -= len(failed_keys)
+        values = {**found, **dict(new_items), **{k: {} for k in failed_keys}}
         for f in self.fields:
             vals = [_as_arrow_value(values[keys[i]].get(f.name), f.type) for i in range(table.num_rows)]
             arr = pa.array(vals, type=f.type)
@@ -229,7 +247,7 @@ class _Unit:
                 table = table.set_column(table.column_names.index(f.name), f.name, arr)
             else:
                 table = table.append_column(f.name, arr)
-        return table
+        return table, {i: failed_keys[k] for i, k in enumerate(keys) if k in failed_keys}
 
 
 class _Scorer:
@@ -256,7 +274,7 @@ class _Scorer:
 
         for computed in self.executor.map_batches(_pool_task, todo(), self.signals, self.text_field, self.options):
             table, state = pending.popleft()
-            yield table if isinstance(state, str) else self.unit.merge(table, computed, state)
+            yield table if isinstance(state, str) else self.unit.merge(table, computed, state)[0]
 
 
 
@@ -344,6 +362,7 @@ def score(inputs: list[str], opts: ScoreConfig, on_progress: Callable[[int], Non
         )
         scorer = _Scorer(text_unit, [s for s in signals if s.kind == "text"], opts.text_field, opts.signal_options, executor if text_sigs else None)
         read_opts = ReadOptions(text_field=opts.text_field, id_field=opts.id_field, batch_rows=opts.batch_rows, max_text_chars=opts.max_text_chars)
+        engine_failed: dict[str, int] = {}  # reason → rows the model engine failed on
         spool = Path(tempfile.mkdtemp(prefix="curate-score-"))
         spool_files: list[Path] = []
         schemas: list[pa.Schema] = []
@@ -364,8 +383,13 @@ def score(inputs: list[str], opts: ScoreConfig, on_progress: Callable[[int], Non
                 table = table.drop_columns([DIFFICULTY])
             if model_sigs:
                 todo, state = model_unit.split(table)
-                computed = score_batch(todo, model_sigs, opts.text_field, opts.signal_options, engine) if todo.num_rows else todo
-                table = model_unit.merge(table, computed, state)
+                failures: dict[int, str] = {}
+                computed = score_batch(todo, model_sigs, opts.text_field, opts.signal_options, engine, failures) if todo.num_rows else todo
+                table, failed = model_unit.merge(table, computed, state, failures)
+                if failed:
+                    table = _engine_failures(table, failed, opts, rejects, engine_failed)
+                    if not table.num_rows:
+                        continue
             summary.bytes_text += int(pa.compute.sum(pa.compute.binary_length(table.column(opts.text_field))).as_py() or 0)
             composite.add(table)
             path = spool / f"batch-{len(spool_files):06d}.parquet"
@@ -417,7 +441,43 @@ def score(inputs: list[str], opts: ScoreConfig, on_progress: Callable[[int], Non
     summary.rejects_path = rejects_path if rejects.count else None
     summary.inputs = input_hashes(sources) if "-" not in sources else {"-": "stdin"}
     summary.seconds = time.perf_counter() - started
+    if engine_failed:
+        n = sum(engine_failed.values())
+        summary.extra["engine_failures"] = {"rows": n, "reasons": dict(engine_failed), "allowed_rate": opts.allow_engine_failures}
+        if summary.rows_in and n / summary.rows_in > (opts.allow_engine_failures or 0.0):
+            raise EngineError(
+                f"the model engine failed on {n} of {summary.rows_in} rows ({n / summary.rows_in:.1%}, more than --allow-engine-failures "
+                f"{opts.allow_engine_failures:.1%}): {_top_reason(engine_failed)}; they are quarantined in {rejects_path}",
+                "fix the engine and rerun the same command: finished rows are kept, only the failed ones are computed again",
+            )
     return summary
+
+
+def _top_reason(reasons: dict[str, int]) -> str:
+    why, count = max(reasons.items(), key=lambda kv: kv[1])
+    return f"{why!r}" + (f" ({count} rows; {len(reasons) - 1} other reasons)" if len(reasons) > 1 else "")
+
+
+def _engine_failures(table: pa.Table, failed: dict[int, str], opts: ScoreConfig, rejects: Any, tally: dict[str, int]) -> pa.Table:
+    """Rows the model engine failed on: quarantined with the reason when --allow-engine-failures is
+    given, else the run stops at once (exit 5) — they are never written as scored rows."""
+    from curate.io.readers import Reject
+
+    for why in failed.values():
+        tally[why] = tally.get(why, 0) + 1
+    if opts.allow_engine_failures is None:
+        n = sum(tally.values())
+        raise EngineError(
+            f"the model engine failed on {n} row(s): {_top_reason(tally)}",
+            "check the engine (--engine-url, --engine-timeout) and rerun the same command: finished rows are kept and only the failed ones "
+            "are computed again; or pass --allow-engine-failures RATE to quarantine such rows and go on",
+        )
+    drop = sorted(failed)
+    bad = table.take(pa.array(drop, pa.int64())).to_pylist()
+    rejects.write([Reject(f"engine failure: {failed[i]}", "engine", None, row=row) for i, row in zip(drop, bad)])
+    keep = np.ones(table.num_rows, dtype=bool)
+    keep[drop] = False
+    return table.filter(pa.array(keep))
 
 
 def _describe(summary: ScoreResult, spool_files: list[Path], columns: list[str]) -> None:

@@ -9,6 +9,7 @@ import typer
 from curate.cli._errors import handle
 from curate.cli._options import (
     EngineOpt,
+    EngineTimeoutOpt,
     EngineUrlOpt,
     ExecutorOpt,
     FormatOpt,
@@ -63,6 +64,8 @@ def score_cmd(
     engine_url: EngineUrlOpt = None,
     model: ModelOpt = None,
     no_cache: NoCacheOpt = False,
+    engine_timeout: EngineTimeoutOpt = None,
+    allow_engine_failures: Annotated[Optional[float], flag(O, "allow_engine_failures")] = None,
     row_store: Annotated[Optional[str], flag(O, "row_store")] = None,
     seed: SeedOpt = 0,
 ) -> None:

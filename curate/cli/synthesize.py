@@ -9,7 +9,7 @@ import typer
 
 from curate.cli._errors import handle
 from curate.cli._options import (
-    EngineOpt, FormatOpt, InputArg, NoCacheOpt, OutputOpt, RayAddressOpt, RayEngineCpusOpt, RayEnginesOpt, RejectsOpt, RowsPerShardOpt, SeedOpt,
+    EngineOpt, EngineTimeoutOpt, FormatOpt, InputArg, NoCacheOpt, OutputOpt, RayAddressOpt, RayEngineCpusOpt, RayEnginesOpt, RejectsOpt, RowsPerShardOpt, SeedOpt,
     SummaryJsonOpt, flag, options,
 )
 from curate.stages.synthesize import SynthesizeOptions as O
@@ -69,6 +69,7 @@ def synthesize_cmd(
     summary_json: SummaryJsonOpt = None,
     seed: SeedOpt = 0,
     no_cache: NoCacheOpt = False,
+    engine_timeout: EngineTimeoutOpt = None,
     executor: Annotated[str, typer.Option("--executor", help="Where model calls run: local (engines in this process) or ray (engine actors on a Ray cluster).")] = "local",
     ray_address: RayAddressOpt = None,
     ray_engines: RayEnginesOpt = 1,

@@ -95,7 +95,7 @@ class EngineConfig:
     seed: int = 0
     max_model_len: int = 2048
     concurrency: int = 8  # in-flight requests to a server
-    timeout: float = 120.0  # seconds per server request
+    timeout: float = 60.0  # seconds per server request (a hung server is retried, then counted as failed)
     retries: int = 4
     extra: dict[str, Any] = field(default_factory=dict)
 

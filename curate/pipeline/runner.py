@@ -33,7 +33,6 @@ from curate import __version__
 from curate.pipeline.config import PipelineConfig
 
 STATE_DIR = ".curate"
-SIDE_STAGES = ("report", "compare")  # stages that neither read nor pass on the pipeline's rows
 
 
 @dataclass
@@ -53,6 +52,7 @@ class StagePlan:
     inputs: list[str]
     output: str
     summary: str | None
+    passes_rows: bool = True
 
     @property
     def where(self) -> str:
@@ -64,58 +64,38 @@ def _abs(path: str, base: Path) -> str:
 
 
 def plan(cfg: PipelineConfig, base: Path) -> list[StagePlan]:
-    """Every stage's inputs, outputs and validated options, before any stage runs."""
+    """Every stage's inputs, outputs and validated options, before any stage runs.
+
+    Where a stage reads and writes is the stage's own answer (its `plan` hook; a row stage by
+    default); the runner only threads the rows from one row stage to the next.
+    """
     from curate.stages import build_options, get_stage
+    from curate.stages.base import Slot, default_placement
 
     out_dir = Path(cfg.output)
-    state_dir = out_dir / STATE_DIR
     stages = cfg.stage_list()
     last_of = {t: i for i, (t, _) in enumerate(stages)}
     plans: list[StagePlan] = []
     current = [_abs(p, base) for p in cfg.input]
     for i, (t, raw) in enumerate(stages):
         name = f"{i + 1:02d}-{t}"
-        where = f"stages[{i}].{t}"
         stage = get_stage(t)
         model = stage.Options
-        summary: str | None = str(out_dir / "stages" / f"{name}.summary.json")
         values = {k.replace("-", "_"): v for k, v in raw.items()}
         for k, v in (("seed", cfg.seed), ("text_field", cfg.text_field), ("id_field", cfg.id_field)):
             if k in model.model_fields and k not in values:
                 values[k] = v
-        if t == "report":
-            output, inputs, summary = str(out_dir / "report.html"), _report_inputs(out_dir), None
-            fixed: dict[str, Any] = {"folder": str(out_dir)}
-        elif t == "compare":  # training logs → out/compare/, where the report looks; the rows flow past it
-            output, inputs = str(out_dir / "compare"), []
-            fixed = {"output": output}
-        else:
-            if t == "score":
-                output = str(out_dir / "scored.parquet") if last_of[t] == i else str(out_dir / "stages" / f"{name}.parquet")
-                if last_of[t] == i:
-                    summary = str(out_dir / "score-summary.json")
-            elif t == "order":
-                output = str(out_dir / "ordered") if last_of[t] == i else str(out_dir / "stages" / name)
-            else:
-                output = str(out_dir / "stages" / f"{name}.parquet")
-            inputs = list(current)
-            fixed = {"inputs": inputs, "output": output}
-            if "rejects" in model.runner_fields:
-                fixed["rejects"] = str(out_dir / "stages" / f"{name}.rejects.jsonl")
-            if "row_store" in model.runner_fields:
-                fixed["row_store"] = str(state_dir / "rows.sqlite")
-        opts = build_options(model, values, where, fixed)
-        if t == "compare":
+        slot = Slot(out_dir, name, last_of[t] == i, list(current))
+        hook = getattr(stage, "plan", None)
+        place = hook(slot) if hook else default_placement(model, slot)
+        opts = build_options(model, values, f"stages[{i}].{t}", place.fixed)
+        inputs = place.inputs if place.inputs is not None else list(place.fixed.get("inputs", []))
+        if hasattr(stage, "inputs"):
             inputs = stage.inputs(opts)
-        plans.append(StagePlan(i, t, name, opts, inputs, output, summary))
-        if t not in SIDE_STAGES:
-            current = [output]
+        plans.append(StagePlan(i, t, name, opts, inputs, place.output, place.summary, place.passes_rows))
+        if place.passes_rows:
+            current = [place.output]
     return plans
-
-
-def _report_inputs(out_dir: Path) -> list[str]:
-    names = ["scored.parquet", "score-summary.json", "synth-summary.json", "ordered/manifest.json", "compare/compare.json"]
-    return [str(out_dir / n) for n in names]
 
 
 def _stage_key(p: StagePlan, cfg: PipelineConfig) -> str:
@@ -205,14 +185,14 @@ def _run(cfg: PipelineConfig, opts: RunOptions, plans: list[StagePlan], out_dir:
             report["stages"].append(entry)
             continue
         t0 = time.perf_counter()
-        ctx.info(f"[bold]▶ {p.name}[/]: {p.type} {' '.join(p.inputs) if p.type not in SIDE_STAGES else ''} → {p.output}")
+        ctx.info(f"[bold]▶ {p.name}[/]: {p.type} {' '.join(p.inputs) if p.passes_rows else ''} → {p.output}")
         summary = get_stage(p.type).run(p.options, ctx)
         data = summary.to_json()
         if p.summary:
             _write_json(Path(p.summary), data)
         entry["status"] = "ran"
         entry["seconds"] = round(time.perf_counter() - t0, 3)
-        if p.type not in SIDE_STAGES:
+        if p.passes_rows:
             ctx.info(f"  {p.name}: {summary.rows_in:,} rows in, {summary.rows_out:,} out, {summary.quarantined:,} quarantined in {entry['seconds']:.1f}s")
         entry["summary"] = data if p.summary else None
         report["stages"].append(entry)

@@ -8,7 +8,7 @@ in worker processes; model signals (`kind = "model"`) run in the main process wi
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
 
@@ -46,12 +46,18 @@ class BatchContext:
     options: dict[str, Any] = field(default_factory=dict)
     engine: Any = None
     _cache: dict[str, Any] = field(default_factory=dict)
+    failures: dict[int, str] = field(default_factory=dict)  # row → why its engine call failed (see `fail`)
 
     @property
     def texts(self) -> list[str]:
         if "texts" not in self._cache:
             self._cache["texts"] = self.table.column(self.text_field).to_pylist()
         return self._cache["texts"]
+
+    def fail(self, row: int, reason: str) -> None:
+        """Mark a row as not scored because the engine failed: it is not stored as a result, and the
+        run quarantines it (--allow-engine-failures) or stops with exit code 5."""
+        self.failures.setdefault(row, reason)
 
     def cached(self, key: str, make: Any) -> Any:
         """Compute something once per batch and share it between signals (e.g. word lists)."""
@@ -106,6 +112,11 @@ class Signal:
     def score(self, ctx: BatchContext) -> dict[str, Sequence[Any]]:
         """Return one sequence per column, keyed by the column's full name (see `column_name`)."""
         raise NotImplementedError
+
+    @classmethod
+    def final(cls, values: Mapping[str, Any]) -> bool:
+        """False when a row's values (column → value) must be recomputed by the next run, so no row store keeps them."""
+        return True
 
     @classmethod
     def column_names(cls) -> list[str]:

@@ -4,12 +4,14 @@ Options (from `curate score` flags, in ctx.options, or per-signal): k (8), pass_
 adaptive (False), answer_field ("answer"), task_type_field ("task_type"), tests_field
 ("test_list"), task_type (force one), max_tokens (256), temperature (0.7), prompt_file.
 Rows without a reference answer (or tests) are not sampled: their scores are null and
-`score_pass_rate_reason` says why. Math, sampling rule and buckets: see curate.pass_rate.
+`score_pass_rate_reason` says why; a reason starting `not run:` (the verifier cannot run on this
+machine, e.g. code checks without bubblewrap) is not kept in the row store, so a rerun computes
+it. Math, sampling rule and buckets: see curate.pass_rate.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pyarrow as pa
@@ -46,6 +48,12 @@ class PassRate(Signal):
         Column("reason", "why the row has no pass rate (null when scored)", None, False, pa.string()),
     )
 
+    @classmethod
+    def final(cls, values: Mapping[str, Any]) -> bool:
+        from curate.pass_rate import final
+
+        return final(values.get(column_name(cls.name, "reason")))
+
     def score(self, ctx: BatchContext) -> dict[str, Sequence[Any]]:
         from curate.errors import UsageError
         from curate.pass_rate import measure_pass_rate
@@ -56,6 +64,9 @@ class PassRate(Signal):
         opts.text_field = ctx.text_field
         rows = ctx.table.to_pylist()
         results = measure_pass_rate(ctx.engine, rows, opts)
+        for i, r in enumerate(results):
+            if r.engine_failed:
+                ctx.fail(i, r.reason or "engine error")
         c = lambda part: column_name(self.name, part)  # noqa: E731
         return {
             c(""): [r.rate for r in results],

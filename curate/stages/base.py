@@ -17,6 +17,8 @@ it and `--summary-json` writes `summary.to_json()`.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -140,15 +142,55 @@ def build_options(model: type[StageOptions], values: dict[str, Any], where: str 
         raise UsageError("; ".join(lines)) from None
 
 
+@dataclass
+class Slot:
+    """A stage's place in a pipeline run, as the runner tells it to the stage's `plan` hook."""
+
+    run_dir: Path  # the pipeline's output folder
+    name: str  # e.g. "02-synthesize"
+    last: bool  # the last stage of its type in the pipeline
+    rows: list[str]  # what the previous row stage wrote (the pipeline's input for the first one)
+
+    @property
+    def stages_dir(self) -> Path:
+        return self.run_dir / "stages"
+
+    @property
+    def state_dir(self) -> Path:
+        return self.run_dir / ".curate"
+
+
+@dataclass
+class Placement:
+    """Where a stage reads and writes in a pipeline run (a stage's `plan` hook returns this)."""
+
+    fixed: dict[str, Any]  # options the runner sets (inputs, output, rejects, ...): a pipeline file may not
+    output: str  # what must exist for the stage to count as done
+    summary: str | None = None  # where the runner writes the stage's summary JSON
+    passes_rows: bool = True  # its output is the next row stage's input
+    inputs: list[str] | None = None  # files whose content keys the completion marker (default: fixed["inputs"])
+
+
+def default_placement(options_model: type[StageOptions], slot: Slot) -> Placement:
+    """A row stage: reads the current rows, writes `stages/NAME.parquet` (+ rejects, row store)."""
+    output = str(slot.stages_dir / f"{slot.name}.parquet")
+    fixed: dict[str, Any] = {"inputs": list(slot.rows), "output": output}
+    if "rejects" in options_model.runner_fields:
+        fixed["rejects"] = str(slot.stages_dir / f"{slot.name}.rejects.jsonl")
+    if "row_store" in options_model.runner_fields:
+        fixed["row_store"] = str(slot.state_dir / "rows.sqlite")
+    return Placement(fixed, output, str(slot.stages_dir / f"{slot.name}.summary.json"))
+
+
 @runtime_checkable
 class Stage(Protocol):
     """A stage: a name, its options model, and `run`.
 
     Optional hooks (looked up with getattr):
-      - `inputs(options) -> list[str]`: the files whose content keys a pipeline's completion marker
-        (default: `options.inputs`);
-      - `outputs(options) -> list[str]`: what must exist for a finished stage to count as done
-        (default: `[options.output]`).
+      - `plan(slot: Slot) -> Placement`: where the stage reads and writes in a pipeline run
+        (default: `default_placement`, a row stage writing `stages/NAME.parquet`);
+      - `inputs(options) -> list[str]`: the files whose content keys a pipeline's completion marker,
+        when they are not known before the options are (default: the placement's inputs).
     """
 
     name: str

@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import Field, ValidationInfo, field_validator
 
-from curate.stages.base import STAGES, StageOptions, Summary
+from curate.stages.base import STAGES, Placement, Slot, StageOptions, Summary
 
 
 class CompareOptions(StageOptions):
@@ -81,10 +81,10 @@ class CompareStage:
                     files.append(p)
         return files
 
-    def outputs(self, options: CompareOptions) -> list[str]:
-        from pathlib import Path
-
-        return [str(Path(options.output) / "compare.json")]
+    def plan(self, slot: Slot) -> Placement:
+        """Training logs → `compare/` in the run folder, where the report looks; the rows flow past it."""
+        output = str(slot.run_dir / "compare")
+        return Placement({"output": output}, output, str(slot.stages_dir / f"{slot.name}.summary.json"), passes_rows=False)
 
     def run(self, options: CompareOptions, ctx: Any) -> CompareSummary:
         import time

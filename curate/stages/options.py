@@ -66,6 +66,8 @@ class EngineFields(StageOptions):
     """Model path or name (default: the bundled SmolLM2-135M-Instruct)."""
     no_cache: bool = False
     """Bypass the request cache (results are still stored)."""
+    engine_timeout: float | None = Field(None, gt=0)
+    """Seconds to wait for one server request before retrying it (default: 60)."""
 
     @field_validator("engine")
     @classmethod

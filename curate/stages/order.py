@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import Field, field_validator
 
-from curate.stages.base import STAGES, StageOptions, Summary
+from curate.stages.base import STAGES, Placement, Slot, StageOptions, Summary
 from curate.stages.options import check_registered
 
 
@@ -92,6 +92,11 @@ class OrderSummary(Summary):
 class OrderStage:
     name = "order"
     Options = OrderOptions
+
+    def plan(self, slot: Slot) -> Placement:
+        """The last order stage of a pipeline writes `ordered/`; earlier ones `stages/NAME/`."""
+        output = str(slot.run_dir / "ordered") if slot.last else str(slot.stages_dir / slot.name)
+        return Placement({"inputs": list(slot.rows), "output": output}, output, str(slot.stages_dir / f"{slot.name}.summary.json"))
 
     def run(self, options: OrderOptions, ctx: Any) -> OrderSummary:
         import time

@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import Field
 
-from curate.stages.base import STAGES, StageOptions, Summary
+from curate.stages.base import STAGES, Placement, Slot, StageOptions, Summary
 
 
 class ReportOptions(StageOptions):
@@ -44,10 +44,11 @@ class ReportStage:
     name = "report"
     Options = ReportOptions
 
-    def outputs(self, options: ReportOptions) -> list[str]:
-        from pathlib import Path
-
-        return [options.output or str(Path(options.folder) / "report.html")] if not options.card_only else [options.card or str(Path(options.folder) / "README.md")]
+    def plan(self, slot: Slot) -> Placement:
+        """The report describes the whole run folder: its inputs are the run's results."""
+        names = ["scored.parquet", "score-summary.json", "synth-summary.json", "ordered/manifest.json", "compare/compare.json"]
+        return Placement({"folder": str(slot.run_dir)}, str(slot.run_dir / "report.html"), None, passes_rows=False,
+                         inputs=[str(slot.run_dir / n) for n in names])
 
     def run(self, options: ReportOptions, ctx: Any) -> ReportSummary:
         import time

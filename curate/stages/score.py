@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import Field, field_validator
 
 from curate.defaults import DEFAULT_SIGNALS
-from curate.stages.base import STAGES, Summary
+from curate.stages.base import STAGES, Placement, Slot, Summary, default_placement
 from curate.stages.options import DirectionName, EngineActorFields, EngineFields, ExecutorFields, RowOutputFields, check_registered, parse_pairs, split_names
 
 
@@ -59,6 +59,8 @@ class ScoreOptions(RowOutputFields, EngineFields, ExecutorFields, EngineActorFie
     """pass_rate: sampling temperature."""
     row_store: str | None = None
     """SQLite file of per-row scores: reruns reuse unchanged rows and only compute new ones."""
+    allow_engine_failures: float | None = Field(None, ge=0.0, le=1.0)
+    """Quarantine rows the model engine fails on (after retries) and exit 0 while they are at most this fraction of the rows; without it such a row stops the run with exit code 5."""
 
     @field_validator("signals", mode="before")
     @classmethod
@@ -116,6 +118,14 @@ class ScoreStage:
     name = "score"
     Options = ScoreOptions
 
+    def plan(self, slot: Slot) -> Placement:
+        """The last score stage of a pipeline writes `scored.parquet` and `score-summary.json`."""
+        p = default_placement(ScoreOptions, slot)
+        if slot.last:
+            p.output = p.fixed["output"] = str(slot.run_dir / "scored.parquet")
+            p.summary = str(slot.run_dir / "score-summary.json")
+        return p
+
     def run(self, options: ScoreOptions, ctx: Any) -> ScoreSummary:
         from curate.io import Format
         from curate.io.readers import expand_inputs
@@ -148,7 +158,8 @@ class ScoreStage:
                 "seed": seed,
             },
             engine=ctx.engine_config(engine=options.engine, url=options.engine_url, model=options.model,
-                                     cache=False if options.no_cache else None, seed=seed),
+                                     cache=False if options.no_cache else None, seed=seed, timeout=options.engine_timeout),
+            allow_engine_failures=options.allow_engine_failures,
             row_store=ctx.row_store_path(options.row_store),
             executor=executor,
             executor_address=ctx.executor_config(options.executor, options.ray_address).address,

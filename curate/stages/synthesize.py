@@ -36,6 +36,8 @@ class SynthesizeOptions(RowOutputFields, ExecutorFields, EngineActorFields):
     """Model engine: vllm (in-process), openai (a server at --engine-url), fake (tests)."""
     no_cache: bool = False
     """Bypass the request cache (results are still stored)."""
+    engine_timeout: float | None = Field(None, gt=0)
+    """Seconds to wait for one server request before retrying it (default: 60)."""
     rounds: int = Field(1, ge=1)
     """Defect mode: rounds, each seeded from the previous round's kept problems."""
     per_seed: int = Field(2, ge=1)
@@ -125,7 +127,7 @@ class SynthesizeStage:
         out = Output(o.output, Format(o.format.value) if o.format else None, o.rows_per_shard, o.rejects or default_rejects_path(o.output), None)
 
         def cfg(model: str | None, url: str | None) -> Any:
-            return ctx.engine_config(engine=o.engine, url=url, model=model, cache=False if o.no_cache else None, seed=o.seed)
+            return ctx.engine_config(engine=o.engine, url=url, model=model, cache=False if o.no_cache else None, seed=o.seed, timeout=o.engine_timeout)
 
         gen = cfg(o.generator_model, o.generator_engine_url)
         roles = {"generator": gen, "target": cfg(o.target_model, o.target_engine_url), "critic": cfg(o.critic_model, None) if o.critic_model else gen}

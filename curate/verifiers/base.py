@@ -20,9 +20,9 @@ class VerifyResult:
 class VerifierPlugin(Protocol):
     """What `VERIFIERS` holds: a class with a `name` and `check(completion, reference, row)`.
 
-    Optional hooks (class attributes, read with getattr): `reference_field` ("answer", the default,
-    or "tests": which row field holds the reference); `timeout` and `memory_mb` for verifiers that
-    run code.
+    Optional hooks (read with getattr): `reference_field` ("answer", the default, or "tests": which
+    row field holds the reference); `timeout` and `memory_mb` for verifiers that run code;
+    `unavailable() -> str | None`: why the verifier cannot run on this machine (what to install).
     """
 
     name: ClassVar[str]
@@ -38,6 +38,10 @@ class Verifier:
 
     def check(self, completion: str, reference: Any, row: Mapping[str, Any]) -> VerifyResult:
         raise NotImplementedError
+
+    def unavailable(self) -> str | None:
+        """Why this verifier cannot run on this machine (what to install), or None when it can."""
+        return None
 
 
 VERIFIERS: Registry[type[Verifier]] = Registry(
