@@ -7,8 +7,9 @@ order and yields its indices in that order.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from torch.utils.data import Sampler
 

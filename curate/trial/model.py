@@ -70,7 +70,7 @@ class Vocab:
 
     @property
     def size(self) -> int:
-        return int(len(self.tokenizer_ids))
+        return len(self.tokenizer_ids)
 
     def lookup(self) -> np.ndarray:
         table = np.full(int(self.tokenizer_ids.max()) + 1, -1, dtype=np.int64)

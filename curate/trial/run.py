@@ -31,7 +31,6 @@ import math
 import os
 import shutil
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -157,7 +156,7 @@ def run_trial(cfg: TrialConfig, reporter: Any = None) -> TrialResult:
 
     import curate
     from curate.trial import data as D
-    from curate.trial.model import build_vocab, load_tokenizer, tokenize
+    from curate.trial.model import build_model, build_vocab, load_tokenizer, model_config, tokenize
 
     say = _Say(reporter)
     t_start = time.perf_counter()
@@ -195,6 +194,7 @@ def run_trial(cfg: TrialConfig, reporter: Any = None) -> TrialResult:
         held_rows[name] = token_rows[at : at + len(split)]
         at += len(split)
     corpus = Corpus(vocab.size, rows, held_rows)
+    build_model(model_config(ModelSpec(cfg.model, cfg.layers, cfg.width, cfg.max_length), vocab.size))  # fails here, not after the first run
     say.info(f"tokenized {len(train_ids):,} training rows ({sum(len(r) for r in rows.values()):,} tokens after truncation to {cfg.max_length}); "
              f"vocabulary of the trial: {vocab.size:,} of the tokenizer's {len(tok):,} tokens")
 
@@ -269,12 +269,13 @@ def run_trial(cfg: TrialConfig, reporter: Any = None) -> TrialResult:
                     where.parent.mkdir(parents=True, exist_ok=True)
                     shutil.copytree(src_run, where)
                     r0 = next(r for r in results if r.arm == arm.name and r.lr == lr and r.seed == 0)
-                    results.append(RunResult(arm.name, 0, lr, where, r0.final, r0.tokens, r0.rows, r0.rows_without_loss, r0.seconds, reused=True))
+                    results.append(RunResult(arm.name, 0, lr, where, r0.final, r0.tokens, r0.rows, r0.rows_without_loss, r0.seconds, reused=r0.reused))
                     continue
                 results.append(do(arm, seed, lr, where))
 
     finals = [r for r in results if r.path.parent.parent.name == "runs"]
     data = _trial_json(cfg, src, arms, held, settings, out, finals, results, chosen, sweep_losses, sweep, tok_name, vocab.size, notes)
+    data["rows"] = {"source": frame.height, "train": train.height, "eval": len(held.eval), "tune": len(held.tune)}
     data["compute"] = {"seconds": round(time.perf_counter() - t_start, 1), "trained_runs": trained["trained"],
                        "trained_steps": trained["steps"], "training_seconds": round(trained["seconds"], 1), "device": device,
                        "threads": __import__("torch").get_num_threads(), "load_average_start": [round(x, 2) for x in load_start],
