@@ -5,6 +5,8 @@ A key is the SHA-256 of (model, seed, prompt, sampling parameters without `n`, s
     with batch shape; the cache makes reruns reproducible anyway),
   - an interrupted run resumes: results are committed after every engine call,
   - asking for k=8 after k=4 reuses the first four samples and generates only four more.
+A call that failed (a `Completion` with `error`, or fewer samples than asked for) is never
+stored: the caller gets the error and no texts, and a rerun asks the engine again.
 `EngineConfig.cache=False` (`--no-cache`) bypasses reads of earlier runs' results (samples this
 run generated are still reused, e.g. by adaptive sampling); results are still written.
 
@@ -167,22 +169,25 @@ class CachedEngine:
             fresh = self.engine.generate([prompts[i] for i in idxs], replace(params, n=need))
             items = []
             for pi, comp in zip(idxs, fresh):
-                if comp.error or len(comp.texts) < need:
+                if comp.error or len(comp.texts) < need:  # a failed call is never a result: nothing of it is stored
                     errors[pi] = comp.error or f"engine returned {len(comp.texts)} of {need} samples"
+                    continue
                 start = len(have[pi])
-                for j in range(min(need, len(comp.texts))):
+                for j in range(need):
                     rec = {
                         "text": comp.texts[j],
                         "tokens": comp.token_counts[j] if j < len(comp.token_counts) else None,
                         "finish": comp.finish_reasons[j] if j < len(comp.finish_reasons) else None,
                         "logprobs": comp.logprobs[j] if comp.logprobs else None,
                     }
-                    rec["fresh"] = True
-                    have[pi].append(rec)
-                    items.append((keys[pi][start + j], {k: v for k, v in rec.items() if k != "fresh"}))
+                    items.append((keys[pi][start + j], rec))
+                    have[pi].append({**rec, "fresh": True})
             self._store(items)  # committed now: an interrupted run resumes from here
         out = []
         for pi, recs in enumerate(have):
+            if pi in errors:
+                out.append(Completion(texts=[], error=errors[pi]))
+                continue
             logprobs = [r["logprobs"] for r in recs] if params.logprobs else None
             out.append(
                 Completion(
@@ -191,7 +196,6 @@ class CachedEngine:
                     finish_reasons=[r["finish"] or "" for r in recs],
                     logprobs=logprobs,
                     cached=not any(r.get("fresh") for r in recs),
-                    error=errors.get(pi),
                 )
             )
         return out
@@ -204,7 +208,7 @@ class CachedEngine:
         if todo:
             self.stats.engine_calls += 1
             self.stats.misses += len(todo)
-            fresh = self.engine.score_prompts([texts[i] for i in todo], top_k)
+            fresh = self.engine.score_prompts([texts[i] for i in todo], top_k)  # raises if it fails: nothing stored
             items = []
             for i, s in zip(todo, fresh):
                 rec = {"lp": s.token_logprobs, "top": s.top_logprobs}

@@ -25,9 +25,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from curate.difficulty import Composite
-from curate.errors import EngineError, RejectRateExceeded, UsageError
+from curate.errors import EngineError, InputError, RejectRateExceeded, UsageError
 from curate.executors import Executor, ExecutorConfig
 from curate.io import Format, RejectWriter, conform, expand_inputs, unify_schemas, input_hashes, open_sink, read_batches
+from curate.io.inputs import without_own_outputs
 from curate.io.readers import ReadOptions
 from curate.rowstore import RowStore
 from curate.signals import SIGNALS, BatchContext, Signal
@@ -197,6 +198,7 @@ class _Unit:
         self.store = store
         self.computed = 0
         self.reused = 0
+        self.not_final = 0  # rows left for a later run to finish (never stored)
 
     def split(self, table: pa.Table) -> tuple[pa.Table, Any]:
         """(rows that need computing, state to merge them back)."""
@@ -237,7 +239,9 @@ class _Unit:
         failed_keys = {keys[missing[j]]: why for j, why in failures.items()}
         new_items = [(keys[row], {n: cols[n][j] for n in names}) for j, row in enumerate(missing) if keys[row] not in failed_keys]
         # rows a signal could not finish here (e.g. code checks without a sandbox) are not stored either
-        self.store.put_many([kv for kv in new_items if all(s.final(kv[1]) for s in self.signals)])  # type: ignore[union-attr]
+        finished = [kv for kv in new_items if all(s.final(kv[1]) for s in self.signals)]
+        self.not_final += len(new_items) - len(finished)
+        self.store.put_many(finished)  # type: ignore[union-attr]
         self.computed -= len(failed_keys)
         values = {**found, **dict(new_items), **{k: {} for k in failed_keys}}
         for f in self.fields:
@@ -320,7 +324,12 @@ def score(inputs: list[str], opts: ScoreConfig, on_progress: Callable[[int], Non
     composite = Composite.build(signals, opts.weights, opts.directions)
     text_sigs = [s.name for s in signals if s.kind == "text"]
     model_sigs = [s.name for s in signals if s.kind == "model"]
-    sources = expand_inputs(inputs)
+    rejects_path = opts.rejects if opts.rejects is not None else default_rejects_path(opts.output)
+    sources, own = without_own_outputs(expand_inputs(inputs), opts.output, rejects_path)
+    if not sources:
+        raise InputError(f"the only input files are this command's own output ({', '.join(own[:3])})", "score another input, or write elsewhere with -o")
+    if own:
+        ctx.warn(f"not reading {len(own)} input file(s) that are this command's own output or rejects: {', '.join(own[:3])}{' …' if len(own) > 3 else ''}")
     summary = ScoreResult(signals=[s.name for s in signals], composite=composite.describe())
     summary.signal_params = {s.name: getattr(s, "params", lambda: {})() for s in signals if hasattr(s, "params")}
 
@@ -343,7 +352,6 @@ def score(inputs: list[str], opts: ScoreConfig, on_progress: Callable[[int], Non
             engine = ctx.engine(ecfg, executor=executor if engines_on_cluster else None)
             summary.extra["engine"] = {"name": engine.name, "model": engine.model}
 
-        rejects_path = opts.rejects if opts.rejects is not None else default_rejects_path(opts.output)
         rejects = RejectWriter(rejects_path)
         store = ctx.row_store(opts.row_store) if opts.row_store else None
         from curate import __version__
@@ -422,6 +430,9 @@ def score(inputs: list[str], opts: ScoreConfig, on_progress: Callable[[int], Non
     except BaseException:
         if sink is not None:
             sink.abort()
+        if rejects is not None:
+            rejects.abort()  # the old output and its rejects stay together
+            rejects = None
         raise
     finally:
         with contextlib.ExitStack() as closing:  # both run even if one fails; engines and executors belong to ctx
@@ -435,6 +446,8 @@ def score(inputs: list[str], opts: ScoreConfig, on_progress: Callable[[int], Non
     if engine is not None:
         summary.extra["engine"]["loaded"] = bool(getattr(engine, "started", True))  # False: every call was served by the request cache
     summary.extra["rows_computed"] = {"text": text_unit.computed, "model": model_unit.computed}
+    if model_unit.not_final:
+        summary.extra["rows_not_final"] = model_unit.not_final
     summary.extra["rows_reused"] = {"text": text_unit.reused, "model": model_unit.reused}
     summary.quarantined = rejects.count
     summary.reject_reasons = rejects.reasons

@@ -43,3 +43,16 @@ def ray_cluster():
     )
     yield ray
     ray.shutdown()
+
+
+@pytest.fixture
+def fault_server():
+    """A fault-injecting OpenAI-compatible server on 127.0.0.1 (modes: tests/engines/fault_server.py).
+
+    Starts healthy (`mode="ok"`); set `.mode` or `.queue` to inject faults. Stopped after the test.
+    """
+    from engines.fault_server import FaultServer
+
+    srv = FaultServer()
+    yield srv
+    srv.stop()

@@ -190,8 +190,8 @@ def test_big_integers_and_nan_are_read_not_rejected(tmp_path):
     p = write_raw(tmp_path / "d.jsonl", '{"text": "a", "n": 123456789012345678901234567890}\n{"text": "b", "x": NaN}\n')
     table, rejects = read_table(str(p))
     assert rejects == [] and table.num_rows == 2
-    # orjson reads integers beyond 64 bits as floats (approximately); they are kept, not rejected
-    assert table.column("n").to_pylist()[0] == pytest.approx(1.2345678901234568e29)
+    # integers beyond 64 bits are kept, not rejected, and exact: as decimal strings
+    assert table.column("n").to_pylist()[0] == "123456789012345678901234567890"
 
 
 # --------------------------------------------------------------------------- bad rows → rejects

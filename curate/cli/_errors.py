@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from curate.errors import EXIT_FAILURE, CurateError
+from curate.errors import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_TERMINATED, CurateError, Terminated
 
 
 def report(exc: CurateError) -> int:
@@ -24,16 +24,64 @@ def escape(text: str) -> str:
     return _escape(text)
 
 
+def _warnings_like_ours(original: Any) -> Any:
+    """curate's own library warnings as one `Warning:` line on stderr, like the CLI's; others as Python shows them."""
+    import os
+
+    import curate
+
+    home = os.path.dirname(curate.__file__)
+
+    def show(message: Any, category: Any, filename: str, lineno: int, file: Any = None, line: Any = None) -> None:
+        if str(filename).startswith(home):
+            from curate.cli._output import warn
+
+            warn(str(message))
+        else:
+            original(message, category, filename, lineno, file, line)
+
+    return show
+
+
+_terminated: list[bool] = []
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    import signal
+
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # one is enough: let the cleanup finish (SIGKILL still stops it)
+    _terminated.append(True)
+    raise Terminated()
+
+
+def _exit_terminated() -> None:
+    sys.stderr.write("Terminated.\n")
+    sys.exit(EXIT_TERMINATED)
+
+
 def run_app(app: Any) -> None:
-    """Run the Typer app; library errors become one clean line on stderr, never a traceback."""
+    """Run the Typer app; library errors become one clean line on stderr, never a traceback.
+
+    SIGTERM raises `Terminated` (a KeyboardInterrupt) in the main thread, so temporary files and
+    half-written outputs are removed exactly as on Ctrl-C.
+    """
+    import signal
+    import warnings
+
+    warnings.showwarning = _warnings_like_ours(warnings.showwarning)
+    signal.signal(signal.SIGTERM, _on_sigterm)
     try:
-        rc = app(standalone_mode=False)
+        rc = app(standalone_mode=False)  # Typer turns an interrupt into exit code 130 once it has unwound
+        if _terminated:
+            _exit_terminated()
         sys.exit(rc if isinstance(rc, int) else 0)
     except CurateError as exc:
         sys.exit(report(exc))
+    except Terminated:
+        _exit_terminated()
     except KeyboardInterrupt:
         sys.stderr.write("Interrupted.\n")
-        sys.exit(130)
+        sys.exit(EXIT_INTERRUPTED)
     except BrokenPipeError:
         sys.exit(0)
     except SystemExit:

@@ -142,7 +142,8 @@ class RayExecutor:
         todo = [t for t in chunk if t.num_rows]
         done: list[pa.Table] = []
         if todo:
-            ds = ray.data.from_arrow_refs([ray.put(t) for t in todo])
+            refs: list[Any] = [ray.put(t) for t in todo]
+            ds: Any = ray.data.from_arrow_refs(refs)
             ds = ds.map_batches(_apply, fn_args=(fn, args), batch_format="pyarrow", batch_size=None, zero_copy_batch=True)
             try:
                 done = ray.get(ds.to_arrow_refs())

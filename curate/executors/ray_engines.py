@@ -49,23 +49,23 @@ class _EngineActor:
         except Exception as exc:
             self.failed = exc
 
-    def describe(self) -> tuple[str, str]:
-        if self.failed is not None:
+    def _engine(self) -> Any:
+        if self.failed is not None:  # a (restarted) actor whose engine did not start
             raise self.failed
-        return self.engine.name, self.engine.model
+        return self.engine
+
+    def describe(self) -> tuple[str, str]:
+        return self._engine().name, self._engine().model
 
     def generate(self, prompts: list[Prompt], params: SamplingParams) -> list[Completion]:
-        if self.failed is not None:  # a restarted actor whose engine did not start again
-            raise self.failed
-        return self.engine.generate(prompts, params)
+        return self._engine().generate(prompts, params)
 
     def score_prompts(self, texts: list[str], top_k: int = 0) -> list[PromptScore]:
-        if self.failed is not None:
-            raise self.failed
-        return self.engine.score_prompts(texts, top_k)
+        return self._engine().score_prompts(texts, top_k)
 
     def close(self) -> None:
-        self.engine.close()
+        if self.engine is not None:
+            self.engine.close()
 
 
 def _runs(n: int, parts: int) -> list[tuple[int, int]]:

@@ -9,13 +9,14 @@ from pathlib import Path
 import pyarrow as pa
 
 from curate.errors import InputError
-from curate.io.inputs import _empty_file
+from curate.io.inputs import _empty_file, is_stream
 from curate.io.rows import ReadOptions, Reject, _check_columns, _validate_table
 
 
 def _read_parquet(source: str, opts: ReadOptions) -> Iterator[tuple[pa.Table, list[Reject]]]:
     import pyarrow.parquet as pq
 
+    _seekable(source, "Parquet")
     if _empty_file(source):
         raise InputError(f"'{source}' is empty", "re-create the Parquet file")
     try:
@@ -37,9 +38,15 @@ def _read_parquet(source: str, opts: ReadOptions) -> Iterator[tuple[pa.Table, li
         row += rb.num_rows
 
 
+def _seekable(source: str, kind: str) -> None:
+    if is_stream(source):
+        raise InputError(f"'{source}' is a stream, but {kind} needs a file it can seek in", "save it to a file first, or stream JSON Lines instead")
+
+
 def _read_arrow_stream(path: str) -> Iterator[pa.RecordBatch]:
     import pyarrow.ipc as ipc
 
+    _seekable(path, "Arrow")
     try:
         with pa.memory_map(path) as src:
             try:

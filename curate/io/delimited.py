@@ -11,7 +11,7 @@ from typing import Any
 import pyarrow as pa
 
 from curate.errors import InputError
-from curate.io.inputs import _empty_file, _open_binary
+from curate.io.inputs import _empty_file, _open_binary, is_stream
 from curate.io.rows import RAW_PREVIEW_CHARS, ReadOptions, Reject, _check_columns, _safe_str, _utf8_rejects, _validate_table
 
 
@@ -61,6 +61,15 @@ def _quiet_unraisable(seen: list[BaseException]) -> Any:
 
 
 def _read_csv(source: str, opts: ReadOptions) -> Iterator[tuple[pa.Table, list[Reject]]]:
+    handles: list[Any] = []  # files opened here for pyarrow (a stream, or the UTF-8-repairing wrapper)
+    try:
+        yield from _read_csv_blocks(source, opts, handles)
+    finally:
+        for fh in handles:
+            fh.close()
+
+
+def _read_csv_blocks(source: str, opts: ReadOptions, handles: list[Any]) -> Iterator[tuple[pa.Table, list[Reject]]]:
     """CSV/TSV in 1 MiB blocks. Types are inferred from the first block; if a later block does not
     fit them, or a malformed row is also invalid UTF-8 (which pyarrow cannot report), the file is
     re-read in a more forgiving mode, skipping the rows already delivered."""
@@ -84,7 +93,14 @@ def _read_csv(source: str, opts: ReadOptions) -> Iterator[tuple[pa.Table, list[R
     def open_reader() -> Any:
         names = mode["all_strings"]
         types = {n: pa.string() for n in names} if names else ({opts.text_field: pa.string()} if opts.text_field else None)
-        src: Any = io.BufferedReader(_Utf8Replacing(_open_binary(source))) if mode["replace"] else source
+        if mode["replace"]:
+            src: Any = io.BufferedReader(_Utf8Replacing(_open_binary(source)))
+            handles.append(src)
+        elif is_stream(source):  # pyarrow seeks in a file it opens itself: a stream is handed over open
+            src = _open_binary(source)
+            handles.append(src)
+        else:
+            src = source
         with _quiet_unraisable(callback_errors):
             return pcsv.open_csv(
                 src,
@@ -98,13 +114,22 @@ def _read_csv(source: str, opts: ReadOptions) -> Iterator[tuple[pa.Table, list[R
         if mode["replace"] or not any(isinstance(e, UnicodeDecodeError) for e in callback_errors):
             return False
         mode["replace"] = True
+        once_only(exc)
         return True
+
+    def once_only(exc: BaseException) -> None:
+        """A stream cannot be read again in the more forgiving mode."""
+        if is_stream(source):
+            raise InputError(f"CSV stream '{source}' needs a second, more forgiving pass ({exc}), and a stream can be read only once",
+                             "save it to a file first") from exc
 
     try:
         reader = open_reader()
     except (pa.ArrowInvalid, OSError, EOFError, zlib.error) as exc:
         if not can_recover(exc):
             raise InputError(f"cannot read CSV file '{source}': {exc}", "check the delimiter, header row, encoding (UTF-8) and that the file is complete") from exc
+        bad_lines.clear()  # nothing was delivered yet: the second reading reports every malformed row afresh
+        state["invalid_seen"] = 0
         reader = open_reader()
     try:
         names = reader.schema.names
@@ -126,6 +151,7 @@ def _read_csv(source: str, opts: ReadOptions) -> Iterator[tuple[pa.Table, list[R
                 pass
             elif mode["all_strings"] is None:
                 # A later block does not fit the types inferred from the first: re-read as strings.
+                once_only(exc)
                 mode["all_strings"] = names
             else:
                 raise InputError(f"cannot read CSV file '{source}' after row {row}: {exc}", "check the delimiter, quoting and that the file is complete") from exc

@@ -1,8 +1,12 @@
-"""Where rows come from: resolve input specs (file, directory, glob, `-`) to sources, and open them.
+"""Where rows come from: resolve input specs (file, directory, glob, stream, `-`) to sources, and open them.
 
-A directory yields its data files (Parquet preferred when formats mix; plain .json only when it is
-the only kind; hidden, `_`-prefixed and `*.rejects.jsonl` files skipped) and any saved HF datasets
-inside it. Files are opened with gzip detected by its magic number, not only by the name.
+A directory yields every data file in it, in path order, whatever the mix of formats (Parquet,
+JSONL, CSV/TSV, Arrow; plain .json files only when the folder holds no other data file, since
+beside data they are configs and summaries; hidden, `_`-prefixed and `*.rejects.jsonl` files
+skipped), and any saved HF datasets inside it. A Parquet file's footer is read as it is listed,
+so a truncated file fails at once, naming it. A FIFO, `/dev/fd/N` or another non-regular file is a
+stream: read once, front to back (JSONL unless its name says CSV/TSV); `/dev/stdin` is `-`.
+Files are opened with gzip detected by its magic number, not only by the name.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ import gzip
 import hashlib
 import io
 import json
+import os
+import stat
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -24,6 +30,7 @@ JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json", ".jsonl.gz", ".ndjson.gz", ".jso
 CSV_SUFFIXES = (".csv", ".csv.gz", ".tsv", ".tsv.gz")
 HF_META_FILES = ("state.json", "dataset_info.json", "dataset_dict.json")
 GZIP_MAGIC = b"\x1f\x8b"
+STDIN_PATHS = ("/dev/stdin", "/dev/fd/0", "/proc/self/fd/0")
 
 
 def _kind(path: str) -> str:
@@ -37,6 +44,30 @@ def _kind(path: str) -> str:
     if low.endswith(".arrow"):
         return "arrow"
     return "unknown"
+
+
+def is_stream(path: str) -> bool:
+    """True for `-` and for paths that can be read only once (FIFOs, `/dev/fd/N`, character devices)."""
+    if path == "-":
+        return True
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+
+
+def check_parquet(path: str) -> None:
+    """InputError naming `path` unless its Parquet footer can be read (a truncated file cannot)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    if _empty_file(path):
+        raise InputError(f"'{path}' is empty", "re-create the Parquet file")
+    try:
+        pq.read_metadata(path)
+    except (pa.ArrowException, OSError) as exc:
+        raise InputError(f"cannot read Parquet file '{path}': {exc}", "the file is truncated or not Parquet: re-create it") from exc
 
 
 def _is_hf_dataset_dir(path: Path) -> bool:
@@ -106,11 +137,9 @@ def _expand_dir(p: Path, spec: str, required: bool = True) -> list[str]:
         and f.name not in HF_META_FILES
         and not _is_rejects_file(f.name)
     )
-    # Prefer Parquet shards when the folder mixes formats (e.g. beside a manifest.json), and treat
-    # plain .json files (configs, summaries) as data only when nothing else is there.
-    parquet = [f for f in files if _kind(f) == "parquet"]
-    lines = [f for f in files if _kind(f) in ("jsonl", "csv", "arrow") and not f.lower().endswith(".json")]
-    files = parquet or lines or [f for f in files if not f.endswith("manifest.json")]
+    # Every data file is read; plain .json files (configs, summaries) only when nothing else is there.
+    data = [f for f in files if not f.lower().endswith(".json")]
+    files = data or [f for f in files if not f.endswith("manifest.json")]
     out.extend(files)
     if not out and required:
         raise InputError(f"no readable data files in directory '{spec}'", "expected .parquet, .jsonl[.gz], .json, .csv or .tsv files, or a saved HF dataset")
@@ -118,13 +147,16 @@ def _expand_dir(p: Path, spec: str, required: bool = True) -> list[str]:
 
 
 def expand_inputs(spec: str | Iterable[str]) -> list[str]:
-    """Resolve one or more input specs (file, directory, glob, `-`) to a list of concrete sources."""
+    """Resolve one or more input specs (file, directory, glob, stream, `-`) to a list of concrete sources.
+
+    Every Parquet file listed must have a readable footer (InputError naming it otherwise).
+    """
     specs = [spec] if isinstance(spec, str) else list(spec)
     if not specs:
         raise InputError("no input given", "pass a file, a directory, a glob, or '-' for JSONL on stdin")
     out: list[str] = []
     for s in specs:
-        if s == "-":
+        if s == "-" or s in STDIN_PATHS:
             out.append("-")
             continue
         p = Path(s)
@@ -132,6 +164,8 @@ def expand_inputs(spec: str | Iterable[str]) -> list[str]:
             out.extend(_expand_dir(p, s))
         elif p.is_file():
             out.append(str(p))
+        elif is_stream(s):
+            out.append(s)
         elif any(ch in s for ch in "*?["):
             matches = sorted(glob.glob(s, recursive=True))
             if not matches:
@@ -148,15 +182,21 @@ def expand_inputs(spec: str | Iterable[str]) -> list[str]:
             out.extend(found)
         else:
             raise InputError(f"input '{s}' does not exist", "pass a file, a directory, a glob, or '-' for JSONL on stdin")
+    for f in out:
+        if _kind(f) == "parquet" and not is_stream(f):
+            check_parquet(f)
     return out
 
 
 def input_hashes(sources: list[str]) -> dict[str, str]:
-    """sha256 of every input file (stdin is recorded as '-')."""
+    """sha256 of every input file (stdin is recorded as 'stdin', another stream as 'stream': read once, never hashed)."""
     out: dict[str, str] = {}
     for s in sources:
         if s == "-":
             out[s] = "stdin"
+            continue
+        if is_stream(s):
+            out[s] = "stream"
             continue
         p = Path(s)
         files = sorted(f for f in p.rglob("*") if f.is_file()) if p.is_dir() else [p]
@@ -170,10 +210,12 @@ def input_hashes(sources: list[str]) -> dict[str, str]:
 
 
 def _empty_file(source: str) -> bool:
+    """A regular file of 0 bytes (a stream's size says nothing)."""
     try:
-        return Path(source).stat().st_size == 0
+        st = os.stat(source)
     except OSError:
         return False
+    return stat.S_ISREG(st.st_mode) and st.st_size == 0
 
 
 def _open_binary(path: str) -> BinaryIO:
@@ -206,3 +248,21 @@ class _GzipReader(gzip.GzipFile):
             if self._outer is not getattr(sys.stdin, "buffer", None):
                 self._outer.close()
 
+
+
+def without_own_outputs(sources: list[str], *outputs: str | None) -> tuple[list[str], list[str]]:
+    """(sources a command may read, sources it must skip): never its own output file, the files
+    inside its output folder, or its rejects file — a rerun into the same folder would read them."""
+    own = [Path(o).resolve() for o in outputs if o and o != "-"]
+    keep: list[str] = []
+    skipped: list[str] = []
+    for s in sources:
+        if s == "-":
+            keep.append(s)
+            continue
+        p = Path(s).resolve()
+        if any(p == o or o in p.parents for o in own):
+            skipped.append(s)
+        else:
+            keep.append(s)
+    return keep, skipped

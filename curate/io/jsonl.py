@@ -2,13 +2,16 @@
 
 Lines are read with a length limit, so one absurd line never lands in memory whole. Each non-blank
 line becomes a row or a `Reject` (invalid UTF-8, malformed JSON with its column, not an object,
-too long); blank lines are skipped.
+too long); blank lines are skipped. orjson reads integers beyond 64 bits as floats, so a line with
+a run of 19 digits is parsed by the stdlib instead: such integers stay exact (and their column
+becomes decimal strings, see `rows_to_table`).
 """
 
 from __future__ import annotations
 
 import io
 import json
+import re
 import sys
 import zlib
 from collections.abc import Iterator
@@ -30,16 +33,27 @@ def _first_byte(fh: Any) -> bytes:
     return head[:1]
 
 
+# 19 digits in a row: possibly an integer beyond 64 bits (-2^63 - 1 has 19), which orjson reads as a float.
+_LONG_DIGITS = re.compile(rb"[0-9]{19}")
+_LONG_DIGITS_STR = re.compile(r"[0-9]{19}")
+_UNPARSED = object()
+
+
 def _parse_json(text: str) -> tuple[Any, str | None]:
-    """(value, None) or (None, reason). orjson first; the stdlib for what orjson refuses (big ints, NaN)."""
-    try:
-        return orjson.loads(text), None
-    except orjson.JSONDecodeError as exc:
-        first = exc
+    """(value, None) or (None, reason). orjson first; the stdlib for what orjson refuses (NaN) or
+    would read inexactly (integers beyond 64 bits)."""
+    first: Any = None
+    if not _LONG_DIGITS_STR.search(text):
+        try:
+            return orjson.loads(text), None
+        except orjson.JSONDecodeError as exc:
+            first = exc
     try:
         obj = json.loads(text)
-    except (ValueError, RecursionError):
-        return None, f"malformed JSON: {first.msg} (column {first.colno})"
+    except (ValueError, RecursionError) as exc:
+        err = first or exc
+        col = getattr(err, "colno", None)
+        return None, f"malformed JSON: {getattr(err, 'msg', err)}" + (f" (column {col})" if col else "")
     if _has_surrogate(obj):
         return None, "invalid UTF-8: a lone surrogate escape (\\ud800-\\udfff) in a string"
     return obj, None
@@ -64,9 +78,13 @@ class _JsonlReader:
             raw = raw[3:]
         if not raw or raw.isspace():
             return
-        try:  # the fast path: orjson validates UTF-8 itself
-            obj = orjson.loads(raw)
-        except orjson.JSONDecodeError:
+        obj: Any = _UNPARSED
+        if not _LONG_DIGITS.search(raw):
+            try:  # the fast path: orjson validates UTF-8 itself
+                obj = orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                pass
+        if obj is _UNPARSED:
             try:
                 text = raw.decode("utf-8")
             except UnicodeDecodeError as exc:

@@ -16,7 +16,7 @@ import orjson
 import pyarrow as pa
 
 from curate.errors import InputError
-from curate.io.schema import value_to_str
+from curate.io.schema import has_empty_struct, value_to_str
 
 DEFAULT_BATCH_ROWS = 2048
 DEFAULT_MAX_TEXT_CHARS = 1_000_000
@@ -151,7 +151,9 @@ def _has_surrogate(obj: Any) -> bool:
 
 def rows_to_table(rows: list[dict[str, Any]]) -> pa.Table:
     """Build a table from dict rows: every key of every row is a column (missing → null); a column
-    whose values mix incompatible types becomes strings (non-strings as JSON text)."""
+    whose values mix incompatible types becomes strings (non-strings as JSON text). So does a column
+    holding an integer beyond the signed 64-bit range (its integers stay exact, as decimal digits),
+    and one whose values are or hold empty objects `{}` (no Parquet file could store it)."""
     if not rows:
         return pa.table({})
     keys: dict[str, None] = {}
@@ -162,6 +164,8 @@ def rows_to_table(rows: list[dict[str, Any]]) -> pa.Table:
         vals = [r.get(k) for r in rows]
         try:
             cols[k] = pa.array(vals)
+            if has_empty_struct(cols[k].type):  # `{}` values: Parquet cannot store a struct without fields
+                raise ValueError(k)
         except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError, UnicodeEncodeError, ValueError):
             cols[k] = pa.array([value_to_str(v) for v in vals], pa.string())
     return pa.table(cols)
@@ -233,10 +237,40 @@ def _text_column_as_string(table: pa.Table, tf: str, source: str, first_row: int
     return None
 
 
+def _without_views(t: pa.DataType) -> pa.DataType:
+    """The type with string/binary views (as polars writes them) replaced by their large plain kinds."""
+    if pa.types.is_string_view(t):
+        return pa.large_string()
+    if pa.types.is_binary_view(t):
+        return pa.large_binary()
+    if pa.types.is_list(t) or pa.types.is_large_list(t):
+        inner = _without_views(t.value_type)
+        return t if inner.equals(t.value_type) else (pa.list_ if pa.types.is_list(t) else pa.large_list)(inner)
+    if pa.types.is_struct(t):
+        fields = [t.field(i) for i in range(t.num_fields)]
+        plain = [f.with_type(_without_views(f.type)) for f in fields]
+        return t if all(a.type.equals(b.type) for a, b in zip(fields, plain)) else pa.struct(plain)
+    return t
+
+
+def _plain_views(table: pa.Table) -> pa.Table:
+    """View-typed columns cast to plain ones, and empty-struct columns to JSON text: the rest of
+    curate (and every Parquet writer) can store those."""
+    for i, f in enumerate(table.schema):
+        if has_empty_struct(f.type):
+            table = table.set_column(i, f.with_type(pa.string()), pa.array([value_to_str(v) for v in table.column(i).to_pylist()], pa.string()))
+            continue
+        plain = _without_views(f.type)
+        if not plain.equals(f.type):
+            table = table.set_column(i, f.with_type(plain), table.column(i).cast(plain))
+    return table
+
+
 def _validate_table(table: pa.Table, source: str, opts: ReadOptions, first_row: int) -> tuple[pa.Table, list[Reject]]:
     """Vectorised fast path for columnar sources; row checks only for the rows that fail."""
     import pyarrow.compute as pc
 
+    table = _plain_views(table)
     tf = opts.text_field
     rejects: list[Reject] = []
     if tf and opts.require_text and table.num_rows:

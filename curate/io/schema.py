@@ -35,6 +35,17 @@ def _is_stringish(t: pa.DataType) -> bool:
     return pa.types.is_string(t) or pa.types.is_large_string(t)
 
 
+def has_empty_struct(t: pa.DataType) -> bool:
+    """True when `t` holds a struct with no fields (a JSON `{}`), which Parquet cannot store."""
+    if pa.types.is_struct(t):
+        return t.num_fields == 0 or any(has_empty_struct(t.field(i).type) for i in range(t.num_fields))
+    if pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t):
+        return has_empty_struct(t.value_type)
+    if pa.types.is_map(t):
+        return has_empty_struct(t.key_type) or has_empty_struct(t.item_type)
+    return False
+
+
 def widen_type(a: pa.DataType, b: pa.DataType) -> pa.DataType:
     """The narrowest type both `a` and `b` values fit in, by the rule in this module's docstring."""
     if a.equals(b):

@@ -1,7 +1,10 @@
 """Write Arrow tables as JSONL (stdout or file), one Parquet file, or a directory of Parquet shards.
 
-Parquet outputs are written under a temporary name and moved into place on `close()`, so a crash
-never leaves a file or shard set that looks complete.
+Every output is written under a temporary name beside it (`.curate-<host>-<pid>-*`, see
+`curate.io.tempfiles`) and moved into place on `close()`, so a crash never leaves a file or shard
+set that looks complete, and an earlier output stays as it was until then. Files get the mode a
+plain `open()` gives (0666 minus the umask), whatever the format. A location that cannot take the
+output (read-only, full, no permission) raises `OutputError` (exit 7) naming the path.
 
 A Parquet sink starts from the schema it is given (or the first table's) and widens it when a
 later table brings a new column or a type that does not fit (see `curate.io.schema`): what was
@@ -11,12 +14,13 @@ dropped and no value truncated, and the common case (one schema throughout) cost
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import gzip
 import os
 import shutil
 import sys
-import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any, Protocol
 
@@ -24,8 +28,9 @@ import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from curate.errors import UsageError
-from curate.io.schema import conform, unify_schemas, widen_type
+from curate.errors import UsageError, output_error
+from curate.io.schema import conform, has_empty_struct, unify_schemas, widen_type
+from curate.io.tempfiles import temp_dir, temp_file
 
 __all__ = ["Format", "JsonlSink", "ParquetDirSink", "ParquetFileSink", "RejectWriter", "Sink", "conform", "infer_format", "open_sink", "shard_name"]
 
@@ -40,6 +45,36 @@ class Format(str, enum.Enum):
 
 def shard_name(index: int, total: int) -> str:
     return SHARD_TEMPLATE.format(index=index, total=total)
+
+
+@contextlib.contextmanager
+def writing(path: str | os.PathLike[str]) -> Iterator[None]:
+    """OSErrors met while writing `path` become OutputError (exit 7) naming it; a closed pipe stays a BrokenPipeError."""
+    try:
+        yield
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise output_error(path, exc) from exc
+
+
+def umask() -> int:
+    """The process's umask, read without changing it where /proc allows."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    old = os.umask(0o022)  # elsewhere: set and restore (not thread-safe, hence the /proc path first)
+    os.umask(old)
+    return old
+
+
+def file_mode() -> int:
+    """The mode `open()` gives a new file: 0666 minus the umask."""
+    return 0o666 & ~umask()
 
 
 def _dump_default(obj: Any) -> Any:
@@ -90,9 +125,11 @@ class JsonlSink:
             self._fh: IO[bytes] = sys.stdout.buffer
         else:
             _check_dest(dest, want_dir=False)
-            Path(dest).parent.mkdir(parents=True, exist_ok=True)
-            fd, self._tmp = tempfile.mkstemp(prefix=".curate-", suffix=".tmp", dir=str(Path(dest).parent))
-            self._raw = os.fdopen(fd, "wb")
+            with writing(dest):
+                Path(dest).parent.mkdir(parents=True, exist_ok=True)
+                fd, self._tmp = temp_file(".curate-", ".tmp", Path(dest).parent)
+                os.fchmod(fd, file_mode())  # mkstemp makes it 0600; outputs of every kind get the same mode
+                self._raw = os.fdopen(fd, "wb")
             # No name and a zero mtime in the gzip header: the same rows give the same bytes.
             self._fh = gzip.GzipFile(filename="", mode="wb", fileobj=self._raw, mtime=0) if dest.lower().endswith(".gz") else self._raw  # type: ignore[assignment]
 
@@ -100,9 +137,10 @@ class JsonlSink:
         if table.num_rows == 0:
             return
         try:
-            self._fh.write(jsonl_bytes(table.to_pylist()))
-            if self.dest == "-":
-                self._fh.flush()
+            with writing(self.dest):
+                self._fh.write(jsonl_bytes(table.to_pylist()))
+                if self.dest == "-":
+                    self._fh.flush()
         except BrokenPipeError:
             _quiet_broken_pipe()
         self.rows += table.num_rows
@@ -110,13 +148,15 @@ class JsonlSink:
     def close(self) -> dict[str, Any]:
         if self.dest == "-":
             try:
-                self._fh.flush()
+                with writing("<stdout>"):
+                    self._fh.flush()
             except BrokenPipeError:
                 _quiet_broken_pipe()
         else:
-            self._close_files()
             assert self._tmp
-            os.replace(self._tmp, self.dest)
+            with writing(self.dest):
+                self._close_files()
+                os.replace(self._tmp, self.dest)
         return {"path": self.dest, "rows": self.rows, "files": [] if self.dest == "-" else [self.dest]}
 
     def _close_files(self) -> None:
@@ -126,8 +166,10 @@ class JsonlSink:
 
     def abort(self) -> None:
         if self.dest != "-" and self._tmp:
-            self._close_files()
-            Path(self._tmp).unlink(missing_ok=True)
+            with contextlib.suppress(OSError):  # e.g. a full disk refuses the last buffered bytes
+                self._close_files()
+            with contextlib.suppress(OSError):
+                Path(self._tmp).unlink(missing_ok=True)
 
 
 def _quiet_broken_pipe() -> None:
@@ -145,21 +187,11 @@ def _fits(have: pa.DataType, new: pa.DataType) -> bool:
     return any(f(have) for f in stringish) and any(f(new) for f in stringish)
 
 
-def _has_empty_struct(t: pa.DataType) -> bool:
-    if pa.types.is_struct(t):
-        return t.num_fields == 0 or any(_has_empty_struct(t.field(i).type) for i in range(t.num_fields))
-    if pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t):
-        return _has_empty_struct(t.value_type)
-    if pa.types.is_map(t):
-        return _has_empty_struct(t.key_type) or _has_empty_struct(t.item_type)
-    return False
-
-
 def parquet_safe(schema: pa.Schema) -> pa.Schema:
     """Parquet cannot store a struct with no fields (a JSON `{}`): such columns become JSON text."""
-    if not any(_has_empty_struct(f.type) for f in schema):
+    if not any(has_empty_struct(f.type) for f in schema):
         return schema
-    return pa.schema([f.with_type(pa.string()) if _has_empty_struct(f.type) else f for f in schema], metadata=schema.metadata)
+    return pa.schema([f.with_type(pa.string()) if has_empty_struct(f.type) else f for f in schema], metadata=schema.metadata)
 
 
 def _widened(schema: pa.Schema | None, incoming: pa.Schema) -> pa.Schema | None:
@@ -200,8 +232,9 @@ class ParquetFileSink:
         self.dest = dest
         self.schema = parquet_safe(schema) if schema is not None else None
         self.compression = compression
-        Path(dest).parent.mkdir(parents=True, exist_ok=True)
-        self._tmpdir = Path(tempfile.mkdtemp(prefix=".curate-", dir=str(Path(dest).parent)))
+        with writing(dest):
+            Path(dest).parent.mkdir(parents=True, exist_ok=True)
+            self._tmpdir = temp_dir(".curate-", Path(dest).parent)
         self._parts: list[tuple[Path, pa.Schema]] = []
         self._writer: pq.ParquetWriter | None = None
         self.rows = 0
@@ -222,11 +255,16 @@ class ParquetFileSink:
                 self._writer.close()
                 self._writer = None
             self.schema = wider
-        writer = self._writer or self._open_part()
-        writer.write_table(conform(table, self.schema))
+        with writing(self.dest):
+            writer = self._writer or self._open_part()
+            writer.write_table(conform(table, self.schema))
         self.rows += table.num_rows
 
     def close(self) -> dict[str, Any]:
+        with writing(self.dest):
+            return self._close()
+
+    def _close(self) -> dict[str, Any]:
         if self._writer:
             self._writer.close()
             self._writer = None
@@ -247,10 +285,15 @@ class ParquetFileSink:
         return {"path": self.dest, "rows": self.rows, "files": [self.dest]}
 
     def abort(self) -> None:
-        if self._writer:
-            self._writer.close()
-            self._writer = None
+        _abort_writer(self)
         shutil.rmtree(self._tmpdir, ignore_errors=True)
+
+
+def _abort_writer(sink: Any) -> None:
+    if sink._writer:
+        with contextlib.suppress(OSError):  # a full disk refuses the footer too
+            sink._writer.close()
+        sink._writer = None
 
 
 class ParquetDirSink:
@@ -269,8 +312,9 @@ class ParquetDirSink:
         self.schema = parquet_safe(schema) if schema is not None else None
         self.rows_per_shard = rows_per_shard
         self.compression = compression
-        self.dest.parent.mkdir(parents=True, exist_ok=True)
-        self._tmpdir = Path(tempfile.mkdtemp(prefix=".curate-", dir=str(self.dest.parent)))
+        with writing(dest):
+            self.dest.parent.mkdir(parents=True, exist_ok=True)
+            self._tmpdir = temp_dir(".curate-", self.dest.parent)
         self._shards: list[Path] = []
         self._shard_schemas: list[pa.Schema] = []
         self._writer: pq.ParquetWriter | None = None
@@ -302,8 +346,11 @@ class ParquetDirSink:
         self._shard_schemas[-1] = schema
 
     def write(self, table: pa.Table) -> None:
-        if not table.num_rows:
-            return
+        if table.num_rows:
+            with writing(self.dest):
+                self._write(table)
+
+    def _write(self, table: pa.Table) -> None:
         wider = _widened(self.schema, table.schema)
         if wider is not None:
             self._widen_to(wider)
@@ -321,6 +368,10 @@ class ParquetDirSink:
             self.rows += take
 
     def close(self) -> dict[str, Any]:
+        with writing(self.dest):
+            return self._close()
+
+    def _close(self) -> dict[str, Any]:
         if self._writer is None:
             self._roll()  # an empty result is still one (empty) shard with the right schema
         assert self._writer and self.schema is not None
@@ -350,9 +401,7 @@ class ParquetDirSink:
         return {"path": str(self.dest), "rows": self.rows, "files": files}
 
     def abort(self) -> None:
-        if self._writer:
-            self._writer.close()
-            self._writer = None
+        _abort_writer(self)
         shutil.rmtree(self._tmpdir, ignore_errors=True)
 
 
@@ -397,13 +446,19 @@ def open_sink(dest: str, schema: pa.Schema | None, fmt: Format | None = None, ro
 
 
 class RejectWriter:
-    """Quarantined rows as JSONL, each with `reject_reason` and `reject_source`. Created on first write."""
+    """Quarantined rows as JSONL, each with `reject_reason` and `reject_source`.
+
+    Written to a temporary file beside `path` and moved into place by `close()`, together with the
+    run's other outputs: a run with no rejects removes an older rejects file at `path` (it would
+    contradict this run's output), and a run that fails (`abort()`) leaves the old one as it was.
+    """
 
     def __init__(self, path: str | None):
         self.path = path
         self.count = 0
         self.reasons: dict[str, int] = {}
         self._fh: IO[bytes] | None = None
+        self._tmp: Path | None = None
 
     def write(self, rejects: list[Any]) -> None:
         if not rejects:
@@ -414,11 +469,35 @@ class RejectWriter:
         self.count += len(rejects)
         if self.path is None:
             return
-        if self._fh is None:
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-            self._fh = open(self.path, "wb")
-        self._fh.write(jsonl_bytes([r.to_record() for r in rejects]))
+        with writing(self.path):
+            if self._fh is None:
+                dest = Path(self.path)
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                fd, tmp = temp_file(".curate-rejects-", ".tmp", dest.parent)
+                os.fchmod(fd, file_mode())
+                self._tmp = Path(tmp)
+                self._fh = os.fdopen(fd, "wb")
+            self._fh.write(jsonl_bytes([r.to_record() for r in rejects]))
 
     def close(self) -> None:
+        """Put this run's rejects in place (or remove a stale file when there are none)."""
         if self._fh:
-            self._fh.close()
+            fh, self._fh = self._fh, None
+            with writing(self.path or "rejects"):
+                fh.close()
+                os.replace(self._tmp, self.path)  # type: ignore[arg-type]
+            self._tmp = None
+        elif self.path is not None and self.count == 0 and Path(self.path).is_file():
+            with writing(self.path):
+                Path(self.path).unlink()
+
+    def abort(self) -> None:
+        """The run failed: drop this run's rejects and keep whatever was at `path` before."""
+        if self._fh:
+            with contextlib.suppress(OSError):  # a full disk refuses the last buffered bytes
+                self._fh.close()
+            self._fh = None
+        if self._tmp is not None:
+            with contextlib.suppress(OSError):
+                self._tmp.unlink(missing_ok=True)
+            self._tmp = None

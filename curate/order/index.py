@@ -48,7 +48,7 @@ class SortKey:
 class Index:
     rows: np.ndarray  # global row indices, easiest first (after the tie-break)
     primary: np.ndarray | None  # the first key's values in that order, when numeric (for stats and plots)
-    rejected: list[tuple[int, str]]  # (global row, reason) for rows with a null/NaN key
+    rejected: list[tuple[int, str]]  # (global row, reason) for rows with a null, NaN or ±inf key
     total_rows: int
 
     @property
@@ -106,6 +106,7 @@ def build_index(sources: list[Source], keys: list[SortKey], id_field: str | None
         reason = pl.when(col.is_null()).then(pl.lit(f"null sort key '{k.column}'"))
         if dtype.is_float():
             reason = reason.when(col.is_nan()).then(pl.lit(f"NaN sort key '{k.column}'"))
+            reason = reason.when(col.is_infinite()).then(pl.lit(f"infinite sort key '{k.column}'"))
         bad = reason.otherwise(bad)
     df = df.with_columns(bad.alias("__reason"))
     rejected_df = df.filter(pl.col("__reason").is_not_null()).select(ROW, "__reason")

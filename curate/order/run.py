@@ -5,14 +5,14 @@ from __future__ import annotations
 import math
 import os
 import shutil
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from curate.errors import InputError, UsageError
+from curate.errors import InputError, UsageError, is_write_failure, output_error
+from curate.io.tempfiles import temp_dir
 from curate.order.index import Index, SortKey, Source, build_index, describe_sources, unified_schema
 from curate.order.manifest import FORMAT_VERSION, MANIFEST, write_manifest
 from curate.order.schedules import Params, Plan, get_schedule
@@ -80,7 +80,14 @@ def resolve_budget(n: int, steps: int | None, batch_size: int | None, num_sample
     return Budget(s, math.ceil(s / b), b)
 
 
+def _finite(flag: str, value: float) -> None:
+    if not math.isfinite(value):
+        raise UsageError(f"{flag} must be a finite number (got {value})")
+
+
 def check_params(p: Params) -> None:
+    for flag, value in (("--start", p.start), ("--full-at", p.full_at), ("--warmup", p.warmup), ("--p", p.p), ("--sigma", p.sigma), ("c", p.c)):
+        _finite(flag, value)
     if not 0 < p.start <= 1:
         raise UsageError(f"--start must be in (0, 1] (got {p.start})")
     if not 0 < p.full_at:
@@ -93,6 +100,21 @@ def check_params(p: Params) -> None:
         raise UsageError(f"--p must be > 0 (got {p.p})")
     if p.sigma < 0:
         raise UsageError(f"--sigma must be ≥ 0 (got {p.sigma})")
+    if p.c <= 0:
+        raise UsageError(f"the steepness c must be > 0 (got {p.c})")
+
+
+def check_sizes(cfg: OrderConfig) -> None:
+    """Shard and memory sizes: positive and finite."""
+    if cfg.rows_per_shard is not None and cfg.shard_size_mb is not None:
+        raise UsageError("--rows-per-shard and --shard-size-mb both given", "use one of them")
+    if cfg.rows_per_shard is not None and cfg.rows_per_shard < 1:
+        raise UsageError(f"--rows-per-shard must be at least 1 (got {cfg.rows_per_shard})")
+    for flag, value in (("--shard-size-mb", cfg.shard_size_mb), ("--memory-mb", cfg.memory_mb)):
+        if value is not None:
+            _finite(flag, value)
+            if value <= 0:
+                raise UsageError(f"{flag} must be > 0 (got {value})")
 
 
 def order(cfg: OrderConfig, log: Any = None, run_info: dict[str, Any] | None = None, executor: Any = None) -> dict[str, Any]:
@@ -117,8 +139,7 @@ def order(cfg: OrderConfig, log: Any = None, run_info: dict[str, Any] | None = N
         raise UsageError(f"--gather {cfg.gather} applies to the local executor: on Ray, Ray tasks gather the rows", "drop --gather, or use --executor local")
     if cfg.stages < 1:
         raise UsageError(f"--stages must be at least 1 (got {cfg.stages})")
-    if cfg.rows_per_shard is not None and cfg.shard_size_mb is not None:
-        raise UsageError("--rows-per-shard and --shard-size-mb both given", "use one of them")
+    check_sizes(cfg)
     keys = [SortKey.parse(spec) for spec in cfg.by] or [SortKey("difficulty")]
     out = Path(cfg.output)
     _check_destination(out)
@@ -129,13 +150,20 @@ def order(cfg: OrderConfig, log: Any = None, run_info: dict[str, Any] | None = N
 
             executor = owned = open_executor(ExecutorConfig("ray", address=cfg.executor_address))
         info["executor"] = executor.describe()
-    out.parent.mkdir(parents=True, exist_ok=True)
     try:
-        tmp = Path(tempfile.mkdtemp(prefix=".curate-order-", dir=str(out.parent)))
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            tmp = temp_dir(".curate-order-", out.parent)
+        except OSError as exc:
+            raise output_error(out, exc) from exc
         try:
             manifest = _order_into(cfg, schedule, keys, tmp, say, info)
             _move_into_place(tmp / "out", out)
             return manifest
+        except OSError as exc:
+            if is_write_failure(exc):  # a read-only or full disk under the output; the earlier output is untouched
+                raise output_error(out, exc) from exc
+            raise
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
     finally:
@@ -149,10 +177,16 @@ def _check_destination(out: Path) -> None:
 
 
 def _move_into_place(src: Path, dest: Path) -> None:
-    if dest.exists():
-        old = src.parent / "previous"
-        os.replace(dest, old)
-    os.replace(src, dest)
+    if not dest.exists():
+        os.replace(src, dest)
+        return
+    old = src.parent / "previous"
+    os.replace(dest, old)
+    try:
+        os.replace(src, dest)
+    except OSError:
+        os.replace(old, dest)  # the earlier output goes back where it was
+        raise
 
 
 def _order_into(cfg: OrderConfig, schedule: Any, keys: list[SortKey], tmp: Path, say: Any, info: dict[str, Any]) -> dict[str, Any]:
@@ -174,7 +208,7 @@ def _order_into(cfg: OrderConfig, schedule: Any, keys: list[SortKey], tmp: Path,
         raise InputError(f"{label} holds no rows", "check the input")
     index = build_index(sources, keys, cfg.id_field, cfg.seed, label)
     if index.n == 0:
-        raise InputError(f"{label} has no row with a usable sort key ({len(index.rejected)} null/NaN)", "check the key column, or pick another with --by")
+        raise InputError(f"{label} has no row with a usable sort key ({len(index.rejected)} null, NaN or infinite)", "check the key column, or pick another with --by")
     say(f"sorted {index.n:,} rows by {', '.join(k.column + (':desc' if k.descending else '') for k in keys)}")
 
     budget = resolve_budget(index.n, cfg.steps, cfg.batch_size, cfg.num_samples)

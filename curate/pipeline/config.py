@@ -5,6 +5,9 @@ A stage is a one-key mapping, `{score: {...}}`, `{synthesize: {...}}`, `{order: 
 stage's options model, which are the command's option names (`k`, `signals`, `schedule`, ...), so
 a pipeline accepts exactly what the command line does. Unknown keys are rejected with their path
 and the allowed names (curate.pipeline.runner validates every stage before the first one runs).
+YAML aliases (`*name`, and `<<: *name` merges) are refused while parsing: nested aliases expand
+exponentially (a 600-byte file can stand for gigabytes), and a pipeline file is short enough to
+write every value out.
 """
 
 from __future__ import annotations
@@ -60,7 +63,11 @@ class PipelineConfig(BaseModel):
         return stages
 
     def stage_list(self) -> list[tuple[str, dict[str, Any]]]:
-        return [(next(iter(st)), dict(next(iter(st.values())) or {})) for st in self.stages]
+        out: list[tuple[str, dict[str, Any]]] = []
+        for st in self.stages:
+            (kind, opts), = st.items()
+            out.append((kind, dict(opts or {})))
+        return out
 
 
 def _format_errors(exc: ValidationError, path: str) -> str:
@@ -103,21 +110,44 @@ def set_path(data: dict[str, Any], dotted: str, value: Any) -> None:
             cur = cur[p]
 
 
+class _Alias(Exception):
+    def __init__(self, anchor: str, line: int):
+        super().__init__(anchor)
+        self.anchor, self.line = anchor, line
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    """safe_load that stops at the first alias, before anything is expanded."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise _Alias(str(event.anchor), event.start_mark.line + 1)
+        return super().compose_node(parent, index)
+
+
+def parse_yaml(text: str, where: str) -> Any:
+    """YAML without aliases; UsageError (exit 2) naming `where` and the line for an alias or a syntax error."""
+    try:
+        return yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader subclass
+    except _Alias as exc:
+        raise UsageError(f"{where} line {exc.line}: YAML aliases are not allowed (alias *{exc.anchor})", "write the value out in full instead of &anchor / *alias") from None
+    except yaml.YAMLError as exc:
+        raise UsageError(f"{where} is not valid YAML: {exc}") from exc
+
+
 def load_pipeline(path: str | Path, overrides: list[str] | None = None) -> PipelineConfig:
     p = Path(path)
     if not p.is_file():
         raise UsageError(f"pipeline file '{path}' does not exist", "see pipelines/ for examples")
-    try:
-        data = yaml.safe_load(p.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise UsageError(f"{path} is not valid YAML: {exc}") from exc
+    data = parse_yaml(p.read_text(), str(path)) or {}
     if not isinstance(data, dict):
         raise UsageError(f"{path} must hold a mapping at the top level")
     for ov in overrides or []:
         key, sep, raw = ov.partition("=")
         if not sep:
             raise UsageError(f"--set expects KEY=VALUE, got '{ov}'", "e.g. --set seed=3 or --set stages.0.score.k=4")
-        set_path(data, key.strip(), yaml.safe_load(raw))
+        set_path(data, key.strip(), parse_yaml(raw, f"--set {key.strip()}"))
     try:
         return PipelineConfig.model_validate(data)
     except ValidationError as exc:

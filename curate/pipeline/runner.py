@@ -160,6 +160,9 @@ def run_pipeline(cfg: PipelineConfig, opts: RunOptions, reporter: Any = None) ->
         out_dir = opts.base_dir / out_dir
         cfg = cfg.model_copy(update={"output": str(out_dir)})
     plans = plan(cfg, opts.base_dir)  # every stage validated before the first one runs
+    from curate.io import expand_inputs
+
+    expand_inputs([_abs(p, opts.base_dir) for p in cfg.input])  # a missing input fails before anything is written
     state_dir = out_dir / STATE_DIR
     (out_dir / "stages").mkdir(parents=True, exist_ok=True)
     _clean_stale_temps(out_dir)
@@ -196,13 +199,17 @@ def _run(cfg: PipelineConfig, opts: RunOptions, plans: list[StagePlan], out_dir:
             ctx.info(f"  {p.name}: {summary.rows_in:,} rows in, {summary.rows_out:,} out, {summary.quarantined:,} quarantined in {entry['seconds']:.1f}s")
         entry["summary"] = data if p.summary else None
         report["stages"].append(entry)
-        state["stages"][p.name] = {"key": key, "output": p.output, "finished": time.time()}
+        if summary.complete:
+            state["stages"][p.name] = {"key": key, "output": p.output, "finished": time.time()}
+        else:  # rows left unfinished (e.g. code checks this machine cannot run): the next run redoes the stage
+            state["stages"].pop(p.name, None)
+            entry["status"] = "ran (incomplete: rerun to finish)"
         _save_state(state_path, state)
         summary.check_gates(getattr(p.options, "max_reject_rate", None), name=p.name)
         summary.check_gates(opts.max_reject_rate, opts.fail_on_empty, name=p.name)
     _merge_synth_summaries(out_dir, report)
     report["seconds"] = round(time.perf_counter() - started, 3)
-    report["changed"] = [s["name"] for s in report["stages"] if s["status"] == "ran"]
+    report["changed"] = [s["name"] for s in report["stages"] if s["status"].startswith("ran")]
     return report
 
 

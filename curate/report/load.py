@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from curate.errors import InputError
+from curate.io.inputs import check_parquet
 
 SCORE_SUMMARY = "score-summary.json"
 SYNTH_SUMMARY = "synth-summary.json"
@@ -95,6 +96,8 @@ def load_run(folder: str | Path, scored: list[str] | None = None, compare: str |
         raise InputError(f"'{folder}' is not a folder", "pass the run folder, not a file; give scored rows with --scored PATH")
     run = RunData(root=root)
     run.scored = find_scored(root, scored)
+    for f in run.scored:  # a truncated file is an input error naming it, not a failure deep in the statistics
+        check_parquet(f)
     if not run.scored:
         run.missing.append("scored rows — looked for scored.parquet and scored/*.parquet (or pass --scored PATH)")
 

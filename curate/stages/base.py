@@ -65,6 +65,7 @@ class Summary(BaseModel):
     rejects_path: str | None = None
     seconds: float = 0.0
     reused: dict[str, int] = Field(default_factory=dict)
+    complete: bool = True  # False: the stage left rows a later run must finish, so a pipeline reruns it
     extra: dict[str, Any] = Field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
@@ -194,7 +195,9 @@ class Stage(Protocol):
     """
 
     name: str
-    Options: type[StageOptions]
+
+    @property
+    def Options(self) -> type[StageOptions]: ...  # noqa: N802  (a class attribute on every stage)
 
     def run(self, options: Any, ctx: Any) -> Summary: ...
 

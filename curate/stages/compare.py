@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import Field, ValidationInfo, field_validator
 
@@ -12,7 +12,7 @@ from curate.stages.base import STAGES, Placement, Slot, StageOptions, Summary
 class CompareOptions(StageOptions):
     """Options of `curate compare` (and of a pipeline's `compare:` stage)."""
 
-    runner_fields = ("output",)
+    runner_fields: ClassVar[tuple[str, ...]] = ("output",)
 
     output: str
     """Folder for compare.json and compare.png."""

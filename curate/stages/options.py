@@ -8,7 +8,7 @@ name, one type, one default and one help text.
 from __future__ import annotations
 
 import enum
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import AliasChoices, Field, field_validator
 
@@ -116,7 +116,7 @@ class EngineActorFields(StageOptions):
 class RowOutputFields(StageOptions):
     """Where a row-producing stage writes."""
 
-    runner_fields = ("inputs", "output", "rejects")
+    runner_fields: ClassVar[tuple[str, ...]] = ("inputs", "output", "rejects")
 
     inputs: list[str] = Field(min_length=1)
     """Input: Parquet file/dir/glob, JSONL (.jsonl/.jsonl.gz), CSV, a saved HF dataset folder, or '-' for JSONL on stdin."""

@@ -6,7 +6,7 @@ module is its typed front.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import Field, field_validator
 
@@ -17,7 +17,7 @@ from curate.stages.options import check_registered
 class OrderOptions(StageOptions):
     """Options of `curate order` (and of a pipeline's `order:` stage)."""
 
-    runner_fields = ("inputs", "output")
+    runner_fields: ClassVar[tuple[str, ...]] = ("inputs", "output")
 
     inputs: list[str] = Field(min_length=1)
     """Input: Parquet file/dir/glob, JSONL (.jsonl/.jsonl.gz), CSV, a saved HF dataset folder, or '-' for JSONL on stdin."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import Field
 
@@ -12,7 +12,7 @@ from curate.stages.base import STAGES, Placement, Slot, StageOptions, Summary
 class ReportOptions(StageOptions):
     """Options of `curate report` (and of a pipeline's `report:` stage)."""
 
-    runner_fields = ("folder",)
+    runner_fields: ClassVar[tuple[str, ...]] = ("folder",)
 
     folder: str
     """Run folder: scored.parquet or scored/, score-summary.json, synth-summary.json, ordered/."""

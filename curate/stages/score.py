@@ -11,7 +11,7 @@ front: options, validation and the summary.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import Field, field_validator
 
@@ -23,7 +23,7 @@ from curate.stages.options import DirectionName, EngineActorFields, EngineFields
 class ScoreOptions(RowOutputFields, EngineFields, ExecutorFields, EngineActorFields):
     """Options of `curate score` (and of a pipeline's `score:` stage)."""
 
-    runner_fields = ("inputs", "output", "rejects", "row_store")
+    runner_fields: ClassVar[tuple[str, ...]] = ("inputs", "output", "rejects", "row_store")
 
     signals: list[str] = Field(default_factory=lambda: list(DEFAULT_SIGNALS))
     """Signals to compute (repeat or comma-separate). See `curate signals`."""
@@ -105,12 +105,13 @@ class ScoreSummary(Summary):
         """From `curate.score.ScoreResult`."""
         data = result.as_dict()
         fields = {k: data.pop(k) for k in list(data) if k in cls.model_fields}
-        return cls(**fields, reused=dict(data.get("rows_reused") or {}), extra=data)
+        return cls(**fields, reused=dict(data.get("rows_reused") or {}), complete=not data.get("rows_not_final"), extra=data)
 
     def to_json(self) -> dict[str, Any]:
         data = super().to_json()
         data.pop("stage")
         data.pop("reused")  # reported as rows_reused / rows_computed per signal kind
+        data.pop("complete")  # reported as rows_not_final
         return data
 
 

@@ -28,7 +28,7 @@ class Engines:
 
 def open_engines(generator: EngineConfig, target: EngineConfig, critic: EngineConfig | None = None, executor: Any = None) -> Engines:
     """`executor`: an executor with engine actors (Ray) runs the in-process engines there; servers are called from here."""
-    from curate.engines import open_engine  # type: ignore[attr-defined]
+    from curate.engines import open_engine
 
     opened: list[tuple[EngineConfig, Engine]] = []
 

@@ -177,7 +177,13 @@ def synthesize(sources: list[str], opts: SynthOptions, out: Output, *, generator
     from curate.io import RejectWriter, conform, open_sink, read_table
     from curate.io.readers import ReadOptions, Reject
 
-    table, in_rejects = read_table(sources, ReadOptions(text_field=opts.text_field, id_field=opts.id_field))
+    from curate.io import expand_inputs
+    from curate.io.inputs import without_own_outputs
+
+    srcs, own = without_own_outputs(expand_inputs(sources), out.dest, out.rejects)  # never read this command's own output
+    if not srcs:
+        raise InputError(f"the only input files are this command's own output ({', '.join(own[:3])})", "synthesize from another input, or write elsewhere with -o")
+    table, in_rejects = read_table(srcs, ReadOptions(text_field=opts.text_field, id_field=opts.id_field))
     if table.num_rows and opts.answer_field not in table.column_names:
         raise InputError(f"input has no '{opts.answer_field}' column", "synthesis needs reference answers: pass --answer-field")
     rows = table.to_pylist()
