@@ -186,20 +186,57 @@ def _check_sizes(ev: list[Any], tu: list[Any], tune: bool, what: str, fix: str) 
 
 @dataclass(frozen=True)
 class Arm:
-    """One arm: the ordered folder and the set of it that is read in order."""
+    """One arm: an ordered folder whose curriculum set the sampler reads, in manifest order."""
 
     name: str
-    schedule: str  # the schedule that made the order ('random' baseline: the folder's seeded shuffle)
+    schedule: str  # the schedule that made the order ('random' for a baseline: its folder's seeded shuffle)
     folder: Path
-    set: str  # curriculum | baseline
     made_by_trial: bool
+    baseline_of: Path | None = None  # a baseline arm: the folder whose baseline/ this is
 
     def record(self, root: Path) -> dict[str, Any]:
+        rec: dict[str, Any] = {"schedule": self.schedule, "order": _where(self.folder, root), "made_by_trial": self.made_by_trial}
+        if self.baseline_of is not None:
+            rec["baseline_of"] = _where(self.baseline_of, root)
+        return rec
+
+
+def _where(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def baseline_folder(folder: Path, dest: Path) -> Path:
+    """`folder`'s baseline/ as an ordered folder of its own, which the curriculum sampler reads like any curriculum.
+
+    The shards are hard-linked (copied where links are not possible) under the same relative
+    paths; the manifest is the folder's, with its baseline set as the curriculum set and a
+    `baseline_of` record naming where it came from.
+    """
+    import copy
+    import os
+    import shutil
+
+    from curate.order.manifest import MANIFEST, write_manifest
+
+    manifest = json.loads((folder / MANIFEST).read_text())
+    view = copy.deepcopy(manifest)
+    view["sets"] = {CURRICULUM: manifest["sets"][BASELINE]}
+    view["baseline_of"] = {"folder": str(folder), "manifest_sha256": manifest_digest(folder)}
+    view["files"] = []
+    if dest.exists():
+        shutil.rmtree(dest)
+    for entry in view["sets"][CURRICULUM]["shards"]:
+        target = dest / entry["path"]
+        target.parent.mkdir(parents=True, exist_ok=True)
         try:
-            where = str(self.folder.relative_to(root))
-        except ValueError:
-            where = str(self.folder)
-        return {"schedule": self.schedule, "order": where, "set": self.set, "made_by_trial": self.made_by_trial}
+            os.link(folder / entry["path"], target)
+        except OSError:
+            shutil.copy2(folder / entry["path"], target)
+    write_manifest(dest, view)
+    return dest
 
 
 def order_config(src: Source, inputs: list[str], output: Path, schedule: str, baseline: bool, rows: int, source_rows: int) -> Any:
@@ -226,7 +263,7 @@ def prepare_arms(src: Source, frame: Any, held: HeldOut, controls: list[str], da
     from curate.order import order
 
     curriculum = src.schedule
-    names = [curriculum, BASELINE, *controls]
+    names = [curriculum, BASELINE, "train.parquet", *controls]
     if len(set(names)) != len(names):
         raise UsageError(f"--controls {','.join(controls)} repeats an arm (the curriculum is '{curriculum}', the baseline 'baseline')",
                          "give each control schedule once, other than the curriculum's own")
@@ -240,19 +277,18 @@ def prepare_arms(src: Source, frame: Any, held: HeldOut, controls: list[str], da
     train.write_parquet(rows_file)
     arms: list[Arm] = []
     if held.train_ids is None:  # nothing carved: the given folder's own streams
-        arms.append(Arm(curriculum, curriculum, src.folder, CURRICULUM, False))
-        arms.append(Arm(BASELINE, "random", src.folder, BASELINE, False))
+        made = src.folder
     else:
-        out = data_dir / curriculum
-        order(order_config(src, [str(rows_file)], out, curriculum, True, train.height, source_rows))
-        say(f"ordered {train.height:,} training rows with '{curriculum}' (and its baseline) → {out}")
-        arms.append(Arm(curriculum, curriculum, out, CURRICULUM, True))
-        arms.append(Arm(BASELINE, "random", out, BASELINE, True))
+        made = data_dir / curriculum
+        order(order_config(src, [str(rows_file)], made, curriculum, True, train.height, source_rows))
+        say(f"ordered {train.height:,} training rows with '{curriculum}' (and its baseline) → {made}")
+    arms.append(Arm(curriculum, curriculum, made, held.train_ids is not None))
+    arms.append(Arm(BASELINE, "random", baseline_folder(made, data_dir / BASELINE), held.train_ids is not None, baseline_of=made))
     for c in controls:
         out = data_dir / c
         order(order_config(src, [str(rows_file)], out, c, False, train.height, source_rows))
         say(f"ordered {train.height:,} training rows with '{c}' → {out}")
-        arms.append(Arm(c, c, out, CURRICULUM, True))
+        arms.append(Arm(c, c, out, True))
     return arms
 
 
@@ -271,7 +307,7 @@ def manifest_digest(folder: Path) -> str:
     return hashlib.sha256((folder / MANIFEST).read_bytes()).hexdigest()
 
 
-def stream_ids(folder: Path, which: str, id_field: str) -> list[str]:
+def stream_ids(folder: Path, which: str = CURRICULUM, id_field: str = "id") -> list[str]:
     """The ids an ordered folder's set holds, in reading order (shards in manifest order)."""
     import pyarrow.parquet as pq
 

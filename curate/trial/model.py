@@ -5,9 +5,11 @@ FOLDER`. Each row is tokenized once, without special tokens, truncated to `max_l
 
 Vocabulary: the token ids that occur in the trial's text (training rows and held-out text),
 renumbered 0…V−1. A 49,152-entry output layer would spend most of a tiny model's compute on
-tokens the text never uses; on a few MB of English V is a few thousand to ~20,000. Every arm of a
-trial shares the vocabulary, so the losses compare; they are not comparable with a model over
-the tokenizer's whole vocabulary.
+tokens the text never uses; on a few MB of English V is a few thousand to ~20,000. With `--vocab
+N`, the N−1 tokens most frequent in the training rows keep their own ids and all others share
+one (the output layer's cost is tokens × V × width, which dominates a 2-layer model on a CPU).
+Every arm of a trial shares the vocabulary, so the losses compare; they are not comparable with a
+model over the tokenizer's whole vocabulary.
 
 Model: `llama` (LlamaConfig) or `gpt2` (GPT2Config) with `layers` blocks of `width` (heads of 32
 dimensions, MLP 4×width, tied embeddings, no dropout), or a folder with a `config.json` whose
@@ -67,10 +69,11 @@ class Vocab:
     """Token ids of the tokenizer → ids of the trial's compact vocabulary."""
 
     tokenizer_ids: np.ndarray  # sorted: position = trial id
+    shared: bool = False  # one more id after them: every other token (a --vocab limit)
 
     @property
     def size(self) -> int:
-        return len(self.tokenizer_ids)
+        return len(self.tokenizer_ids) + int(self.shared)
 
     def lookup(self) -> np.ndarray:
         table = np.full(int(self.tokenizer_ids.max()) + 1, -1, dtype=np.int64)
@@ -87,12 +90,26 @@ def tokenize(tok: Any, texts: list[str], max_length: int) -> list[list[int]]:
     return out
 
 
-def build_vocab(token_lists: list[list[int]]) -> tuple[Vocab, list[np.ndarray]]:
-    """The compact vocabulary of these token lists, and the lists renumbered into it."""
-    seen = np.unique(np.concatenate([np.asarray(t, dtype=np.int64) for t in token_lists if len(t)] or [np.zeros(1, dtype=np.int64)]))
-    vocab = Vocab(seen)
-    table = vocab.lookup()
-    return vocab, [table[np.asarray(t, dtype=np.int64)] for t in token_lists]
+def build_vocab(token_lists: list[list[int]], counted: int | None = None, max_size: int | None = None) -> tuple[Vocab, list[np.ndarray]]:
+    """The compact vocabulary of these token lists, and the lists renumbered into it.
+
+    With `max_size`, the `max_size − 1` tokens most frequent in the first `counted` lists (the
+    training rows; ties: the smaller token id) keep their own ids and every other token shares
+    the last one.
+    """
+    arrays = [np.asarray(t, dtype=np.int64) for t in token_lists]
+    flat = np.concatenate([a for a in arrays if len(a)] or [np.zeros(1, dtype=np.int64)])
+    seen = np.unique(flat)
+    if max_size is None or len(seen) <= max_size:
+        vocab = Vocab(seen)
+        table = vocab.lookup()
+        return vocab, [table[a] for a in arrays]
+    train = arrays[: counted if counted is not None else len(arrays)]
+    counts = np.bincount(np.concatenate([a for a in train if len(a)] or [np.zeros(1, dtype=np.int64)]), minlength=int(seen.max()) + 1)
+    keep = np.sort(np.lexsort((np.arange(len(counts)), -counts))[: max_size - 1])
+    table = np.full(len(counts), max_size - 1, dtype=np.int64)
+    table[keep] = np.arange(len(keep))
+    return Vocab(keep, shared=True), [table[a] for a in arrays]
 
 
 def model_config(spec: ModelSpec, vocab_size: int) -> Any:

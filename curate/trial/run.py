@@ -64,6 +64,7 @@ class TrialConfig:
     width: int = 128
     max_length: int = 128
     tokenizer: str | None = None
+    vocab: int | None = None
     text_field: str = "text"
     lr_warmup: float = 0.05
     weight_decay: float = 0.01
@@ -186,7 +187,7 @@ def run_trial(cfg: TrialConfig, reporter: Any = None) -> TrialResult:
     train_ids = [str(v) for v in train[src.id_field].to_list()]
     splits = {"eval": held.eval, **({"tune": held.tune} if sweep else {})}
     texts = [str(t) for t in train[src.text_field].to_list()] + [t for rows in splits.values() for _, t in rows]
-    vocab, token_rows = build_vocab(tokenize(tok, texts, cfg.max_length))
+    vocab, token_rows = build_vocab(tokenize(tok, texts, cfg.max_length), counted=len(train_ids), max_size=cfg.vocab)
     rows = dict(zip(train_ids, token_rows[: len(train_ids)]))
     held_rows: dict[str, list[Any]] = {}
     at = len(train_ids)
@@ -196,9 +197,10 @@ def run_trial(cfg: TrialConfig, reporter: Any = None) -> TrialResult:
     corpus = Corpus(vocab.size, rows, held_rows)
     build_model(model_config(ModelSpec(cfg.model, cfg.layers, cfg.width, cfg.max_length), vocab.size))  # fails here, not after the first run
     say.info(f"tokenized {len(train_ids):,} training rows ({sum(len(r) for r in rows.values()):,} tokens after truncation to {cfg.max_length}); "
-             f"vocabulary of the trial: {vocab.size:,} of the tokenizer's {len(tok):,} tokens")
+             f"vocabulary of the trial: {vocab.size:,} ids for the tokenizer's {len(tok):,} tokens"
+             + (f" (the {vocab.size - 1:,} most frequent in the training rows, and one for all others)" if vocab.shared else ""))
 
-    lengths = {a.name: len(D.stream_ids(a.folder, a.set, src.id_field)) for a in arms}
+    lengths = {a.name: len(D.stream_ids(a.folder, D.CURRICULUM, src.id_field)) for a in arms}
     if len(set(lengths.values())) != 1:
         notes.append("the arms read different numbers of rows: " + ", ".join(f"{k} {v}" for k, v in lengths.items()))
         say.warn(notes[-1])
@@ -218,7 +220,7 @@ def run_trial(cfg: TrialConfig, reporter: Any = None) -> TrialResult:
     digests = {a.name: D.manifest_digest(a.folder) for a in arms}
 
     def key(arm: Arm, seed: int, lr: float) -> str:
-        return _key({**common, "arm": arm.name, "set": arm.set, "manifest": digests[arm.name], "seed": seed, "lr": lr})
+        return _key({**common, "arm": arm.name, "manifest": digests[arm.name], "seed": seed, "lr": lr})
 
     plan = _plan(arms, cfg.seeds, sweep, cfg.lr, out)
     total_steps = steps * len(plan)

@@ -1,6 +1,8 @@
 """One training run: a fresh model, one arm's rows in that arm's order, HF `Trainer`, per-row losses.
 
-The rows are read through curate's curriculum sampler, in the ordered folder's manifest order;
+The rows are read through curate's curriculum sampler (`curate.sampler.CurriculumSampler`, with
+`curate.integrations.hf.CurriculumMixin` as the Trainer's train sampler), in the ordered folder's
+manifest order;
 batches hold `batch_size` consecutive rows, so with the folder's own batch size trainer step t
 reads curriculum step t. Losses:
 
@@ -169,9 +171,9 @@ class _RowLog:
 def _trainer_class() -> type:
     from transformers import Trainer
 
-    from curate.trial._sampler_shim import CurriculumTrainerMixin
+    from curate.integrations.hf import CurriculumMixin
 
-    class TrialTrainer(CurriculumTrainerMixin, Trainer):  # type: ignore[misc]
+    class TrialTrainer(CurriculumMixin, Trainer):  # type: ignore[misc]
         """HF Trainer reading the curriculum sampler's order; logs each row's loss; exact held-out loss."""
 
         loss_is_scaled_for_ga = False  # compute_loss returns a per-batch mean
@@ -213,7 +215,7 @@ def train_run(arm: Arm, seed: int, lr: float, out: Path, corpus: Corpus, setting
     from transformers import PrinterCallback, ProgressCallback, TrainerCallback, TrainingArguments
 
     from curate.models import offline_env
-    from curate.trial._sampler_shim import CurriculumSampler
+    from curate.sampler import CurriculumSampler
     from curate.trial.model import model_config
 
     offline_env()
@@ -229,11 +231,15 @@ def train_run(arm: Arm, seed: int, lr: float, out: Path, corpus: Corpus, setting
             if on_step is not None:
                 on_step(1)
 
+    import datasets
+
+    bars = not datasets.are_progress_bars_disabled()
+    datasets.disable_progress_bars()  # stderr carries the trial's own progress
     try:
         with deterministic():
             transformers.set_seed(seed)
             model = build_model(model_config(settings.spec, corpus.vocab_size))
-            sampler = CurriculumSampler(arm.folder, id_field=id_field, set=arm.set)
+            sampler = CurriculumSampler(arm.folder, id_field=id_field)
             dataset = sampler.dataset.select_columns([id_field])
             args = TrainingArguments(
                 output_dir=str(tmp / "hf"), per_device_train_batch_size=settings.batch_size, per_device_eval_batch_size=max(settings.batch_size, 32),
@@ -242,8 +248,8 @@ def train_run(arm: Arm, seed: int, lr: float, out: Path, corpus: Corpus, setting
                 eval_steps=settings.eval_every, eval_on_start=True, save_strategy="no", report_to="none", disable_tqdm=True,
                 remove_unused_columns=False, dataloader_num_workers=0, seed=seed, data_seed=seed, use_cpu=settings.device == "cpu",
             )
-            trainer = _trainer_class()(model=model, args=args, train_dataset=dataset, eval_dataset=dataset, data_collator=_collator(corpus, id_field))
-            trainer.curriculum_sampler = sampler
+            trainer = _trainer_class()(model=model, args=args, train_dataset=dataset, eval_dataset=dataset, data_collator=_collator(corpus, id_field),
+                                       curriculum=sampler)
             trainer.row_log = row_log
             trainer.held_out = corpus.held
             trainer.remove_callback(PrinterCallback)
@@ -259,6 +265,8 @@ def train_run(arm: Arm, seed: int, lr: float, out: Path, corpus: Corpus, setting
                 torch.cuda.empty_cache()
     finally:
         row_log.close()
+        if bars:
+            datasets.enable_progress_bars()
     state = json.loads((tmp / TRAINER_STATE).read_text())
     final = _final(state["log_history"])
     result = RunResult(arm.name, seed, lr, out, final, row_log.tokens, row_log.rows, row_log.without_loss, time.perf_counter() - t0)

@@ -95,7 +95,7 @@ def test_every_arm_reads_its_manifest_order_without_the_held_out_rows(full_trial
     steps, batch = data["training"]["steps"], data["training"]["batch_size"]
     held = set()
     for a in data["arms"].values():
-        ids = stream_ids(out / a["order"], a["set"], "id")
+        ids = stream_ids(out / a["order"])
         for r in a["runs"]:
             logged = [x["id"] for x in _losses(out / r["path"])]
             assert logged == ids[: steps * batch]
@@ -104,8 +104,10 @@ def test_every_arm_reads_its_manifest_order_without_the_held_out_rows(full_trial
 
     train = set(polars.read_parquet(out / "data" / "train.parquet")["id"].to_list())
     assert held == train and len(train) + data["held_out"]["eval_rows"] + data["held_out"]["tune_rows"] == 100
-    curriculum = stream_ids(out / "data" / "root", "curriculum", "id")
-    assert curriculum != stream_ids(out / "data" / "root", "baseline", "id") and sorted(curriculum) == sorted(stream_ids(out / "data" / "anti", "curriculum", "id"))
+    curriculum = stream_ids(out / "data" / "root")
+    assert data["arms"]["baseline"]["order"] == "data/baseline" and data["arms"]["baseline"]["baseline_of"] == "data/root"
+    assert stream_ids(out / "data" / "baseline") == stream_ids(out / "data" / "root", "baseline")  # the baseline arm reads root's baseline/
+    assert curriculum != stream_ids(out / "data" / "baseline") and sorted(curriculum) == sorted(stream_ids(out / "data" / "anti"))
 
 
 def test_given_eval_text_trains_the_folder_as_written_and_reruns_identically(ordered, tmp_path):
