@@ -217,3 +217,20 @@ def test_an_output_folder_that_is_not_a_trial_is_refused(runner, ordered, tmp_pa
     res = runner.invoke(app, ["trial", str(ordered), "-o", str(tmp_path / "t"), *TINY])
     assert res.exit_code == 2 and "is not an earlier `curate trial` output" in res.output
     assert (tmp_path / "t" / "notes.txt").read_text() == "mine"
+
+
+def test_a_pipeline_trial_stage_reads_the_order_stage_folder(tmp_path):
+    from curate.errors import UsageError
+    from curate.pipeline.config import load_pipeline
+    from curate.pipeline.runner import plan
+
+    spec = tmp_path / "p.yaml"
+    spec.write_text(f"input: [{PROSE}]\noutput: {tmp_path / 'out'}\nstages:\n  - score: {{signals: [length]}}\n  - order: {{batch-size: 8}}\n"
+                    "  - trial: {seeds: 2, lr-sweep: [1e-3, 3e-3], controls: anti}\n")
+    plans = plan(load_pipeline(spec), tmp_path)
+    trial = plans[-1]
+    assert trial.type == "trial" and trial.options.ordered == str(tmp_path / "out" / "ordered") and trial.output == str(tmp_path / "out" / "trial" / "trial.json")
+    assert trial.options.lr_sweep == [1e-3, 3e-3] and trial.options.controls == ["anti"] and trial.inputs == [str(tmp_path / "out" / "ordered" / "manifest.json")]
+    spec.write_text(spec.read_text().replace("controls: anti}", "controls: anti, ordered: elsewhere}"))
+    with pytest.raises(UsageError, match="'ordered' is set by `curate run` itself"):
+        plan(load_pipeline(spec), tmp_path)
