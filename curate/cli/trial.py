@@ -29,7 +29,7 @@ def trial_cmd(
     width: Annotated[int, flag(O, "width")] = 128,
     max_length: Annotated[int, flag(O, "max_length")] = 128,
     tokenizer: Annotated[Optional[str], flag(O, "tokenizer")] = None,
-    vocab: Annotated[Optional[int], flag(O, "vocab")] = None,
+    vocab: Annotated[int, flag(O, "vocab")] = 4096,
     text_field: Annotated[str, flag(O, "text_field")] = "text",
     lr_warmup: Annotated[float, flag(O, "lr_warmup")] = 0.05,
     weight_decay: Annotated[float, flag(O, "weight_decay")] = 0.01,

@@ -49,8 +49,8 @@ class TrialOptions(StageOptions):
     """Tokens per row (longer rows are truncated)."""
     tokenizer: str | None = None
     """Tokenizer folder (default: the bundled SmolLM2 tokenizer)."""
-    vocab: int | None = Field(None, ge=2)
-    """Keep the N-1 tokens most frequent in the training rows and map all others to one id (default: every token the text uses)."""
+    vocab: int = Field(4096, ge=0)
+    """Output vocabulary: the N-1 tokens most frequent in the training rows keep their ids, all others share one; 0 keeps every token the text uses."""
     text_field: str = "text"
     """The text column of the ordered rows (and of --eval)."""
     lr_warmup: float = Field(0.05, ge=0, lt=1)

@@ -64,7 +64,7 @@ class TrialConfig:
     width: int = 128
     max_length: int = 128
     tokenizer: str | None = None
-    vocab: int | None = None
+    vocab: int = 4096  # 0: every token the text uses
     text_field: str = "text"
     lr_warmup: float = 0.05
     weight_decay: float = 0.01
@@ -134,6 +134,8 @@ def _check_config(cfg: TrialConfig) -> None:
         raise UsageError(f"--lr-sweep {','.join(f'{v:g}' for v in cfg.lr_sweep)} repeats a value", "give each learning rate once")
     if not 0 < cfg.eval_fraction < 1:
         raise UsageError(f"--eval-fraction must be in (0, 1) (got {cfg.eval_fraction})")
+    if cfg.vocab == 1 or cfg.vocab < 0:
+        raise UsageError(f"--vocab must be 0 (every token) or at least 2 (got {cfg.vocab})")
     if not 0 <= cfg.lr_warmup < 1:
         raise UsageError(f"--lr-warmup must be in [0, 1) (got {cfg.lr_warmup})")
     ModelSpec(cfg.model, cfg.layers, cfg.width, cfg.max_length).check()
@@ -187,7 +189,7 @@ def run_trial(cfg: TrialConfig, reporter: Any = None) -> TrialResult:
     train_ids = [str(v) for v in train[src.id_field].to_list()]
     splits = {"eval": held.eval, **({"tune": held.tune} if sweep else {})}
     texts = [str(t) for t in train[src.text_field].to_list()] + [t for rows in splits.values() for _, t in rows]
-    vocab, token_rows = build_vocab(tokenize(tok, texts, cfg.max_length), counted=len(train_ids), max_size=cfg.vocab)
+    vocab, token_rows = build_vocab(tokenize(tok, texts, cfg.max_length), counted=len(train_ids), max_size=cfg.vocab or None)
     rows = dict(zip(train_ids, token_rows[: len(train_ids)]))
     held_rows: dict[str, list[Any]] = {}
     at = len(train_ids)
