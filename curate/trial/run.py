@@ -170,6 +170,7 @@ def run_trial(cfg: TrialConfig, reporter: Any = None) -> TrialResult:
     src = D.read_source(cfg.ordered, cfg.text_field)
     device = _resolve_device(cfg.device)
     sweep = list(cfg.lr_sweep) if len(cfg.lr_sweep) > 1 else []
+    base_lr = cfg.lr_sweep[0] if len(cfg.lr_sweep) == 1 else cfg.lr  # a one-value sweep is that rate
     out.mkdir(parents=True, exist_ok=True)
     (out / MARKER).write_text("a `curate trial` output folder\n")
 
@@ -224,7 +225,7 @@ def run_trial(cfg: TrialConfig, reporter: Any = None) -> TrialResult:
     def key(arm: Arm, seed: int, lr: float) -> str:
         return _key({**common, "arm": arm.name, "manifest": digests[arm.name], "seed": seed, "lr": lr})
 
-    plan = _plan(arms, cfg.seeds, sweep, cfg.lr, out)
+    plan = _plan(arms, cfg.seeds, sweep, base_lr, out)
     total_steps = steps * len(plan)
     results: list[RunResult] = []
     trained = {"steps": 0, "seconds": 0.0, "runs": 0, "trained": 0}
@@ -261,7 +262,7 @@ def run_trial(cfg: TrialConfig, reporter: Any = None) -> TrialResult:
                 r = do(arm, 0, lr, out / "sweep" / arm.name / _lr_label(lr))
                 results.append(r)
                 sweep_losses[arm.name][lr] = r.final.get(TUNE_METRIC, float("nan"))
-            chosen[arm.name] = _choose(arm.name, sweep_losses[arm.name], notes, say) if sweep else cfg.lr
+            chosen[arm.name] = _choose(arm.name, sweep_losses[arm.name], notes, say) if sweep else base_lr
         for arm in arms:
             for seed in range(cfg.seeds):
                 where = out / "runs" / arm.name / f"seed-{seed}"
@@ -278,7 +279,7 @@ def run_trial(cfg: TrialConfig, reporter: Any = None) -> TrialResult:
                 results.append(do(arm, seed, lr, where))
 
     finals = [r for r in results if r.path.parent.parent.name == "runs"]
-    data = _trial_json(cfg, src, arms, held, settings, out, finals, results, chosen, sweep_losses, sweep, tok_name, vocab.size, notes)
+    data = _trial_json(cfg, src, arms, held, settings, out, finals, chosen, sweep_losses, sweep, base_lr, tok_name, vocab.size, notes)
     data["rows"] = {"source": frame.height, "train": train.height, "eval": len(held.eval), "tune": len(held.tune)}
     data["compute"] = {"seconds": round(time.perf_counter() - t_start, 1), "trained_runs": trained["trained"],
                        "trained_steps": trained["steps"], "training_seconds": round(trained["seconds"], 1), "device": device,
@@ -317,7 +318,7 @@ def _choose(arm: str, losses: dict[float, float], notes: list[str], say: _Say) -
 
 
 def _trial_json(cfg: TrialConfig, src: Source, arms: list[Arm], held: Any, settings: TrainSettings, out: Path, finals: list[RunResult],
-                results: list[RunResult], chosen: dict[str, float], sweep_losses: dict[str, dict[float, float]], sweep: list[float],
+                chosen: dict[str, float], sweep_losses: dict[str, dict[float, float]], sweep: list[float], base_lr: float,
                 tok_name: str, vocab: int, notes: list[str]) -> dict[str, Any]:
     from curate.trial import data as D
 
@@ -340,7 +341,7 @@ def _trial_json(cfg: TrialConfig, src: Source, arms: list[Arm], held: Any, setti
         "source": {"ordered": str(src.folder), "manifest_sha256": D.manifest_digest(src.folder), "schedule": src.schedule},
         "held_out": held.describe(cfg.eval_fraction if cfg.eval is None else None, cfg.split_seed, cfg.eval),
         "lr_selection": ("per arm: seed 0 trained at each --lr-sweep value; the lowest eval_tune_loss at the last step wins "
-                         "(ties: the smaller rate; non-finite losses never win); that run is the arm's seed 0") if sweep else f"every arm at --lr {cfg.lr:g}",
+                         "(ties: the smaller rate; non-finite losses never win); that run is the arm's seed 0") if sweep else f"every arm at {base_lr:g}",
         "lr_sweep": sweep,
         "seeds": cfg.seeds,
         "seeds_vary": "the model's initialisation; every seed of an arm reads the same order",

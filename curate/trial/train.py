@@ -173,7 +173,7 @@ def _trainer_class() -> type:
 
     from curate.integrations.hf import CurriculumMixin
 
-    class TrialTrainer(CurriculumMixin, Trainer):  # type: ignore[misc]
+    class TrialTrainer(CurriculumMixin, Trainer):
         """HF Trainer reading the curriculum sampler's order; logs each row's loss; exact held-out loss."""
 
         loss_is_scaled_for_ga = False  # compute_loss returns a per-batch mean
@@ -226,7 +226,7 @@ def train_run(arm: Arm, seed: int, lr: float, out: Path, corpus: Corpus, setting
     tmp.mkdir(parents=True)
     row_log = _RowLog(tmp / ROW_LOSSES)
 
-    class _Steps(TrainerCallback):  # type: ignore[misc]
+    class _Steps(TrainerCallback):
         def on_step_end(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
             if on_step is not None:
                 on_step(1)

@@ -140,10 +140,12 @@ def test_stage_api_runs_a_trial(ordered, tmp_path):
     from curate.stages import RunContext, get_stage
 
     stage = get_stage("trial")
-    opts = stage.Options(ordered=str(ordered), output=str(tmp_path / "t"), seeds=1, max_steps=2, layers=1, width=64, max_length=32, device="cpu")
+    opts = stage.Options(ordered=str(ordered), output=str(tmp_path / "t"), seeds=1, max_steps=2, layers=1, width=64, max_length=32, device="cpu",
+                         lr_sweep="2e-3")  # one value: that rate, no sweep and no tune split
     with RunContext() as ctx:
         s = stage.run(opts, ctx)
     assert s.stage == "trial" and set(s.arms) == {"root", "baseline"} and s.steps == 2
+    assert all(a["lr"] == 2e-3 for a in s.arms.values()) and s.held_out["tune_rows"] == 0
     assert s.verdicts["root"].startswith("no verdict")  # one seed per arm gives no CI
     assert Path(s.compare_json).is_file() and s.rows_in == 100 and s.rows_out == 100 - s.held_out["eval_rows"]
 
