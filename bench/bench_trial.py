@@ -61,7 +61,7 @@ def main() -> None:
     ap.add_argument("--max-length", type=int, default=96)
     ap.add_argument("--vocab", type=int, default=4096)
     ap.add_argument("--eval-every", type=int, default=17)
-    ap.add_argument("--lr-sweep", default="1e-3,3e-3,1e-2")
+    ap.add_argument("--lr-sweep", default="3e-4,1e-3,3e-3,1e-2")
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--report", help="print the tables of this trial folder and stop")
     a = ap.parse_args()
