@@ -19,7 +19,7 @@ import numpy as np
 import pyarrow as pa
 
 from curate.errors import UsageError
-from curate.signals.base import HIGHER, LOWER, Direction, Signal, column_name
+from curate.signals.base import HIGHER, LOWER, Direction, Signal, column_name, float_values
 
 DIRECTION_ALIASES: dict[str, Direction] = {
     "higher-is-harder": HIGHER,
@@ -45,8 +45,13 @@ class Composite:
     _sorted: dict[str, np.ndarray] = field(default_factory=dict)
 
     @classmethod
-    def build(cls, signals: list[type[Signal]], weights: dict[str, float], directions: dict[str, str]) -> "Composite":
-        """Default: each signal weighs 1, split evenly over its composite columns; overrides by signal or column name."""
+    def build(cls, signals: list[type[Signal]], weights: dict[str, float], directions: dict[str, str],
+              options: dict[str, Any] | None = None) -> "Composite":
+        """Default: each signal weighs 1, split evenly over its composite columns; overrides by signal or column name.
+
+        `options` (the run's signal options) lets a signal state its columns' directions at run
+        time (`Signal.columns_for`): `predicted` takes its label's.
+        """
         known_signals = {s.name for s in signals}
         known_cols = {column_name(s.name, c.part) for s in signals for c in s.columns}
         for key in list(weights) + list(directions):
@@ -57,7 +62,7 @@ class Composite:
                 )
         cols: list[CompositeColumn] = []
         for s in signals:
-            parts = [c for c in s.columns if c.direction is not None]
+            parts = [c for c in (s.columns_for(options) if options is not None else s.columns) if c.direction is not None]
             default_in = [c for c in parts if c.composite]
             for c in parts:
                 full = column_name(s.name, c.part)
@@ -77,7 +82,7 @@ class Composite:
         """Pass 1: remember this batch's composite column values."""
         for c in self.columns:
             if c.name in table.column_names:
-                arr = table.column(c.name).to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
+                arr = float_values(table.column(c.name))
                 self._values.setdefault(c.name, []).append(arr)
 
     def finalize(self) -> None:
@@ -107,7 +112,7 @@ class Composite:
         for c in self.columns:
             if c.name not in table.column_names:
                 continue
-            v = table.column(c.name).to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
+            v = float_values(table.column(c.name))
             p = self.cdf(c.name, v)
             if c.direction == LOWER:
                 p = 1.0 - p + (1.0 / max(1, len(self._sorted[c.name])))  # keep the mid-rank symmetric

@@ -2,8 +2,9 @@
 
 Two passes, bounded memory:
 1. Stream input batches; text signals run in a process pool (one batch per task, a bounded number
-   in flight), model signals in this process with one engine. Scored batches are spooled to a
-   temporary folder of Parquet files; only the composite columns' values stay in memory.
+   in flight), model signals in this process with one engine. Scored batches stay in memory up to
+   `SPOOL_AFTER_BYTES`; past that, all are spooled to a temporary folder of Parquet files, and
+   only the composite columns' values stay in memory.
 2. Sort those values once (the exact empirical CDF), then stream the spool again, add
    `difficulty`, conform every batch to one unified schema and write the output.
 """
@@ -12,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-import tempfile
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -24,17 +24,20 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from curate.defaults import DEFAULT_SIGNALS
 from curate.difficulty import Composite
 from curate.errors import EngineError, InputError, RejectRateExceeded, UsageError
 from curate.executors import Executor, ExecutorConfig
-from curate.io import Format, RejectWriter, conform, expand_inputs, unify_schemas, input_hashes, open_sink, read_batches
+from curate.io import Format, RejectWriter, conform, expand_inputs, input_hashes, open_sink, read_batches, unify_schemas
 from curate.io.inputs import without_own_outputs
-from curate.io.readers import ReadOptions
+from curate.io.readers import ReadOptions, ReadStats
+from curate.io.tempfiles import temp_dir
 from curate.rowstore import RowStore
 from curate.signals import SIGNALS, BatchContext, Signal
+from curate.signals.base import as_arrow
 
-from curate.defaults import DEFAULT_SIGNALS
 DIFFICULTY = "difficulty"
+SPOOL_AFTER_BYTES = 32 << 20  # pass 1 keeps scored batches in memory up to this many bytes
 
 
 @dataclass
@@ -60,6 +63,9 @@ class ScoreConfig:
     engine_cpus: float = 1.0  # ray: CPUs each engine actor reserves
     allow_engine_failures: float | None = None  # None: a row the engine fails on stops the run (exit 5); a rate: quarantine up to it
     seed: int = 0
+    calibrate_on: str | None = None  # label column: composite directions and weights from its rank correlations
+    calibrate_direction: str | None = None  # the label's direction (default: lower-is-harder for score_pass_rate)
+    only_ids: str | None = None  # JSONL file of ids (e.g. suggest.jsonl): only these rows are scored
 
 
 @dataclass
@@ -135,15 +141,13 @@ def score_batch(table: pa.Table, signal_names: list[str], text_field: str, optio
     (row index → reason): their columns are placeholders, never results to keep.
     """
     ctx = BatchContext(table=table, text_field=text_field, options=options, engine=engine)
-    for name in signal_names:
-        cls = SIGNALS.get(name)
-        sig = cls(**options.get(name, {}) if isinstance(options.get(name), dict) else {})
+    classes = [SIGNALS.get(name) for name in signal_names]
+    # all constructed first: one may start loading its tables while the others score
+    sigs = [cls(**options.get(cls.name, {}) if isinstance(options.get(cls.name), dict) else {}) for cls in classes]
+    for cls, sig in zip(classes, sigs):
         cols = sig.score(ctx)
         for f in cls.schema_fields():
-            values = cols[f.name]
-            arr = values if isinstance(values, (pa.Array, pa.ChunkedArray)) else pa.array(values, type=f.type, from_pandas=True)
-            if arr.type != f.type:
-                arr = arr.cast(f.type)
+            arr = as_arrow(cols[f.name], f.type)
             if f.name in table.column_names:
                 table = table.set_column(table.column_names.index(f.name), f.name, arr)
             else:
@@ -162,6 +166,14 @@ def _pool_task(table: pa.Table, signals: list[type[Signal]], text_field: str, op
         SIGNALS.add(cls.name, cls)
     out = score_batch(table, [cls.name for cls in signals], text_field, options)
     return out.select([f.name for cls in signals for f in cls.schema_fields()])  # only the new columns travel back
+
+
+def _thread_task(table: pa.Table, signals: list[type[Signal]], text_field: str, options: dict[str, Any]) -> pa.Table:
+    """`_pool_task` for signals whose work releases the GIL: the local executor runs it in threads."""
+    return _pool_task(table, signals, text_field, options)
+
+
+_thread_task.threads = True  # type: ignore[attr-defined]
 
 
 def _null_nans(table: pa.Table, names: list[str]) -> pa.Table:
@@ -257,12 +269,16 @@ class _Unit:
 class _Scorer:
     """Runs text signals through an executor (a local process pool by default), in input order."""
 
-    def __init__(self, unit: _Unit, signals: list[type[Signal]], text_field: str, options: dict[str, Any], executor: Executor | None):
+    def __init__(self, unit: _Unit, signals: list[type[Signal]], text_field: str, options: dict[str, Any], executor: Executor | None,
+                 only: Any = None):
         self.unit = unit
         self.signals = signals
         self.text_field = text_field
         self.options = options
         self.executor = executor
+        self.only = only
+        # What a worker reads: the text, and the columns a signal asks for (`Signal.input_columns`).
+        self.reads = list(dict.fromkeys([text_field, *(c for s in signals for c in s.input_columns(options))]))
 
     def map(self, batches: Iterator[pa.Table]) -> Iterator[pa.Table]:
         if not self.unit.names or self.executor is None:
@@ -272,13 +288,55 @@ class _Scorer:
 
         def todo() -> Iterator[pa.Table]:
             for table in batches:
-                rows, state = self.unit.split(table) if table.num_rows else (table, "skip")
-                pending.append((table, state))
-                yield rows.select([self.text_field]) if rows.num_rows else rows  # text signals read only the text
+                sub, positions = self.only.restrict(table) if self.only is not None else (table, None)
+                rows, state = self.unit.split(sub) if sub.num_rows else (sub, "skip")
+                pending.append((table, sub, positions, state))
+                yield rows.select([c for c in self.reads if c in rows.column_names]) if rows.num_rows else rows  # workers read only these
 
-        for computed in self.executor.map_batches(_pool_task, todo(), self.signals, self.text_field, self.options):
-            table, state = pending.popleft()
-            yield table if isinstance(state, str) else self.unit.merge(table, computed, state)[0]
+        task = _thread_task if all(getattr(s, "threads", False) for s in self.signals) else _pool_task
+        for computed in self.executor.map_batches(task, todo(), self.signals, self.text_field, self.options):
+            table, sub, positions, state = pending.popleft()
+            if isinstance(state, str):
+                yield table if positions is None else _put_back(table, sub, positions, self.unit.fields)
+                continue
+            merged = self.unit.merge(sub, computed, state)[0]
+            yield merged if positions is None else _put_back(table, merged, positions, self.unit.fields)
+
+
+class _OnlyIds:
+    """`--only-ids FILE`: score just the rows whose id the file lists; the others pass through unchanged."""
+
+    def __init__(self, path: str, id_field: str):
+        from curate.errors import InputError
+        from curate.io import read_table
+        from curate.io.readers import ReadOptions
+
+        table, rejects = read_table([path], ReadOptions(text_field=None, id_field=None, require_text=False))
+        col = "id" if "id" in table.column_names else id_field
+        if col not in table.column_names:
+            raise InputError(f"--only-ids {path} has no 'id' field", "pass a JSONL file of {\"id\": ...} lines, e.g. MODEL_DIR/suggest.jsonl")
+        self.ids = {str(v) for v in table.column(col).to_pylist() if v is not None}
+        self.id_field = id_field
+        self.matched: set[str] = set()
+
+    def restrict(self, table: pa.Table) -> tuple[pa.Table, list[int]]:
+        ids = table.column(self.id_field).to_pylist() if self.id_field in table.column_names else [None] * table.num_rows
+        positions = [i for i, v in enumerate(ids) if v is not None and str(v) in self.ids]
+        self.matched.update(str(ids[i]) for i in positions)
+        return table.take(pa.array(positions, pa.int64())), positions
+
+
+def _put_back(table: pa.Table, scored: pa.Table, positions: list[int], fields: list[pa.Field]) -> pa.Table:
+    """`table` with `fields` taken from `scored` at `positions`; other rows keep their values (null if they had none)."""
+    for f in fields:
+        old = table.column(f.name).cast(f.type).to_pylist() if f.name in table.column_names else [None] * table.num_rows
+        new = scored.column(f.name).to_pylist() if f.name in scored.column_names else [None] * len(positions)
+        for j, i in enumerate(positions):
+            old[i] = new[j]
+        arr = pa.array([_as_arrow_value(v, f.type) for v in old], type=f.type)
+        i = table.schema.get_field_index(f.name)
+        table = table.set_column(i, f.name, arr) if i >= 0 else table.append_column(f.name, arr)
+    return table
 
 
 
@@ -300,8 +358,10 @@ def default_rejects_path(output: str) -> str:
 def estimate_rows(sources: list[str]) -> int | None:
     """A cheap row count for the progress bar's ETA (Parquet metadata; newline count for plain JSONL/CSV)."""
     total = 0
+    from curate.io.inputs import is_stream
+
     for s in sources:
-        if s == "-" or Path(s).is_dir() or s.endswith(".gz") or s.endswith(".arrow"):
+        if is_stream(s) or Path(s).is_dir() or s.endswith(".gz") or s.endswith(".arrow"):
             return None
         if s.endswith((".parquet", ".pq")):
             total += pq.ParquetFile(s).metadata.num_rows
@@ -321,9 +381,12 @@ def score(inputs: list[str], opts: ScoreConfig, on_progress: Callable[[int], Non
             return score(inputs, opts, on_progress, own)
     started = time.perf_counter()
     signals = resolve_signals(opts.signals)
-    composite = Composite.build(signals, opts.weights, opts.directions)
-    text_sigs = [s.name for s in signals if s.kind == "text"]
+    composite = Composite.build(signals, opts.weights, opts.directions, opts.signal_options)
     model_sigs = [s.name for s in signals if s.kind == "model"]
+    # A text signal reading a column that a model signal of this run makes runs after the model signals, here.
+    made = {c for s in signals if s.kind == "model" for c in s.column_names()}
+    late = [s for s in signals if s.kind == "text" and made & set(s.input_columns(opts.signal_options))]
+    text_sigs = [s.name for s in signals if s.kind == "text" and s not in late]
     rejects_path = opts.rejects if opts.rejects is not None else default_rejects_path(opts.output)
     sources, own = without_own_outputs(expand_inputs(inputs), opts.output, rejects_path)
     if not sources:
@@ -356,10 +419,13 @@ def score(inputs: list[str], opts: ScoreConfig, on_progress: Callable[[int], Non
         store = ctx.row_store(opts.row_store) if opts.row_store else None
         from curate import __version__
 
+        pool_sigs = [s for s in signals if s.name in text_sigs]
+        reads = [c for s in pool_sigs for c in s.input_columns(opts.signal_options)]
+        prints = {s.name: fp for s in pool_sigs if (fp := s.fingerprint(opts.signal_options)) is not None}
         text_unit = _Unit(
-            [s for s in signals if s.kind == "text"],
-            [opts.text_field],
-            {"version": __version__, "options": {n: opts.signal_options.get(n) for n in text_sigs}},
+            pool_sigs,
+            list(dict.fromkeys([opts.text_field, *reads])),
+            {"version": __version__, "options": {n: opts.signal_options.get(n) for n in text_sigs}, **({"fingerprints": prints} if prints else {})},
             store,
         )
         model_unit = _Unit(
@@ -368,15 +434,39 @@ def score(inputs: list[str], opts: ScoreConfig, on_progress: Callable[[int], Non
             {"version": __version__, "options": opts.signal_options, "model": summary.extra.get("engine")},
             store,
         )
-        scorer = _Scorer(text_unit, [s for s in signals if s.kind == "text"], opts.text_field, opts.signal_options, executor if text_sigs else None)
+        only = _OnlyIds(opts.only_ids, opts.id_field) if opts.only_ids else None
+        scorer = _Scorer(text_unit, pool_sigs, opts.text_field, opts.signal_options, executor if text_sigs else None, only)
+        calibrator = None
+        if opts.calibrate_on:
+            from curate.fit.calibrate import Calibrator
+            from curate.fit.labels import resolve_direction
+
+            calibrator = Calibrator(opts.calibrate_on, resolve_direction(opts.calibrate_on, opts.calibrate_direction), [c.name for c in composite.columns])
         read_opts = ReadOptions(text_field=opts.text_field, id_field=opts.id_field, batch_rows=opts.batch_rows, max_text_chars=opts.max_text_chars)
         engine_failed: dict[str, int] = {}  # reason → rows the model engine failed on
-        spool = Path(tempfile.mkdtemp(prefix="curate-score-"))
-        spool_files: list[Path] = []
+        parts: list[pa.Table | Path] = []  # scored batches: held in memory, or spool files
+        held: int | None = 0  # bytes held; None once spooling
+
+        def keep(table: pa.Table) -> None:
+            nonlocal spool, held
+            if held is not None and held + table.nbytes <= SPOOL_AFTER_BYTES:
+                parts.append(table)
+                held += table.nbytes
+                return
+            if spool is None:
+                spool = temp_dir("curate-score-")  # named for its owner: a later run sweeps it if this one is killed
+            held = None
+            for i, part in enumerate(parts + [table]):
+                if isinstance(part, pa.Table):
+                    path = spool / f"batch-{i:06d}.parquet"
+                    pq.write_table(part, path, compression="lz4")
+                    parts[i:i + 1] = [path]
         schemas: list[pa.Schema] = []
 
+        read_stats = ReadStats()
+
         def batches() -> Iterator[pa.Table]:
-            for table, rej in read_batches(sources, read_opts):
+            for table, rej in read_batches(sources, read_opts, stats=read_stats):
                 rejects.write(rej)
                 summary.rows_in += table.num_rows + len(rej)
                 if on_progress:
@@ -390,20 +480,34 @@ def score(inputs: list[str], opts: ScoreConfig, on_progress: Callable[[int], Non
             if DIFFICULTY in table.column_names:  # rescoring scored rows: difficulty is recomputed
                 table = table.drop_columns([DIFFICULTY])
             if model_sigs:
-                todo, state = model_unit.split(table)
+                sub, positions = only.restrict(table) if only is not None else (table, None)
+                todo, state = model_unit.split(sub)
                 failures: dict[int, str] = {}
                 computed = score_batch(todo, model_sigs, opts.text_field, opts.signal_options, engine, failures) if todo.num_rows else todo
-                table, failed = model_unit.merge(table, computed, state, failures)
+                merged, failed = model_unit.merge(sub, computed, state, failures)
+                if positions is None:
+                    table = merged
+                else:
+                    table = _put_back(table, merged, positions, model_unit.fields)
+                    failed = {positions[i]: why for i, why in failed.items()}
                 if failed:
                     table = _engine_failures(table, failed, opts, rejects, engine_failed)
                     if not table.num_rows:
                         continue
+            if late:
+                sub, positions = only.restrict(table) if only is not None else (table, None)
+                done = score_batch(sub, [s.name for s in late], opts.text_field, opts.signal_options) if sub.num_rows else sub
+                table = done if positions is None else _put_back(table, done, positions, [f for s in late for f in s.schema_fields()])
+            if calibrator is not None:
+                calibrator.add(table)
             summary.bytes_text += int(pa.compute.sum(pa.compute.binary_length(table.column(opts.text_field))).as_py() or 0)
             composite.add(table)
-            path = spool / f"batch-{len(spool_files):06d}.parquet"
-            pq.write_table(table, path, compression="lz4")
-            spool_files.append(path)
+            keep(table)
             schemas.append(table.schema)
+        if calibrator is not None:
+            _calibrate(summary, composite, calibrator, signals, opts)
+        if only is not None:
+            summary.extra["only_ids"] = {"listed": len(only.ids), "scored": len(only.matched), "not_found": len(only.ids - only.matched)}
         composite.finalize()
 
         # Pass 2: difficulty, unified schema, write.
@@ -413,16 +517,17 @@ def score(inputs: list[str], opts: ScoreConfig, on_progress: Callable[[int], Non
         schema = pa.schema(fields + score_fields + [pa.field(DIFFICULTY, pa.float64())])
         sink = open_sink(opts.output, schema, opts.format, opts.rows_per_shard)
         diffs: list[np.ndarray] = []
-        for path in spool_files:
-            table = pq.read_table(path)
+        for part in parts:
+            # ParquetFile.read, not pq.read_table, which imports pandas; one chunk either way
+            table = part.combine_chunks() if isinstance(part, pa.Table) else pq.ParquetFile(part).read()
             d = composite.difficulty(table)
             diffs.append(d)
-            table = table.append_column(DIFFICULTY, pa.array(d, pa.float64(), from_pandas=True))
+            table = table.append_column(DIFFICULTY, as_arrow(d, pa.float64()))
             sink.write(conform(table, schema))
             summary.rows_out += table.num_rows
         summary.output = sink.close()
         sink = None
-        _describe(summary, spool_files, [f.name for f in score_fields])
+        _describe(summary, parts, [f.name for f in score_fields])
         if diffs:
             d = np.concatenate(diffs)
             d = d[~np.isnan(d)]
@@ -453,6 +558,9 @@ def score(inputs: list[str], opts: ScoreConfig, on_progress: Callable[[int], Non
     summary.reject_reasons = rejects.reasons
     summary.rejects_path = rejects_path if rejects.count else None
     summary.inputs = input_hashes(sources) if "-" not in sources else {"-": "stdin"}
+    if read_stats.duplicate_ids:
+        summary.extra["duplicate_ids"] = read_stats.duplicate_ids
+        ctx.warn(f"{read_stats.duplicate_ids:,} row(s) repeat an earlier row's id ('{opts.id_field}'): they are kept, so a trainer would see that id twice")
     summary.seconds = time.perf_counter() - started
     if engine_failed:
         n = sum(engine_failed.values())
@@ -464,6 +572,25 @@ def score(inputs: list[str], opts: ScoreConfig, on_progress: Callable[[int], Non
                 "fix the engine and rerun the same command: finished rows are kept, only the failed ones are computed again",
             )
     return summary
+
+
+def _calibrate(summary: ScoreResult, composite: Composite, calibrator: Any, signals: list[type[Signal]], opts: ScoreConfig) -> None:
+    """`--calibrate-on`: directions and weights from the label's rank correlations (curate.fit.calibrate)."""
+    from curate.fit.calibrate import apply
+    from curate.signals.base import column_name
+
+    user = set(opts.weights) | set(opts.directions)
+    fixed = {c.name for c in composite.columns for s in signals
+             if c.name.startswith(column_name(s.name)) and (s.name in user or c.name in user or c.name.removeprefix("score_") in user)}
+    rows = calibrator.labelled_rows()
+    result = calibrator.solve() if rows else {}
+    if rows:
+        apply(composite, result, fixed)
+    summary.composite = composite.describe()
+    summary.extra["calibration"] = {"label": calibrator.label, "direction": calibrator.direction, "labelled_rows": rows,
+                                    "rule": "direction = sign, weight = |Spearman| of each column with the label on labelled rows",
+                                    "columns": result, "user_set": sorted(fixed),
+                                    "applied": bool(rows) and any("weight" in r for r in result.values())}
 
 
 def _top_reason(reasons: dict[str, int]) -> str:
@@ -493,13 +620,16 @@ def _engine_failures(table: pa.Table, failed: dict[int, str], opts: ScoreConfig,
     return table.filter(pa.array(keep))
 
 
-def _describe(summary: ScoreResult, spool_files: list[Path], columns: list[str]) -> None:
+def _describe(summary: ScoreResult, parts: list[pa.Table | Path], columns: list[str]) -> None:
     """Quantiles per score column and Spearman agreement between numeric score columns."""
     import polars as pl
 
-    if not spool_files:
+    if not parts:
         return
-    lf = pl.scan_parquet([str(p) for p in spool_files], missing_columns="insert", extra_columns="ignore")
+    if isinstance(parts[0], Path):
+        lf = pl.scan_parquet([str(p) for p in parts], missing_columns="insert", extra_columns="ignore")
+    else:
+        lf = pl.concat([pl.from_arrow(t.select([c for c in columns if c in t.column_names])) for t in parts], how="diagonal_relaxed").lazy()
     present = [c for c in columns if c in lf.collect_schema().names() and lf.collect_schema()[c].is_numeric()]
     if not present:
         return

@@ -107,12 +107,9 @@ def test_demo_pipeline_on_the_real_bundled_model(vllm_engine, runner, tmp_path):
     sets = overrides(ROOT / "pipelines" / "demo.yaml", inp, out, "vllm")
     sets += [
         "stages.0.score.k=2", "stages.0.score.max_tokens=48",
-        "stages.1.synthesize.max_seeds=1", "stages.1.synthesize.harder=1", "stages.1.synthesize.easier=0",
-        "stages.1.synthesize.k=2", "stages.1.synthesize.sc_samples=2", "stages.1.synthesize.sc_min=1",
-        "stages.1.synthesize.max_tokens=96", "stages.1.synthesize.solve_max_tokens=64",
-        "stages.2.synthesize.max_seeds=1", "stages.2.synthesize.critic_rounds=0", "stages.2.synthesize.k=2",
-        "stages.2.synthesize.sc_samples=2", "stages.2.synthesize.sc_min=1",
-        "stages.2.synthesize.max_tokens=96", "stages.2.synthesize.solve_max_tokens=64",
+        "stages.1.synthesize.max_seeds=1", "stages.1.synthesize.k=2", "stages.1.synthesize.solve_max_tokens=64",
+        "stages.1.synthesize.seed_max_pass_rate=1.0",
+        "stages.2.synthesize.max_seeds=1", "stages.2.synthesize.k=2", "stages.2.synthesize.solve_max_tokens=64",
         "stages.3.score.k=2", "stages.3.score.max_tokens=48",
     ]
     res = runner.invoke(app, ["run", str(ROOT / "pipelines" / "demo.yaml"), *sum((["--set", s] for s in sets), [])])
@@ -123,7 +120,9 @@ def test_demo_pipeline_on_the_real_bundled_model(vllm_engine, runner, tmp_path):
     assert scored["difficulty"].is_between(0, 1).all()
     summary = json.loads((out / "score-summary.json").read_text())
     assert summary["engine"]["name"] != "fake"
-    assert (out / "synth-summary.json").exists()
+    synth = json.loads((out / "synth-summary.json").read_text())
+    assert [st["mode"] for st in synth["stages"]] == ["hint", "numeric"]
+    assert all(st["funnel"]["stages"]["total"]["attempted"] >= 1 for st in synth["stages"])
     assert (out / "ordered" / "baseline").is_dir() and (out / "report.html").exists()
     manifest = json.loads((out / "ordered" / "manifest.json").read_text())
     shard_rows = sum(s["rows"] for s in manifest["sets"]["curriculum"]["shards"])

@@ -72,6 +72,8 @@ def verify(folder: Annotated[str, typer.Argument(help="A folder written by `cura
     from curate.order import verify as check
 
     r = check(folder)
+    if r.get("note"):
+        info(f"[dim]{r['note']}[/]")
     info(f"[green]✓[/] {r['shards']} shard(s) match {folder}/manifest.json ({', '.join(f'{k}: {v:,} rows' for k, v in r['rows'].items())})")
 
 

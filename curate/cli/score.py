@@ -67,6 +67,10 @@ def score_cmd(
     engine_timeout: EngineTimeoutOpt = None,
     allow_engine_failures: Annotated[Optional[float], flag(O, "allow_engine_failures")] = None,
     row_store: Annotated[Optional[str], flag(O, "row_store")] = None,
+    predictor: Annotated[Optional[str], flag(O, "predictor")] = None,
+    calibrate_on: Annotated[Optional[str], flag(O, "calibrate_on")] = None,
+    calibrate_direction: Annotated[Optional[str], flag(O, "calibrate_direction")] = None,
+    only_ids: Annotated[Optional[str], flag(O, "only_ids")] = None,
     seed: SeedOpt = 0,
 ) -> None:
     """Add difficulty signals and a composite `difficulty` in [0, 1] to every row.
@@ -80,6 +84,8 @@ def score_cmd(
         curate score data.jsonl -s pass_rate -s length --k 8 -o scored.parquet
 
         curate score big/ -o scored/ --executor ray --ray-address auto
+
+        curate score scored.parquet -s predicted --predictor model/ -o predicted.parquet
     """
     from curate.cli._output import run_stage
     from curate.cli._summary import print_summary, write_summary_json

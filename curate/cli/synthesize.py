@@ -18,6 +18,13 @@ from curate.stages.synthesize import SynthesizeOptions as O
 class ModeOpt(str, Enum):
     defect = "defect"
     ladder = "ladder"
+    hint = "hint"
+    numeric = "numeric"
+
+
+class KeepOpt(str, Enum):
+    smallest_learnable = "smallest-learnable"
+    all = "all"
 
 
 class PolicyOpt(str, Enum):
@@ -46,6 +53,10 @@ def synthesize_cmd(
     easier: Annotated[int, flag(O, "easier", "--easier", "-E")] = 1,
     monotonic: Annotated[PolicyOpt, flag(O, "monotonic")] = PolicyOpt.drop,
     monotonic_margin: Annotated[float, flag(O, "monotonic_margin")] = 0.0,
+    fractions: Annotated[Optional[list[str]], flag(O, "fractions")] = None,
+    keep: Annotated[KeepOpt, flag(O, "keep")] = KeepOpt.smallest_learnable,
+    variants: Annotated[int, flag(O, "variants")] = 2,
+    harder_digits: Annotated[int, flag(O, "harder_digits")] = 1,
     sc_samples: Annotated[int, flag(O, "sc_samples")] = 4,
     sc_min: Annotated[Optional[int], flag(O, "sc_min")] = None,
     k: Annotated[int, flag(O, "k")] = 4,
@@ -62,6 +73,7 @@ def synthesize_cmd(
     id_field: Annotated[str, flag(O, "id_field")] = "id",
     task_type_field: Annotated[str, flag(O, "task_type_field")] = "task_type",
     task_field: Annotated[Optional[str], typer.Option("--task-field", hidden=True, help="Old spelling of --task-type-field.")] = None,
+    solution_field: Annotated[str, flag(O, "solution_field")] = "solution",
     prompts_dir: Annotated[Optional[str], flag(O, "prompts_dir")] = None,
     fmt: FormatOpt = None,
     rows_per_shard: RowsPerShardOpt = 100_000,
@@ -82,12 +94,16 @@ def synthesize_cmd(
         curate synthesize scored.jsonl --mode ladder -L 2 -E 1 -o synth.jsonl
 
         curate synthesize scored.parquet --mode defect -o new.jsonl --executor ray --ray-engines 4
+
+        curate synthesize scored.jsonl --mode hint --fractions 0.5,n-1,1 -o hints.jsonl
+
+        curate synthesize scored.jsonl --mode numeric --variants 2 --harder-digits 1 -o numeric.jsonl
     """
     from curate.cli._output import err_console, run_stage
     from curate.cli._summary import write_summary_json
     from curate.synth.funnel import render_table
 
-    values = dict(locals(), inputs=input, mode=mode.value, monotonic=monotonic.value)
+    values = dict(locals(), inputs=input, mode=mode.value, monotonic=monotonic.value, keep=keep.value)
     if task_field is not None:
         values["task_type_field"] = task_field
     summary = run_stage("synthesize", options(O, values))
@@ -99,8 +115,8 @@ def synthesize_cmd(
     gen = details["json"].get("generate", {})
     con.print(
         f"{details['new_rows']} new rows from {details['seeds']} seeds → {details['output']['path']}; "
-        f"JSON parse rate {gen.get('parse_rate')} (first try {gen.get('first_try_parse_rate')}); "
-        f"{details['rejects']} rejects → {details['rejects_path'] or '-'}; {details['seconds']} s",
+        + (f"JSON parse rate {gen.get('parse_rate')} (first try {gen.get('first_try_parse_rate')}); " if gen else "")
+        + f"{details['rejects']} rejects → {details['rejects_path'] or '-'}; {details['seconds']} s",
         highlight=False,
     )
     if "monotonic" in details:

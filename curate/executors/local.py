@@ -1,11 +1,16 @@
-"""`local`: a process pool on this machine (inline when one worker is asked for)."""
+"""`local`: a process pool on this machine (inline when one worker is asked for).
+
+A batch function that sets `threads = True` (its work runs in native code that releases the GIL:
+polars, numpy, zlib) runs in a thread pool instead: no worker processes to start, nothing pickled.
+"""
 
 from __future__ import annotations
 
 import os
 from collections import deque
 from collections.abc import Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Executor as _Pool
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import pyarrow as pa
@@ -36,18 +41,27 @@ class LocalExecutor:
     def __init__(self, cfg: ExecutorConfig | None = None):
         cfg = cfg or ExecutorConfig()
         self.workers = max(1, cfg.workers or os.cpu_count() or 1)
-        self._pool: ProcessPoolExecutor | None = None
+        self._pool: _Pool | None = None
+        self._threads: _Pool | None = None
 
     def map_batches(self, fn: BatchFn, batches: Iterable[pa.Table], *args: Any) -> Iterator[pa.Table]:
         if self.workers == 1:
             for table in batches:
                 yield fn(table, *args)
             return
-        if self._pool is None:
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=_mp_context())
+        if getattr(fn, "threads", False):
+            if self._threads is None:
+                self._threads = ThreadPoolExecutor(self.workers, thread_name_prefix="curate-batch")
+            pool = self._threads
+        else:
+            if self._pool is None:
+                from concurrent.futures import ProcessPoolExecutor
+
+                self._pool = ProcessPoolExecutor(self.workers, mp_context=_mp_context())
+            pool = self._pool
         inflight: deque[Future[pa.Table]] = deque()
         for table in batches:
-            inflight.append(self._pool.submit(fn, table, *args))
+            inflight.append(pool.submit(fn, table, *args))
             while len(inflight) >= 2 * self.workers:
                 yield inflight.popleft().result()
         while inflight:
@@ -57,9 +71,10 @@ class LocalExecutor:
         return {"executor": self.name, "workers": self.workers}
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(cancel_futures=True)
-            self._pool = None
+        for pool in (self._pool, self._threads):
+            if pool is not None:
+                pool.shutdown(cancel_futures=True)
+        self._pool = self._threads = None
 
     def __enter__(self) -> LocalExecutor:
         return self

@@ -9,7 +9,8 @@ from pathlib import Path
 import pyarrow as pa
 
 from curate.errors import InputError
-from curate.io.inputs import _empty_file, is_stream
+from curate.io.formats import READERS, Reader
+from curate.io.inputs import PARQUET_SUFFIXES, _empty_file, is_stream
 from curate.io.rows import ReadOptions, Reject, _check_columns, _validate_table
 
 
@@ -103,3 +104,14 @@ def _read_hf_dir(source: str, opts: ReadOptions) -> Iterator[tuple[pa.Table, lis
             yield t, [Reject(r.reason, source, None if r.line is None else row_offset + r.line, r.row, r.raw) for r in rej]
             row_offset += t.num_rows + len(rej)
 
+
+
+def _is_hf_dir(path: Path) -> bool:
+    from curate.io.inputs import _is_hf_dataset_dir
+
+    return _is_hf_dataset_dir(path)
+
+
+READERS.register("parquet")(Reader("parquet", PARQUET_SUFFIXES, _read_parquet))
+READERS.register("arrow")(Reader("arrow", (".arrow",), _read_arrow))
+READERS.register("hf_dataset")(Reader("hf_dataset", (), _read_hf_dir, matches_dir=_is_hf_dir))

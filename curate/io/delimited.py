@@ -11,7 +11,8 @@ from typing import Any
 import pyarrow as pa
 
 from curate.errors import InputError
-from curate.io.inputs import _empty_file, _open_binary, is_stream
+from curate.io.formats import READERS, Reader
+from curate.io.inputs import CSV_SUFFIXES, _empty_file, _open_binary, is_stream
 from curate.io.rows import RAW_PREVIEW_CHARS, ReadOptions, Reject, _check_columns, _safe_str, _utf8_rejects, _validate_table
 
 
@@ -176,3 +177,6 @@ def _read_csv_blocks(source: str, opts: ReadOptions, handles: list[Any]) -> Iter
     if bad_lines:
         yield pa.table({}), bad_lines
 
+
+
+READERS.register("csv")(Reader("csv", CSV_SUFFIXES, _read_csv))

@@ -34,16 +34,10 @@ STDIN_PATHS = ("/dev/stdin", "/dev/fd/0", "/proc/self/fd/0")
 
 
 def _kind(path: str) -> str:
-    low = path.lower()
-    if low.endswith(PARQUET_SUFFIXES):
-        return "parquet"
-    if low.endswith(JSONL_SUFFIXES):
-        return "jsonl"
-    if low.endswith(CSV_SUFFIXES):
-        return "csv"
-    if low.endswith(".arrow"):
-        return "arrow"
-    return "unknown"
+    """The registered reader for a file name (curate.io.formats), or "unknown"."""
+    from curate.io.formats import reader_name
+
+    return reader_name(path)
 
 
 def is_stream(path: str) -> bool:

@@ -21,10 +21,7 @@ import numpy as np
 import pyarrow as pa
 
 from curate.errors import InputError
-from curate.io.columnar import _read_arrow, _read_hf_dir, _read_parquet
-from curate.io.delimited import _read_csv
-from curate.io.inputs import CSV_SUFFIXES, JSONL_SUFFIXES, PARQUET_SUFFIXES, _is_hf_dataset_dir, _kind, expand_inputs, input_hashes, is_stream
-from curate.io.jsonl import _read_jsonl
+from curate.io.inputs import CSV_SUFFIXES, JSONL_SUFFIXES, PARQUET_SUFFIXES, _kind, expand_inputs, input_hashes, is_stream
 from curate.io.rows import DEFAULT_BATCH_ROWS, DEFAULT_MAX_TEXT_CHARS, ReadOptions, Reject, content_id, rows_to_table
 from curate.io.schema import conform, unify_schemas, value_to_str
 
@@ -77,20 +74,17 @@ class ReadStats:
 
 
 def _reader_for(src: str, opts: ReadOptions) -> Iterator[tuple[pa.Table, list[Reject]]]:
-    if src == "-" or (_kind(src) == "unknown" and is_stream(src)):  # a pipe without a telling name: JSON Lines, like stdin
-        return _read_jsonl(src, opts)
-    if _is_hf_dataset_dir(Path(src)):
-        return _read_hf_dir(src, opts)
+    from curate.io.formats import READERS, dir_reader
+
     kind = _kind(src)
-    if kind == "parquet":
-        return _read_parquet(src, opts)
-    if kind == "jsonl":
-        return _read_jsonl(src, opts)
-    if kind == "csv":
-        return _read_csv(src, opts)
-    if kind == "arrow":
-        return _read_arrow(src, opts)
-    raise InputError(f"cannot tell the format of '{src}'", "use a .parquet, .jsonl, .jsonl.gz, .json, .csv or .tsv name, or a saved HF dataset folder")
+    if src == "-" or (kind == "unknown" and is_stream(src)):  # a pipe without a telling name: JSON Lines, like stdin
+        kind = "jsonl"
+    elif Path(src).is_dir():
+        kind = dir_reader(Path(src)) or "unknown"
+    if kind == "unknown":
+        known = sorted({suf for name in READERS.names() for suf in READERS.get(name).suffixes})
+        raise InputError(f"cannot tell the format of '{src}'", f"use a name ending in one of {', '.join(known)}, or a saved HF dataset folder")
+    return READERS.get(kind).read(src, opts)
 
 
 def read_batches(sources: str | Iterable[str], opts: ReadOptions | None = None, stats: ReadStats | None = None) -> Iterator[tuple[pa.Table, list[Reject]]]:

@@ -21,6 +21,7 @@ import os
 import shutil
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Protocol
 
@@ -29,6 +30,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from curate.errors import UsageError, output_error
+from curate.io.formats import WRITERS
 from curate.io.schema import conform, has_empty_struct, unify_schemas, widen_type
 from curate.io.tempfiles import temp_dir, temp_file
 
@@ -436,13 +438,30 @@ def open_sink(dest: str, schema: pa.Schema | None, fmt: Format | None = None, ro
     """Open an output: `-` (JSONL on stdout), `*.jsonl[.gz]`, `*.parquet`, or a directory of shards.
 
     For Parquet, `schema` is the starting schema (None: the first table's); it widens as needed.
+    The sink comes from the writer registered for the format (curate.io.formats.WRITERS).
     """
     kind, is_dir = infer_format(dest, fmt)
-    if kind == Format.jsonl:
-        return JsonlSink(dest)
-    if is_dir:
-        return ParquetDirSink(dest, schema, rows_per_shard)
-    return ParquetFileSink(dest, schema)
+    sink: Sink = WRITERS.get(kind.value).open(dest, schema, rows_per_shard, is_dir)
+    return sink
+
+
+@dataclass(frozen=True)
+class _Writer:
+    name: str
+    suffixes: tuple[str, ...]
+    file_sink: Any
+    dir_sink: Any = None
+
+    def open(self, dest: str, schema: pa.Schema | None, rows_per_shard: int, is_dir: bool) -> Sink:
+        if is_dir:
+            if self.dir_sink is None:
+                raise UsageError(f"the {self.name} writer cannot write a directory ('{dest}')", f"give -o a file name ending in {self.suffixes[0]}")
+            return self.dir_sink(dest, schema, rows_per_shard)  # type: ignore[no-any-return]
+        return self.file_sink(dest) if self.name == "jsonl" else self.file_sink(dest, schema)  # type: ignore[no-any-return]
+
+
+WRITERS.register("jsonl")(_Writer("jsonl", JSONL_OUT, JsonlSink))
+WRITERS.register("parquet")(_Writer("parquet", PARQUET_OUT, ParquetFileSink, ParquetDirSink))
 
 
 class RejectWriter:

@@ -21,7 +21,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from curate.errors import UsageError
 
 
-
 class EngineSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

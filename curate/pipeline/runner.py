@@ -71,12 +71,14 @@ def plan(cfg: PipelineConfig, base: Path) -> list[StagePlan]:
     """
     from curate.stages import build_options, get_stage
     from curate.stages.base import Slot, default_placement
+    from curate.stages.options import split_names
 
     out_dir = Path(cfg.output)
     stages = cfg.stage_list()
     last_of = {t: i for i, (t, _) in enumerate(stages)}
     plans: list[StagePlan] = []
     current = [_abs(p, base) for p in cfg.input]
+    last_model: str | None = None
     for i, (t, raw) in enumerate(stages):
         name = f"{i + 1:02d}-{t}"
         stage = get_stage(t)
@@ -88,10 +90,19 @@ def plan(cfg: PipelineConfig, base: Path) -> list[StagePlan]:
         slot = Slot(out_dir, name, last_of[t] == i, list(current))
         hook = getattr(stage, "plan", None)
         place = hook(slot) if hook else default_placement(model, slot)
+        uses_model = t == "score" and "predicted" in split_names(values.get("signals") or [])
+        if uses_model and last_model and "predictor" not in values:
+            values["predictor"] = last_model  # the model of the latest fit stage
+        if uses_model and values.get("predictor"):
+            values["predictor"] = _abs(values["predictor"], base)
         opts = build_options(model, values, f"stages[{i}].{t}", place.fixed)
         inputs = place.inputs if place.inputs is not None else list(place.fixed.get("inputs", []))
         if hasattr(stage, "inputs"):
             inputs = stage.inputs(opts)
+        if uses_model and values.get("predictor"):
+            inputs = inputs + [str(Path(values["predictor"]) / f) for f in ("model.json", "arrays.npz")]  # a refit model reruns the stage
+        if t == "fit":
+            last_model = place.output
         plans.append(StagePlan(i, t, name, opts, inputs, place.output, place.summary, place.passes_rows))
         if place.passes_rows:
             current = [place.output]

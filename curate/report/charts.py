@@ -184,3 +184,20 @@ def curriculum(shards: list[ShardStat], key: str, unit: str = "shard") -> str:
     ax.legend(h1, l1, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncols=min(4, len(h1)), frameon=False)
     fig.tight_layout()
     return _svg(fig)
+
+
+def scatter(x: list[float], y: list[float], title: str, xlabel: str, ylabel: str, max_points: int = 5000) -> str:
+    """Predicted against measured, one dot per row (an even sample above `max_points`), with the diagonal."""
+    plt = _plt()
+    step = max(1, len(x) // max_points)
+    xs, ys = x[::step], y[::step]
+    fig, ax = plt.subplots(figsize=(4.2, 3.6))
+    ax.scatter(xs, ys, s=6, alpha=0.35, color=BLUE, linewidths=0)
+    if xs:
+        lo, hi = min(min(xs), min(ys)), max(max(xs), max(ys))
+        ax.plot([lo, hi], [lo, hi], color=GREY, linewidth=0.8)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    fig.tight_layout()
+    return _svg(fig)

@@ -19,10 +19,12 @@ SECTIONS = [
     ("signals", "Signal distributions"),
     ("agreement", "Signal agreement"),
     ("pass-rate", "Pass rate"),
+    ("fit", "Learned difficulty"),
     ("synthesis", "Synthesis funnel"),
     ("curriculum", "Curriculum"),
     ("compare", "Training comparison"),
 ]
+OPTIONAL_SECTIONS = {"fit"}  # shown only when the run has one (a run without `curate fit` lacks nothing)
 MAX_SHARD_ROWS = 40
 
 CSS = """
@@ -259,6 +261,12 @@ def _pass_rate(stats: ScoredStats | None) -> str:
     return "".join(out)
 
 
+def _fit(run: RunData) -> str:
+    from curate.report.fit import render
+
+    return render(run.root, run.score_summary, lambda head, rows, num=None: _table(head, rows, num), _missing)
+
+
 def _synthesis(run: RunData, facts: Facts, stats: ScoredStats | None) -> str:
     out = []
     if not facts.funnels:
@@ -415,12 +423,14 @@ def render_page(run: RunData, facts: Facts, stats: ScoredStats | None, shards: l
         "signals": _signals(stats),
         "agreement": _agreement(stats, run),
         "pass-rate": _pass_rate(stats),
+        "fit": _fit(run),
         "synthesis": _synthesis(run, facts, stats),
         "curriculum": _curriculum(run, facts, shards, shards if curve is None else curve, curve_unit),
         "compare": _compare(run),
     }
-    nav = "".join(f'<a href="#{sid}">{escape(title)}</a>' for sid, title in SECTIONS)
-    sections = "".join(f'<section id="{sid}"><h2>{escape(title)}</h2>{body[sid]}</section>' for sid, title in SECTIONS)
+    shown = [(sid, title) for sid, title in SECTIONS if body[sid] or sid not in OPTIONAL_SECTIONS]
+    nav = "".join(f'<a href="#{sid}">{escape(title)}</a>' for sid, title in shown)
+    sections = "".join(f'<section id="{sid}"><h2>{escape(title)}</h2>{body[sid]}</section>' for sid, title in shown)
     from curate import __version__
 
     card_line = f' · dataset card: <a style="color:#9cc3ff" href="{escape(card)}">{escape(card)}</a>' if card else ""

@@ -8,7 +8,7 @@ in worker processes; model signals (`kind = "model"`) run in the main process wi
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
 
@@ -80,7 +80,7 @@ class SignalPlugin(Protocol):
     columns: ClassVar[tuple[Column, ...]]
     kind: ClassVar[Literal["text", "model"]]
 
-    def score(self, ctx: BatchContext) -> dict[str, Sequence[Any]]: ...
+    def score(self, ctx: BatchContext) -> dict[str, Any]: ...
 
 
 class Signal:
@@ -88,6 +88,11 @@ class Signal:
 
     A subclass with options declares `Options` (a pydantic model); `self.options` is then the
     validated dict of them. Without it, options are passed through as given.
+
+    `score` returns a sequence per column: a list, a numpy array (NaN stands for a missing
+    value) or an Arrow array. A text signal whose work runs in native code that releases the GIL
+    (polars, numpy, zlib) sets `threads = True`: the local executor then scores batches in
+    threads, with no worker processes to start.
     """
 
     name: ClassVar[str]
@@ -95,6 +100,7 @@ class Signal:
     columns: ClassVar[tuple[Column, ...]]
     kind: ClassVar[Literal["text", "model"]] = "text"
     Options: ClassVar[Any] = None
+    threads: ClassVar[bool] = False
 
     def __init__(self, **options: Any):
         if self.Options is not None:
@@ -109,9 +115,24 @@ class Signal:
                                  f"see `curate signals` for {self.name}") from None
         self.options = options
 
-    def score(self, ctx: BatchContext) -> dict[str, Sequence[Any]]:
+    def score(self, ctx: BatchContext) -> dict[str, Any]:
         """Return one sequence per column, keyed by the column's full name (see `column_name`)."""
         raise NotImplementedError
+
+    @classmethod
+    def columns_for(cls, options: dict[str, Any]) -> tuple[Column, ...]:
+        """The columns as configured by a run's signal options (a direction can depend on them)."""
+        return cls.columns
+
+    @classmethod
+    def fingerprint(cls, options: dict[str, Any]) -> Any:
+        """What, besides the text and options, the values depend on (a model file's hash); None: nothing. Keys the row store."""
+        return None
+
+    @classmethod
+    def input_columns(cls, options: dict[str, Any]) -> list[str]:
+        """Input columns besides the text that the signal reads in a worker (default: none)."""
+        return []
 
     @classmethod
     def final(cls, values: Mapping[str, Any]) -> bool:
@@ -127,6 +148,34 @@ class Signal:
         return [pa.field(column_name(cls.name, c.part), c.dtype) for c in cls.columns]
 
 
+def as_arrow(values: Any, dtype: pa.DataType) -> pa.Array | pa.ChunkedArray:
+    """A signal's column as Arrow. Numpy columns are wrapped without `pa.array`, which imports
+    pandas when it is installed (half a second of start-up); NaN becomes null as with lists."""
+    import numpy as np
+
+    if isinstance(values, (pa.Array, pa.ChunkedArray)):
+        return values if values.type == dtype else values.cast(dtype)
+    if isinstance(values, list) and pa.types.is_int64(dtype) and all(type(v) is int for v in values):
+        values = np.array(values, np.int64)
+    if isinstance(values, np.ndarray) and values.ndim == 1 and (pa.types.is_float64(dtype) or pa.types.is_int64(dtype)):
+        data = np.ascontiguousarray(values, np.float64 if pa.types.is_float64(dtype) else np.int64)
+        validity = None
+        if data.dtype.kind == "f":
+            nan = np.isnan(data)
+            if nan.any():
+                validity = pa.py_buffer(np.packbits(~nan, bitorder="little"))
+        return pa.Array.from_buffers(dtype, len(data), [validity, pa.py_buffer(data)])
+    return pa.array(values, type=dtype, from_pandas=True)
+
+
+def float_values(col: pa.Array | pa.ChunkedArray) -> Any:
+    """A numeric Arrow column as float64 numpy, null as NaN (through polars: pyarrow's `to_numpy`
+    imports pandas when it is installed)."""
+    import polars as pl
+
+    return pl.Series("v", col).cast(pl.Float64).to_numpy()
+
+
 SIGNALS: Registry[type[Signal]] = Registry(
     "signals",
     builtin_modules=(
@@ -137,5 +186,6 @@ SIGNALS: Registry[type[Signal]] = Registry(
         "curate.signals.entropy",
         "curate.signals.pass_rate",
         "curate.signals.lm",
+        "curate.signals.predicted",
     ),
 )

@@ -13,8 +13,9 @@ data, such as math problems, it runs the other way, so users can flip it with
 from __future__ import annotations
 
 import zlib
-from collections.abc import Sequence
 from typing import Any, ClassVar
+
+import numpy as np
 
 from curate.errors import UsageError
 from curate.signals import _text
@@ -28,6 +29,7 @@ def compression_ratio(raw: bytes, level: int = 9) -> float:
 @SIGNALS.register()
 class CompressionRatio(Signal):
     name = "compression_ratio"
+    threads = True  # polars, numpy and zlib release the GIL
     description = "UTF-8 bytes / zlib-compressed bytes (level 9 unless set). Redundant text compresses well: lower = harder."
     columns = (Column("", "raw UTF-8 bytes / zlib-compressed bytes", LOWER),)
     level: ClassVar[int] = 9
@@ -46,6 +48,6 @@ class CompressionRatio(Signal):
     def params(cls) -> dict[str, Any]:
         return {"level": cls.level, "zlib": zlib.ZLIB_RUNTIME_VERSION}
 
-    def score(self, ctx: BatchContext) -> dict[str, Sequence[Any]]:
+    def score(self, ctx: BatchContext) -> dict[str, Any]:
         level = self.level
-        return {"score_compression_ratio": [compression_ratio(b, level) for b in _text.utf8(ctx)]}
+        return {"score_compression_ratio": np.fromiter((compression_ratio(b, level) for b in _text.utf8(ctx)), np.float64)}

@@ -12,7 +12,6 @@ says otherwise. An empty text has length 0.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import pyarrow as pa
@@ -25,16 +24,13 @@ from curate.signals.base import HIGHER, SIGNALS, BatchContext, Column, Signal
 @SIGNALS.register()
 class Length(Signal):
     name = "length"
+    threads = True  # polars, numpy and zlib release the GIL
     description = "Characters and words (textstat's word count). Longer = harder (weak); only words enter the composite."
     columns = (
         Column("chars", "Unicode characters in the text", HIGHER, composite=False, dtype=pa.int64()),
         Column("words", "words, counted as textstat.lexicon_count does", HIGHER, dtype=pa.int64()),
     )
 
-    def score(self, ctx: BatchContext) -> dict[str, Sequence[Any]]:
-        col = ctx.table.column(ctx.text_field)
-        if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
-            chars: Any = pc.fill_null(pc.utf8_length(col), 0).cast(pa.int64())
-        else:
-            chars = [len(t) for t in _text.texts(ctx)]
-        return {"score_length_chars": chars, "score_length_words": [len(w) for w in _text.words(ctx)]}
+    def score(self, ctx: BatchContext) -> dict[str, Any]:
+        chars = pc.utf8_length(_text.text_array(ctx)).cast(pa.int64())
+        return {"score_length_chars": chars, "score_length_words": _text.tokens(ctx).lengths.tolist()}

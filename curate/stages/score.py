@@ -17,7 +17,16 @@ from pydantic import Field, field_validator
 
 from curate.defaults import DEFAULT_SIGNALS
 from curate.stages.base import STAGES, Placement, Slot, Summary, default_placement
-from curate.stages.options import DirectionName, EngineActorFields, EngineFields, ExecutorFields, RowOutputFields, check_registered, parse_pairs, split_names
+from curate.stages.options import (
+    DirectionName,
+    EngineActorFields,
+    EngineFields,
+    ExecutorFields,
+    RowOutputFields,
+    check_registered,
+    parse_pairs,
+    split_names,
+)
 
 
 class ScoreOptions(RowOutputFields, EngineFields, ExecutorFields, EngineActorFields):
@@ -59,6 +68,14 @@ class ScoreOptions(RowOutputFields, EngineFields, ExecutorFields, EngineActorFie
     """pass_rate: sampling temperature."""
     row_store: str | None = None
     """SQLite file of per-row scores: reruns reuse unchanged rows and only compute new ones."""
+    predictor: str | None = None
+    """predicted: the model folder written by `curate fit`."""
+    calibrate_on: str | None = None
+    """Label column: set each composite column's direction and weight from its Spearman correlation with the label on the rows that have one."""
+    calibrate_direction: DirectionName | None = None
+    """Which end of the --calibrate-on label is harder. Default: lower-is-harder for score_pass_rate, else higher-is-harder."""
+    only_ids: str | None = None
+    """JSONL file with an "id" per line (e.g. MODEL_DIR/suggest.jsonl): score only those rows; the others pass through unchanged."""
     allow_engine_failures: float | None = Field(None, ge=0.0, le=1.0)
     """Quarantine rows the model engine fails on (after retries) and exit 0 while they are at most this fraction of the rows; without it such a row stops the run with exit code 5."""
 
@@ -157,6 +174,7 @@ class ScoreStage:
                 "max_tokens": options.max_tokens,
                 "temperature": options.temperature,
                 "seed": seed,
+                **({"predictor": options.predictor} if options.predictor else {}),
             },
             engine=ctx.engine_config(engine=options.engine, url=options.engine_url, model=options.model,
                                      cache=False if options.no_cache else None, seed=seed, timeout=options.engine_timeout),
@@ -167,7 +185,14 @@ class ScoreStage:
             engine_actors=options.ray_engines,
             engine_cpus=options.ray_engine_cpus,
             seed=seed,
+            calibrate_on=options.calibrate_on,
+            calibrate_direction=options.calibrate_direction,
+            only_ids=options.only_ids,
         )
+        if options.predictor and "predicted" not in options.signals:
+            from curate.errors import UsageError
+
+            raise UsageError("--predictor is for the predicted signal", "add -s predicted, or drop --predictor")
         total = estimate_rows(expand_inputs(options.inputs))
         with ctx.progress("scoring", total=total) as bar:
             result = score(options.inputs, cfg, on_progress=lambda n: bar.update(n), ctx=ctx)

@@ -11,17 +11,17 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, field_validator
 
 from curate.stages.base import STAGES, Summary
-from curate.stages.options import EngineActorFields, ExecutorFields, RowOutputFields
+from curate.stages.options import EngineActorFields, ExecutorFields, RowOutputFields, split_names
 
 
 class SynthesizeOptions(RowOutputFields, ExecutorFields, EngineActorFields):
     """Options of `curate synthesize` (and of a pipeline's `synthesize:` stage)."""
 
-    mode: Literal["defect", "ladder"] = "ladder"
-    """defect: new problems the target fails; ladder: harder and easier variants per row."""
+    mode: Literal["defect", "ladder", "hint", "numeric"] = "ladder"
+    """defect: new problems the target fails; ladder: harder and easier variants per row; hint: the problem plus the start of its solution; numeric: new numbers, answer recomputed."""
     generator_model: str | None = None
     """Model writing problems (default: the bundled SmolLM2-135M-Instruct)."""
     target_model: str | None = None
@@ -47,9 +47,9 @@ class SynthesizeOptions(RowOutputFields, ExecutorFields, EngineActorFields):
     max_pass_rate: float = Field(0.5, ge=0.0, le=1.0)
     """Defect mode: keep only problems the target passes less often than this."""
     seed_bucket: list[str] = Field(default_factory=lambda: ["frontier"])
-    """Defect mode: pass-rate buckets whose rows are seeds (repeatable)."""
+    """Defect and hint modes: pass-rate buckets whose rows are seeds (repeatable)."""
     seed_max_pass_rate: float = Field(0.5, ge=0.0, le=1.0)
-    """Defect mode: rows with pass rate at most this are seeds too."""
+    """Defect and hint modes: rows with pass rate at most this are seeds too."""
     max_seeds: int | None = Field(None, ge=1)
     """Use at most this many seed rows."""
     harder: int = Field(2, ge=0)
@@ -60,6 +60,14 @@ class SynthesizeOptions(RowOutputFields, ExecutorFields, EngineActorFields):
     """Ladder variants whose measured pass rate breaks the order: drop or relabel."""
     monotonic_margin: float = Field(0.0, ge=0.0, le=1.0)
     """Required pass-rate drop per harder level."""
+    fractions: list[str] | None = None
+    """Hint mode: rungs, fractions of the solution's steps or n-j (all but the last j), e.g. 0.25,0.5,n-1,1."""
+    keep: Literal["smallest-learnable", "all"] = "smallest-learnable"
+    """Hint mode: per row only the smallest hint the target passes sometimes, or every rung."""
+    variants: int = Field(2, ge=1)
+    """Numeric mode: new instances per level."""
+    harder_digits: int = Field(1, ge=0)
+    """Numeric mode: levels 1..D, with D more digits in every number."""
     sc_samples: int = Field(4, ge=0)
     """Self-consistency: generator solutions per new problem (0: off)."""
     sc_min: int | None = Field(None, ge=1)
@@ -90,8 +98,19 @@ class SynthesizeOptions(RowOutputFields, ExecutorFields, EngineActorFields):
     """Column with row ids."""
     task_type_field: str = Field("task_type", validation_alias=AliasChoices("task_type_field", "task_field"))
     """Column with the task type (math, exact, ...; code and mc rows are skipped)."""
+    solution_field: str = "solution"
+    """Hint and numeric modes: column with the worked solution."""
     prompts_dir: str | None = None
     """Directory overriding prompt files synth_*.txt."""
+
+
+    @field_validator("fractions", mode="before")
+    @classmethod
+    def _fractions_as_text(cls, v: Any) -> Any:
+        """Rungs from a flag ("0.5,n-1,1") or a pipeline list ([0.5, "n-1", 1]) alike."""
+        if v is None:
+            return v
+        return split_names([str(x) for x in (v if isinstance(v, list | tuple) else [v])])
 
 
 class SynthesizeSummary(Summary):
@@ -109,11 +128,13 @@ class SynthesizeStage:
 
     def run(self, options: SynthesizeOptions, ctx: Any) -> SynthesizeSummary:
         from curate.score import default_rejects_path
-        from curate.synth import Mode, MonotonicPolicy, Output, SynthOptions, synthesize
+        from curate.synth import KeepPolicy, Mode, MonotonicPolicy, Output, SynthOptions, synthesize
 
         o = options
         opts = SynthOptions(
             mode=Mode(o.mode), text_field=o.text_field, answer_field=o.answer_field, id_field=o.id_field, task_field=o.task_type_field,
+            solution_field=o.solution_field, fractions=tuple(o.fractions) if o.fractions else SynthOptions.fractions, keep=KeepPolicy(o.keep),
+            variants=o.variants, harder_digits=o.harder_digits,
             seed_buckets=tuple(o.seed_bucket), seed_max_pass_rate=o.seed_max_pass_rate, max_seeds=o.max_seeds,
             per_seed=o.per_seed, rounds=o.rounds, critic_rounds=o.critic_rounds, max_pass_rate=o.max_pass_rate,
             harder=o.harder, easier=o.easier, monotonic=MonotonicPolicy(o.monotonic), monotonic_margin=o.monotonic_margin,
@@ -139,13 +160,51 @@ class SynthesizeStage:
         # On Ray, in-process engines become engine actors on the cluster; servers are called from here.
         on_cluster = where.name != "local" and any(not c.is_remote for c in roles.values())
         ex = ctx.executor(ctx.executor_config(o.executor, o.ray_address, engines=o.ray_engines, engine_cpus=o.ray_engine_cpus)) if on_cluster else None
-        engines = {role: ctx.engine(c, executor=ex) for role, c in roles.items()}
+        opened: dict[int, _Failures] = {}
+        for role, c in roles.items():
+            eng = ctx.engine(c, executor=ex)
+            opened.setdefault(id(eng), _Failures(eng))
+        engines = {role: opened[id(ctx.engine(c, executor=ex))] for role, c in roles.items()}
         details = synthesize(o.inputs, opts, out, generator=engines["generator"], target=engines["target"], critic=engines["critic"])
+        failed = sum(e.failed for e in opened.values())
+        if failed:
+            from curate.errors import EngineError
+
+            details["engine_failures"] = {"requests": failed, "reasons": {k: v for e in opened.values() for k, v in e.reasons.items()}}
+            why = max(details["engine_failures"]["reasons"].items(), key=lambda kv: kv[1])[0]
+            raise EngineError(
+                f"the model engine failed on {failed} of {sum(e.calls for e in opened.values())} requests ({why!r}); candidates that needed them are "
+                f"missing or rejected, so this synthesis is incomplete (written to {details['output'].get('path')})",
+                "fix the engine and rerun the same command: answered requests come from the request cache, only the failed ones are asked again",
+            )
         return SynthesizeSummary(
             rows_in=int(details.get("input_rows") or 0), rows_out=int(details.get("rows_written") or 0), quarantined=int(details.get("input_rejects") or 0),
             rejects_path=details.get("rejects_path"), seconds=float(details.get("seconds") or 0.0), new_rows=int(details.get("new_rows") or 0),
             details=details,
         )
+
+
+class _Failures:
+    """An engine that counts the prompts it failed to answer (synthesis reads a failed prompt as
+    an empty answer; the stage turns any such failure into exit code 5)."""
+
+    def __init__(self, engine: Any):
+        self._engine = engine
+        self.calls = 0
+        self.failed = 0
+        self.reasons: dict[str, int] = {}
+
+    def generate(self, prompts: list[Any], params: Any) -> list[Any]:
+        out = self._engine.generate(prompts, params)
+        self.calls += len(prompts)
+        for c in out:
+            if c.error:
+                self.failed += 1
+                self.reasons[c.error] = self.reasons.get(c.error, 0) + 1
+        return out  # type: ignore[no-any-return]
+
+    def __getattr__(self, item: str) -> Any:
+        return getattr(self._engine, item)
 
 
 STAGES.register("synthesize")(SynthesizeStage())

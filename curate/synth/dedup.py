@@ -24,6 +24,7 @@ class Deduper:
         self.threshold = threshold
         self._lsh = MinHashLSH(threshold=threshold, num_perm=NUM_PERM)
         self._exact: dict[str, str] = {}
+        self._parent: dict[str, str | None] = {}
         self._n = 0
 
     @staticmethod
@@ -34,25 +35,32 @@ class Deduper:
         m.update_batch([s.encode("utf-8") for s in shingles(text)] or [b""])
         return m
 
-    def add(self, key: str, text: str) -> None:
+    def add(self, key: str, text: str, parent: str | None = None) -> None:
         h = hashlib.blake2b(_norm(text).encode(), digest_size=16).hexdigest()
         self._exact.setdefault(h, key)
+        self._parent[key] = parent
         self._lsh.insert(f"{self._n}\x00{key}", self._minhash(text))
         self._n += 1
 
-    def check(self, text: str) -> tuple[str, str] | None:
-        """(reason, id of the earlier text) for a duplicate, else None."""
+    def check(self, text: str, family: str | None = None) -> tuple[str, str] | None:
+        """(reason, id of the earlier text) for a duplicate, else None.
+
+        `family`: a parent id whose own text and variants do not count as near-duplicates (hint and
+        numeric variants are near copies of their parent by design); exact copies always count.
+        """
         h = hashlib.blake2b(_norm(text).encode(), digest_size=16).hexdigest()
         if h in self._exact:
             return "duplicate_exact", self._exact[h]
-        hits = sorted(self._lsh.query(self._minhash(text)))
-        if hits:
-            return "near_duplicate", hits[0].split("\x00", 1)[1]
+        keys = [k.split("\x00", 1)[1] for k in sorted(self._lsh.query(self._minhash(text)))]
+        if family is not None:
+            keys = [k for k in keys if k != f"input:{family}" and self._parent.get(k) != family]
+        if keys:
+            return "near_duplicate", keys[0]
         return None
 
 
-def dedup(cands: list[Candidate], input_texts: list[tuple[str, str]], deduper: Deduper | None, threshold: float) -> Deduper:
-    """Drop candidates duplicating the input or an earlier candidate (in candidate order)."""
+def dedup(cands: list[Candidate], input_texts: list[tuple[str, str]], deduper: Deduper | None, threshold: float, family: bool = False) -> Deduper:
+    """Drop candidates duplicating the input or an earlier candidate (in candidate order); `family`: see `Deduper.check`."""
     if deduper is None:
         deduper = Deduper(threshold)
         for key, text in input_texts:
@@ -60,10 +68,10 @@ def dedup(cands: list[Candidate], input_texts: list[tuple[str, str]], deduper: D
     for c in cands:
         if not c.alive:
             continue
-        hit = deduper.check(c.problem)
+        hit = deduper.check(c.problem, c.parent_id if family else None)
         if hit:
             reason, other = hit
             c.drop(reason, f"duplicates {other}")
         else:
-            deduper.add(c.id, c.problem)
+            deduper.add(c.id, c.problem, c.parent_id)
     return deduper

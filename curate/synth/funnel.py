@@ -13,6 +13,12 @@ STAGES = ("attempted", "parsed", "verified", "novel", "kept")
 REASON_STAGE = {
     "empty": "parsed",
     "unparseable": "parsed",
+    "no_steps": "parsed",  # hint: the solution gives no hint of at least one step
+    "no_chain": "parsed",  # numeric: no arithmetic chain, or one that cannot be rewritten
+    "unexplained_number": "parsed",
+    "unused_number": "parsed",
+    "chain_mismatch": "verified",  # numeric: the chain does not reproduce its own steps or answer
+    "no_valid_instance": "verified",
     "refusal": "verified",
     "template_leak": "verified",
     "near_duplicate_parent": "verified",
@@ -24,6 +30,8 @@ REASON_STAGE = {
     "contaminated": "novel",
     "target_pass_rate": "kept",
     "not_monotonic": "kept",
+    "not_learnable": "kept",  # hint, keep smallest-learnable: the target passes this rung never or always
+    "larger_hint": "kept",  # hint, keep smallest-learnable: a smaller hint is already learnable
 }
 
 

@@ -17,6 +17,7 @@ LINEAGE_COLUMNS = (
     ("generator_model", "string"),
     ("verification", "string"),  # JSON: critic verdicts, answer agreement, target pass rate
     ("synth_target_pass_rate", "float64"),
+    ("synth_hint", "string"),  # hint mode: the solution prefix given with the problem
 )
 
 
@@ -37,6 +38,7 @@ class Seed:
     task: str
     pass_rate: float | None = None
     row: dict[str, Any] = field(default_factory=dict)
+    samples: int | None = None  # how many samples pass_rate came from (None: unknown)
 
 
 @dataclass
@@ -56,6 +58,7 @@ class Candidate:
     solution: str = ""
     answer: str = ""
     raw: str = ""
+    hint: str | None = None
     critic: list[dict[str, Any]] = field(default_factory=list)
     agree: int | None = None
     sc_samples: int = 0
@@ -104,6 +107,7 @@ class Candidate:
             "generator_model": generator_model,
             "verification": self.verification(),
             "synth_target_pass_rate": self.target_pass_rate,
+            "synth_hint": self.hint,
         }
 
     def reject_record(self, opts: Any, generator_model: str) -> dict[str, Any]:

@@ -9,6 +9,13 @@ from enum import Enum
 class Mode(str, Enum):
     defect = "defect"
     ladder = "ladder"
+    hint = "hint"
+    numeric = "numeric"
+
+
+class KeepPolicy(str, Enum):
+    smallest_learnable = "smallest-learnable"  # per row, only the smallest hint the target passes sometimes (0 < c < k)
+    all = "all"  # every hint rung that passes the checks
 
 
 class MonotonicPolicy(str, Enum):
@@ -28,6 +35,7 @@ class SynthOptions:
     answer_field: str = "answer"
     id_field: str = "id"
     task_field: str = "task_type"
+    solution_field: str = "solution"  # hint and numeric modes: the worked reference solution
     pass_rate_field: str = "score_pass_rate"
     bucket_field: str = "score_pass_rate_bucket"
     # Seed selection
@@ -46,6 +54,13 @@ class SynthOptions:
     easier_ops: tuple[str, ...] = EASIER_OPS
     monotonic: MonotonicPolicy = MonotonicPolicy.drop
     monotonic_margin: float = 0.0  # a harder level must have pass rate <= the level below minus this
+    # Hint mode: rungs are fractions of the solution's steps (0 < f <= 1, rounded down) or `n-j` (all but the last j)
+    fractions: tuple[str, ...] = ("0.25", "0.5", "n-1", "1")
+    keep: KeepPolicy = KeepPolicy.smallest_learnable
+    # Numeric mode
+    variants: int = 2  # new instances per level
+    harder_digits: int = 1  # levels 1..D: every number gets d more digits
+    max_draws: int = 1000  # redraws per instance before giving up
     # Verification
     sc_samples: int = 4  # self-consistency: the generator solves its own problem n times...
     sc_min_agree: int = 3  # ...and at least m answers must match the stated one (n = 0: off)

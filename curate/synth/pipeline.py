@@ -13,11 +13,14 @@ from curate.synth.decontam import Decontaminator
 from curate.synth.dedup import Deduper, dedup
 from curate.synth.defect import run_defect_round
 from curate.synth.funnel import advance, funnel
+from curate.synth.eliminator import eliminate
 from curate.synth.generation import JsonStats
+from curate.synth.hint import keep_smallest_learnable, parse_rungs, pass_rate_by_rung, run_hints
 from curate.synth.ladder import check_ops, run_ladder
 from curate.synth.lineage import LINEAGE_COLUMNS, Candidate, Seed
-from curate.synth.monotonic import check_ladders
-from curate.synth.options import Mode, SynthOptions
+from curate.synth.monotonic import check_ladders, check_rungs, pooled_by_level
+from curate.synth.numeric import run_numeric
+from curate.synth.options import KeepPolicy, Mode, MonotonicPolicy, SynthOptions
 from curate.synth.passrate import pass_rates
 from curate.synth.seeds import measure_missing, select_seeds
 
@@ -42,6 +45,17 @@ def _validate(opts: SynthOptions) -> None:
         raise UsageError("--ngram must be at least 3")
     if opts.mode == Mode.ladder:
         check_ops(opts)
+    if opts.mode in (Mode.hint, Mode.numeric) and opts.monotonic != MonotonicPolicy.drop:
+        raise UsageError(f"--monotonic {opts.monotonic.value} applies to ladder mode", f"{opts.mode.value} rungs are checked with --monotonic drop")
+    if opts.mode == Mode.hint:
+        parse_rungs(opts.fractions)
+    if opts.variants < 1 or opts.harder_digits < 0 or opts.max_draws < 1:
+        raise UsageError("--variants must be at least 1 and --harder-digits at least 0")
+
+
+def uses_generator(opts: SynthOptions) -> bool:
+    """Hint and numeric variants are built by rule: no generator model is involved."""
+    return opts.mode in (Mode.ladder, Mode.defect)
 
 
 def _measure_targets(cands: list[Candidate], target: Engine, opts: SynthOptions) -> None:
@@ -80,6 +94,8 @@ def run(rows: list[dict[str, Any]], opts: SynthOptions, generator: Engine, targe
         extra["monotonic"] = check_ladders(cands, {s.id: s.pass_rate for s in seeds if s.pass_rate is not None}, opts.monotonic, opts.monotonic_margin)
         advance(cands, "kept")
         extra["pass_rate_by_level"] = _by_level(cands, seeds)
+    elif opts.mode in (Mode.hint, Mode.numeric):
+        cands, extra = _run_by_rule(seeds, inputs, decon, target, opts, clock, info)
     else:
         round_seeds = seeds
         for rnd in range(1, opts.rounds + 1):
@@ -103,7 +119,7 @@ def run(rows: list[dict[str, Any]], opts: SynthOptions, generator: Engine, targe
     summary: dict[str, Any] = {
         "mode": opts.mode.value,
         **info,
-        "generator_model": generator.model,
+        "generator_model": generator.model if uses_generator(opts) else None,
         "target_model": target.model,
         "critic_model": critic.model if opts.mode == Mode.defect else None,
         "funnel": funnel(cands),
@@ -114,6 +130,34 @@ def run(rows: list[dict[str, Any]], opts: SynthOptions, generator: Engine, targe
         "stage_seconds": {k: round(v, 2) for k, v in timings.items()},
     }
     return cands, summary
+
+
+def _run_by_rule(seeds: list[Seed], inputs: list[tuple[str, str]], decon: Decontaminator | None, target: Engine, opts: SynthOptions,
+                 clock: "_Clock", info: dict[str, Any]) -> tuple[list[Candidate], dict[str, Any]]:
+    """Hint and numeric modes: variants built by rule, then novelty, the target's pass rate, monotonicity, the keep policy."""
+    extra: dict[str, Any] = {}
+    with clock("generate_and_verify"):
+        cands = run_hints(seeds, opts) if opts.mode == Mode.hint else run_numeric(seeds, opts)
+        for c in cands:
+            eliminate(c, [], opts.parent_dup_threshold, opts.prompts_dir)  # no similarity check: near copies of the parent by design
+    advance(cands, "verified")
+    with clock("novelty"):
+        dedup(cands, inputs, None, opts.near_dup_threshold, family=True)
+        if decon:
+            decon.apply(cands)
+    advance(cands, "novel")
+    with clock("target_pass_rate"):
+        _measure_targets(cands, target, opts)
+        info["measured_parent_pass_rates"] = measure_missing([s for s in seeds if any(c.parent_id == s.id and c.alive for c in cands)], target, opts)
+    parents = {s.id: (s.pass_rate, s.samples or opts.k) for s in seeds}
+    extra["monotonic"] = check_rungs(cands, parents)
+    if opts.mode == Mode.hint and opts.keep == KeepPolicy.smallest_learnable:
+        extra["keep"] = keep_smallest_learnable(cands)
+    advance(cands, "kept")
+    extra["pass_rate_by_level"] = pooled_by_level(cands, parents)
+    if opts.mode == Mode.hint:
+        extra["pass_rate_by_rung"] = pass_rate_by_rung(cands)
+    return cands, extra
 
 
 class _Clock:
@@ -189,7 +233,8 @@ def synthesize(sources: list[str], opts: SynthOptions, out: Output, *, generator
     rows = table.to_pylist()
     cands, summary = run(rows, opts, generator, target, critic)
     schema = output_schema(table.schema, opts, opts.append)
-    kept = [c.row(opts, generator.model) for c in cands if c.alive]
+    gen_model = generator.model if uses_generator(opts) else None
+    kept = [c.row(opts, gen_model) for c in cands if c.alive]
     new_table = pa.Table.from_pylist(kept, schema=pa.schema([schema.field(n) for n in kept[0]])) if kept else pa.table({})
     sink = open_sink(out.dest, schema, out.fmt, out.rows_per_shard)
     try:
@@ -203,7 +248,7 @@ def synthesize(sources: list[str], opts: SynthOptions, out: Output, *, generator
         raise
     rejects = RejectWriter(out.rejects)
     rejects.write(in_rejects)
-    rejects.write([Reject(f"{c.reason}: {c.detail}" if c.detail else str(c.reason), f"synth:{c.mode}/{c.op}", row=c.reject_record(opts, generator.model))
+    rejects.write([Reject(f"{c.reason}: {c.detail}" if c.detail else str(c.reason), f"synth:{c.mode}/{c.op}", row=c.reject_record(opts, gen_model))
                    for c in cands if not c.alive])
     rejects.close()
     summary.update({"input_rows": table.num_rows, "output": written, "rows_written": written["rows"], "new_rows": len(kept), "rejects": rejects.count,
