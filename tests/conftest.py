@@ -31,7 +31,9 @@ def ray_cluster():
     """One local Ray for the session: 2 CPUs, a small object store, workers that can import the tests' signals."""
     ray = pytest.importorskip("ray")
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    path = os.pathsep.join([root, os.path.join(root, "tests"), os.environ.get("PYTHONPATH", "")])
+    tests = os.path.join(root, "tests")
+    folders = [os.path.join(tests, d) for d in sorted(os.listdir(tests)) if os.path.isdir(os.path.join(tests, d)) and not d.startswith((".", "_"))]
+    path = os.pathsep.join([root, tests, *folders, os.environ.get("PYTHONPATH", "")])  # workers import the test modules by name
     ray.init(
         address="local",  # a fresh instance, whatever else runs on this machine
         num_cpus=2,
