@@ -43,6 +43,35 @@ def _as_list(values: Any) -> list[Any]:
     return list(values)
 
 
+def load_shards(datasets: Any, shards: list[str]) -> Any:
+    """The shards as one `datasets.Dataset`, in order. Columns of a type `datasets` has no feature for
+    (Arrow maps, such as `score_pass_rate_pass_at`) come as lists of {key, value} records."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = pq.read_schema(shards[0]) if shards else pa.schema([])
+    maps = [f.name for f in schema if pa.types.is_map(f.type)]
+    if not maps:
+        return datasets.load_dataset("parquet", data_files=shards, split="train")
+    rest = [n for n in schema.names if n not in maps]
+    table = pa.concat_tables([pq.read_table(s, columns=maps) for s in shards])
+    converted = pa.table({name: _map_as_records(table.column(name)) for name in maps})
+    features = datasets.Features.from_arrow_schema(pa.schema([schema.field(n) for n in rest]))
+    parts = [datasets.load_dataset("parquet", data_files=shards, split="train", columns=rest, features=features)] if rest else []
+    ds = datasets.concatenate_datasets([*parts, datasets.Dataset(converted)], axis=1)
+    return ds.select_columns(schema.names)
+
+
+def _map_as_records(column: Any) -> Any:
+    import pyarrow as pa
+
+    chunks = []
+    for chunk in column.chunks:
+        records = pa.StructArray.from_arrays([chunk.keys, chunk.items], ["key", "value"])
+        chunks.append(pa.ListArray.from_arrays(chunk.offsets, records, mask=chunk.is_null()))
+    return pa.chunked_array(chunks, type=pa.list_(pa.struct([("key", column.type.key_type), ("value", column.type.item_type)])))
+
+
 class CurriculumSampler(_Sampler):  # type: ignore[misc,valid-type]
     """Indices of a curate curriculum in training order, re-planned every `replan_every` steps from `update`."""
 
@@ -110,7 +139,7 @@ class CurriculumSampler(_Sampler):  # type: ignore[misc,valid-type]
             from curate.errors import require
 
             datasets = require("datasets", "pip install 'curate[hf]'", "CurriculumSampler.dataset")
-            self._dataset = datasets.load_dataset("parquet", data_files=list(self.run.shards), split="train")
+            self._dataset = load_shards(datasets, list(self.run.shards))
         return self._dataset
 
     def _dataset_index(self, dataset: Any) -> np.ndarray:

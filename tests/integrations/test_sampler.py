@@ -115,3 +115,19 @@ def test_a_second_pass_starts_over(ordered):
     s = CurriculumSampler(ordered)
     first = list(iter(s))
     assert list(iter(s)) == first and s.epoch == 1
+
+
+def test_map_columns_such_as_pass_at_come_as_key_value_records(tmp_path):
+    """`score_pass_rate_pass_at` is an Arrow map, which `datasets` has no feature for."""
+    n = 40
+    pass_at = pa.array([[(1, 0.5), (4, 0.9)] if i % 3 else None for i in range(n)], type=pa.map_(pa.int32(), pa.float64()))
+    pq.write_table(pa.table({"id": [f"m{i:02d}" for i in range(n)], "text": [f"t{i}" for i in range(n)], "difficulty": np.linspace(0, 1, n),
+                             "score_pass_rate_pass_at": pass_at}), tmp_path / "scored.parquet")
+    order(OrderConfig([str(tmp_path / "scored.parquet")], str(tmp_path / "ordered"), schedule="linear", batch_size=4, seed=0, plot=False, rows_per_shard=15))
+    s = CurriculumSampler(tmp_path / "ordered")
+    ds = s.dataset
+    assert ds.column_names == ["id", "text", "difficulty", "score_pass_rate_pass_at", "curriculum_step", "curriculum_position", "curriculum_fraction"]
+    assert [ds[i]["id"] for i in iter(s)] == manifest_ids(tmp_path / "ordered")
+    by_id = {r["id"]: r["score_pass_rate_pass_at"] for r in ds}
+    assert by_id["m01"] == [{"key": 1, "value": 0.5}, {"key": 4, "value": 0.9}]
+    assert by_id["m03"] is None
