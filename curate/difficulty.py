@@ -46,7 +46,7 @@ class Composite:
 
     @classmethod
     def build(cls, signals: list[type[Signal]], weights: dict[str, float], directions: dict[str, str],
-              options: dict[str, Any] | None = None) -> "Composite":
+              options: dict[str, Any] | None = None) -> Composite:
         """Default: each signal weighs 1, split evenly over its composite columns; overrides by signal or column name.
 
         `options` (the run's signal options) lets a signal state its columns' directions at run

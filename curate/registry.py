@@ -27,7 +27,7 @@ class Registry(Generic[T]):
 
     def register(self, name: str | None = None) -> Callable[[T], T]:
         def deco(obj: T) -> T:
-            key = name or getattr(obj, "name")
+            key = name or getattr(obj, "name")  # noqa: B009  (T is unbounded: any registered object with a `name`)
             self._items[key] = obj
             return obj
 

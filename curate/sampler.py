@@ -43,7 +43,7 @@ def _as_list(values: Any) -> list[Any]:
     return list(values)
 
 
-class CurriculumSampler(_Sampler):  # type: ignore[misc,valid-type]
+class CurriculumSampler(_Sampler):
     """Indices of a curate curriculum in training order, re-planned every `replan_every` steps from `update`."""
 
     def __init__(

@@ -18,7 +18,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
@@ -35,6 +35,9 @@ from curate.io.tempfiles import temp_dir
 from curate.rowstore import RowStore
 from curate.signals import SIGNALS, BatchContext, Signal
 from curate.signals.base import as_arrow
+
+if TYPE_CHECKING:
+    import polars as pl
 
 DIFFICULTY = "difficulty"
 SPOOL_AFTER_BYTES = 32 << 20  # pass 1 keeps scored batches in memory up to this many bytes
@@ -286,7 +289,8 @@ class _Scorer:
         if not self.unit.names or self.executor is None:
             yield from batches
             return
-        pending: deque[tuple[pa.Table, Any]] = deque()  # batches handed to the executor, oldest first
+        # Batches handed to the executor, oldest first: (batch, the rows scored, their positions in it, the split state).
+        pending: deque[tuple[pa.Table, pa.Table, list[int] | None, Any]] = deque()
 
         def todo() -> Iterator[pa.Table]:
             for table in batches:
@@ -379,8 +383,8 @@ def score(inputs: list[str], opts: ScoreConfig, on_progress: Callable[[int], Non
     if ctx is None:
         from curate.stages.context import RunContext
 
-        with RunContext() as own:
-            return score(inputs, opts, on_progress, own)
+        with RunContext() as private:
+            return score(inputs, opts, on_progress, private)
     started = time.perf_counter()
     signals = resolve_signals(opts.signals)
     composite = Composite.build(signals, opts.weights, opts.directions, opts.signal_options)
@@ -474,16 +478,16 @@ def score(inputs: list[str], opts: ScoreConfig, on_progress: Callable[[int], Non
 
         read_stats = ReadStats()
 
-        def batches() -> Iterator[pa.Table]:
+        def batches(quarantine: RejectWriter) -> Iterator[pa.Table]:
             for table, rej in read_batches(sources, read_opts, stats=read_stats):
-                rejects.write(rej)
+                quarantine.write(rej)
                 summary.rows_in += table.num_rows + len(rej)
                 if on_progress:
                     on_progress(table.num_rows + len(rej))
                 yield table
 
         # Pass 1: score and spool.
-        for table in scorer.map(batches()):
+        for table in scorer.map(batches(rejects)):
             if not table.num_rows:
                 continue
             if DIFFICULTY in table.column_names:  # rescoring scored rows: difficulty is recomputed
@@ -633,6 +637,11 @@ def _engine_failures(table: pa.Table, failed: dict[int, str], opts: ScoreConfig,
     return table.filter(pa.array(keep))
 
 
+def _quantile(s: pl.Series, q: float) -> float | None:
+    v = s.quantile(q) if len(s) else None
+    return None if v is None else float(v)
+
+
 def _describe(summary: ScoreResult, parts: list[pa.Table | Path], columns: list[str]) -> None:
     """Quantiles per score column and Spearman agreement between numeric score columns."""
     import polars as pl
@@ -642,7 +651,9 @@ def _describe(summary: ScoreResult, parts: list[pa.Table | Path], columns: list[
     if isinstance(parts[0], Path):
         lf = pl.scan_parquet([str(p) for p in parts], missing_columns="insert", extra_columns="ignore")
     else:
-        lf = pl.concat([pl.from_arrow(t.select([c for c in columns if c in t.column_names])) for t in parts], how="diagonal_relaxed").lazy()
+        tables = [t for t in parts if isinstance(t, pa.Table)]  # held in memory: every part is a table
+        frames = [pl.from_arrow(t.select([c for c in columns if c in t.column_names])) for t in tables]
+        lf = pl.concat(frames, how="diagonal_relaxed").lazy()  # type: ignore[type-var, union-attr]  # polars types from_arrow as DataFrame | Series
     present = [c for c in columns if c in lf.collect_schema().names() and lf.collect_schema()[c].is_numeric()]
     if not present:
         return
@@ -650,7 +661,7 @@ def _describe(summary: ScoreResult, parts: list[pa.Table | Path], columns: list[
     qs = (0.0, 0.1, 0.5, 0.9, 1.0)
     for c in present:
         s = df[c].drop_nans().drop_nulls() if df[c].dtype.is_float() else df[c].drop_nulls()
-        summary.quantiles[c] = {f"p{int(q * 100)}": (float(s.quantile(q)) if len(s) else None) for q in qs}
+        summary.quantiles[c] = {f"p{int(q * 100)}": _quantile(s, q) for q in qs}
     ranks = df.select([pl.col(c).fill_nan(None).rank("average").alias(c) for c in present])
     for a in present:
         summary.agreement[a] = {}

@@ -6,10 +6,10 @@ import numpy as np
 import polars as pl
 import pyarrow.parquet as pq
 import pytest
+import toysignals  # noqa: F401  (registers toy_len)
 
 from curate.cli import app
 from curate.score import ScoreConfig, score
-import toysignals  # noqa: F401  (registers toy_len)
 
 
 def write_jsonl(path, rows):

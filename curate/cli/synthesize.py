@@ -9,8 +9,21 @@ import typer
 
 from curate.cli._errors import handle
 from curate.cli._options import (
-    EngineOpt, EngineTimeoutOpt, FormatOpt, InputArg, NoCacheOpt, OutputOpt, RayAddressOpt, RayEngineCpusOpt, RayEnginesOpt, RejectsOpt, RowsPerShardOpt, SeedOpt,
-    SummaryJsonOpt, flag, options,
+    EngineOpt,
+    EngineTimeoutOpt,
+    FormatOpt,
+    InputArg,
+    NoCacheOpt,
+    OutputOpt,
+    RayAddressOpt,
+    RayEngineCpusOpt,
+    RayEnginesOpt,
+    RejectsOpt,
+    RowsPerShardOpt,
+    SeedOpt,
+    SummaryJsonOpt,
+    flag,
+    options,
 )
 from curate.stages.synthesize import SynthesizeOptions as O
 

@@ -7,7 +7,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 
@@ -23,6 +23,12 @@ DEFAULT_BASELINE = "baseline"
 DEFAULT_METRIC = "eval_loss"
 _HIGHER_NAMES = re.compile(r"acc|accuracy|f1|bleu|rouge|exact_match|pass@|pass_rate|auroc|precision|recall|score", re.I)
 _LOWER_NAMES = re.compile(r"loss|perplexity|ppl|error|nll|wer|cer", re.I)
+
+
+class _Bootstrap(TypedDict):
+    seed: int
+    n_resamples: int
+    level: float
 
 
 @dataclass(frozen=True)
@@ -82,7 +88,7 @@ def compare(
 
     series: dict[str, list[Series]] = {name: [_read(name, p, metric) for p in paths] for name, paths in arms.items()}
     window = stats.common_window(series)
-    kw = dict(seed=seed, n_resamples=n_resamples, level=confidence)
+    kw = _Bootstrap(seed=seed, n_resamples=n_resamples, level=confidence)
     notes: list[str] = []
     if (n := _direction_note(metric, lower_is_better)) is not None:
         notes.append(n)

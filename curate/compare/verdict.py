@@ -73,6 +73,7 @@ def _pairing(how: str) -> str:
 
 def _value(label: str, d: Difference, f: str, compact: bool) -> str:
     if f in (BETTER, WORSE):
+        assert d.ci is not None  # finding() says better or worse only with a CI
         lo, hi = sorted((abs(d.ci[0]), abs(d.ci[1])))
         e, lo_s, hi_s = numbers(abs(d.estimate), (lo, hi))
         return f"{label} {e} {'lower' if d.estimate < 0 else 'higher'} ({f}), 95 % CI [{lo_s}, {hi_s}]"
@@ -86,6 +87,7 @@ def _value(label: str, d: Difference, f: str, compact: bool) -> str:
 def _steps(target: float, d: Difference, f: str, means: tuple[float, float], compact: bool) -> str:
     ms = f"{num(means[0])} vs {num(means[1])} steps"
     if f in (BETTER, WORSE):
+        assert d.ci is not None  # finding() says better or worse only with a CI
         lo, hi = sorted((abs(d.ci[0]), abs(d.ci[1])))
         e, lo_s, hi_s = numbers(abs(d.estimate), (lo, hi), scale=100)
         if d.estimate < 0:
@@ -128,6 +130,7 @@ def verdict(
             return _value(f"final {metric}", final, found[key], compact)
         if key == "auc":
             return _value(f"mean {metric} over steps {num(window[0])}–{num(window[1])}", auc, found[key], compact)
+        assert target is not None  # steps_to_target is compared only with a target
         if steps is None:
             return f"steps to reach {target:g} not compared: {steps_note or 'not every run reached it'}"
         return _steps(target, steps, found[key], steps_means or (math.nan, math.nan), compact)

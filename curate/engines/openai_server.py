@@ -27,7 +27,6 @@ from typing import Any, TypeVar
 from curate.engines.base import ENGINES, Completion, EngineConfig, Prompt, PromptScore, SamplingParams
 from curate.errors import EngineError
 
-
 T = TypeVar("T")
 DEFAULT_TIMEOUT = 60.0  # seconds per attempt; see EngineConfig.timeout
 

@@ -146,7 +146,7 @@ def _check_steps(obs: Any, step: int, steps: int, path: str) -> None:
     late = obs.filter(pl.col("step") >= step)
     if late.is_empty():
         return
-    hi = int(late["step"].max())  # type: ignore[arg-type]
+    hi = int(late["step"].max())
     if hi >= steps:
         raise InputError(f"'{path}' has {late.height:,} observation(s) at steps ≥ {step}, up to step {hi} — past the run's {steps} steps",
                          "these stats are from another run or another curriculum; pass the stats of this one")

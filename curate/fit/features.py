@@ -286,6 +286,7 @@ class FeatureState:
             t.idf_ = idf
             parts.append(t.transform(b))
         if dense.shape[1]:
+            assert self.median is not None and self.center is not None and self.scale is not None  # set by fit()
             filled = np.where(np.isnan(dense), self.median, dense)
             parts.append(sp.csr_matrix((filled - self.center) / self.scale))
         if not parts:
@@ -314,7 +315,7 @@ class FeatureState:
         idf = [arrays[f"idf_{i}"].astype(np.float64) for i in range(n_blocks)]
         n_dense = len(spec.dense_names())
         state = cls(spec, idf, arrays["center"], arrays["scale"], arrays["median"])
-        if any(len(a) != 2**spec.hash_bits for a in idf) or any(len(a) != n_dense for a in (state.center, state.scale, state.median)):
+        if any(len(a) != 2**spec.hash_bits for a in idf) or any(len(arrays[k]) != n_dense for k in ("center", "scale", "median")):
             raise InputError("the model's arrays do not match its feature spec", "refit the model with `curate fit`")
         return state
 

@@ -174,10 +174,10 @@ def fit(inputs: list[str] | str, cfg: FitConfig, engine_factory: Callable[[], An
         table = pa.concat_tables([conform(t, unify_schemas([x.schema for x in labelled])) for t in labelled])
         raw = table.column(cfg.label).to_pylist()
         reasons = lab.usable(raw, cfg.label, cfg.kind)
-        bad = [i for i, r in enumerate(reasons) if r]
+        bad = {i: r for i, r in enumerate(reasons) if r}
         if bad:
-            rows = table.take(pa.array(bad, pa.int64())).to_pylist()
-            rejects.write([Reject(reasons[i], "label", row=r) for i, r in zip(bad, rows)])
+            rows = table.take(pa.array(list(bad), pa.int64())).to_pylist()
+            rejects.write([Reject(why, "label", row=r) for why, r in zip(bad.values(), rows)])
             good = pa.array([r is None for r in reasons])
             table = table.filter(good)
             raw = [v for v, r in zip(raw, reasons) if r is None]
@@ -298,7 +298,7 @@ def _final_model(state: FeatureState, cv: Any, x: Any, y: np.ndarray, labels: An
 
     learners = [Learner(cv.learner, cv.strength).fit(x, y)]
     learners += [Learner(cv.learner, cv.strength).fit(x[tr], y[tr]) for tr, _ in cv.splits]
-    coefs = sp.csr_matrix(np.vstack([m.coef for m in learners]))
+    coefs = sp.csr_matrix(np.vstack([m.weights for m in learners]))
     intercepts = np.array([m.intercept for m in learners])
     rng = (float(y.min()), float(y.max())) if labels.kind == "regression" else (0.0, 1.0)
     positive = labels.positive.item() if hasattr(labels.positive, "item") else labels.positive

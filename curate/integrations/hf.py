@@ -37,7 +37,7 @@ class CurriculumMixin:
     """Mix into a `transformers.Trainer` subclass: the train sampler is the curriculum's."""
 
     def __init__(self, *args: Any, curriculum: Any, loss_feedback: bool = False, **kwargs: Any):
-        super().__init__(*args, **kwargs)  # type: ignore[call-arg]
+        super().__init__(*args, **kwargs)
         from curate.sampler import CurriculumSampler
 
         if isinstance(curriculum, (str, Path)):
@@ -121,5 +121,5 @@ def check_args(args: Any) -> None:
                          "leave train_sampling_strategy at its default: the curriculum sampler replaces it")
 
 
-class CurriculumTrainer(CurriculumMixin, _transformers.Trainer):  # type: ignore[misc,name-defined]
+class CurriculumTrainer(CurriculumMixin, _transformers.Trainer):  # type: ignore[name-defined]
     """`transformers.Trainer` whose training rows come from a `CurriculumSampler`, in order."""

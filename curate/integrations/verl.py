@@ -74,7 +74,7 @@ def find_ordered_dir(train_files: Any) -> Path:
     raise UsageError(f"no curate manifest lists {files[0]}", "train on the shards of a `curate order` folder, or set +data.sampler.ordered_dir=DIR")
 
 
-class CurateCurriculumSampler(_Base):  # type: ignore[misc,valid-type]
+class CurateCurriculumSampler(_Base):
     """verl's `AbstractCurriculumSampler` over a curate curriculum: `__init__(data_source, data_config)`, `__iter__`, `__len__`, `update(batch)`."""
 
     def __init__(self, data_source: Any, data_config: Any):

@@ -45,14 +45,14 @@ class _Utf8Replacing(io.RawIOBase):
         super().close()
 
 
-def _quiet_unraisable(seen: list[BaseException]) -> Any:
+def _quiet_unraisable(seen: list[BaseException | None]) -> Any:
     """pyarrow reports a failing CSV row callback as an 'Exception ignored' traceback on stderr: record it instead."""
     import contextlib
 
     @contextlib.contextmanager
     def ctx() -> Iterator[None]:
         old = sys.unraisablehook
-        sys.unraisablehook = lambda u: seen.append(u.exc_value)  # type: ignore[assignment,misc]
+        sys.unraisablehook = lambda u: seen.append(u.exc_value)
         try:
             yield
         finally:
@@ -81,7 +81,7 @@ def _read_csv_blocks(source: str, opts: ReadOptions, handles: list[Any]) -> Iter
     delim = "\t" if source.lower().endswith((".tsv", ".tsv.gz")) else ","
     state = {"skip_invalid": 0, "invalid_seen": 0}
     bad_lines: list[Reject] = []
-    callback_errors: list[BaseException] = []
+    callback_errors: list[BaseException | None] = []
     mode: dict[str, Any] = {"all_strings": None, "replace": False}
 
     def on_invalid(row: Any) -> str:

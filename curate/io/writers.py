@@ -456,8 +456,8 @@ class _Writer:
         if is_dir:
             if self.dir_sink is None:
                 raise UsageError(f"the {self.name} writer cannot write a directory ('{dest}')", f"give -o a file name ending in {self.suffixes[0]}")
-            return self.dir_sink(dest, schema, rows_per_shard)  # type: ignore[no-any-return]
-        return self.file_sink(dest) if self.name == "jsonl" else self.file_sink(dest, schema)  # type: ignore[no-any-return]
+            return self.dir_sink(dest, schema, rows_per_shard)
+        return self.file_sink(dest) if self.name == "jsonl" else self.file_sink(dest, schema)
 
 
 WRITERS.register("jsonl")(_Writer("jsonl", JSONL_OUT, JsonlSink))

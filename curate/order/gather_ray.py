@@ -108,7 +108,7 @@ def gather_ray(
             if hi == lo:
                 continue  # no row of this range is read
             fed = np.unique(buckets[lo:hi]).tolist()
-            refs = scatter.options(num_returns=len(fed)).remote(rng, rows[lo:hi], slots[lo:hi], buckets[lo:hi], schema)
+            refs: Any = scatter.options(num_returns=len(fed)).remote(rng, rows[lo:hi], slots[lo:hi], buckets[lo:hi], schema)
             pending.append(refs)
             for b, ref in zip(fed, refs if len(fed) > 1 else [refs]):
                 parts_of[b].append(ref)

@@ -150,7 +150,7 @@ def check_revision(root: Path, manifest: dict[str, Any], seen: set[Path] | None,
             problems.append(f"the parent's manifest ({parent / MANIFEST}) is not the one this revision was made from")
         else:
             pm = json.loads((parent / MANIFEST).read_text())
-            for name, key in (("curriculum", "sha256"), ("baseline", "baseline_sha256")):
+            for name in ("curriculum", "baseline"):
                 if name in digests and name in pm.get("sets", {}):
                     try:
                         got, _ = prefix_digest(set_files(parent, pm, name), rows)

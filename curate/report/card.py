@@ -113,7 +113,7 @@ def _compare_lines(run: RunData) -> list[str]:
     if not isinstance(data, dict):
         return ["Not measured here: no `compare/compare.json`. Train on the curriculum and on `baseline/` (several seeds, "
                 "each arm with its own tuned learning rate) and run `curate compare` on the logs."]
-    vs = data.get("vs_baseline") if isinstance(data.get("vs_baseline"), dict) else {}
+    vs = data["vs_baseline"] if isinstance(data.get("vs_baseline"), dict) else {}
     better = "lower" if data.get("lower_is_better", True) else "higher"
     lines = [f"Measured with `curate compare` on `{data.get('metric', '?')}` ({better} is better), against the "
              f"`{data.get('baseline', 'baseline')}` arm (95 % bootstrap CIs across seeds):", ""]

@@ -141,7 +141,7 @@ def curriculum(shards: list[ShardStat], key: str, unit: str = "shard") -> str:
 
     plt = _plt()
     fig, ax = plt.subplots(figsize=(10, 3.6))
-    sets = {}
+    sets: dict[str, list[ShardStat]] = {}
     for s in shards:
         sets.setdefault(s.set, []).append(s)
     fr_ax = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Sequence
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -70,7 +71,7 @@ def _n(v: Any) -> str:
     return escape(str(v))
 
 
-def _table(head: list[str], rows: list[list[Any]], numeric: set[int] | None = None) -> str:
+def _table(head: list[str], rows: Sequence[Sequence[Any]], numeric: set[int] | None = None) -> str:
     numeric = numeric or set()
     th = "".join(f'<th class="n">{escape(h)}</th>' if i in numeric else f"<th>{escape(h)}</th>" for i, h in enumerate(head))
     body = "".join(
@@ -114,8 +115,8 @@ def _ladder_levels(summary: dict[str, Any]) -> str:
     by = summary.get("pass_rate_by_level")
     if not isinstance(by, dict):
         return ""
-    measured = by.get("measured") if isinstance(by.get("measured"), dict) else {}
-    kept = by.get("kept") if isinstance(by.get("kept"), dict) else {}
+    measured = by["measured"] if isinstance(by.get("measured"), dict) else {}
+    kept = by["kept"] if isinstance(by.get("kept"), dict) else {}
     levels = sorted(set(measured) | set(kept), key=lambda x: float(x) if str(x).lstrip("-").replace(".", "").isdigit() else 0)
     if not levels:
         return ""
@@ -172,8 +173,8 @@ def _overview(run: RunData, facts: Facts, stats: ScoredStats | None) -> str:
 def _config(facts: Facts) -> str:
     out = []
     if facts.composite:
-        rows = [[_code(x.get("column", "?")), x.get("direction") or "—", x.get("weight", "—")] for x in facts.composite]
-        out.append("<h3>Signals in the composite <code>difficulty</code></h3>" + _table(["column", "direction", "weight"], rows, {2}))
+        composite = [[_code(x.get("column", "?")), x.get("direction") or "—", x.get("weight", "—")] for x in facts.composite]
+        out.append("<h3>Signals in the composite <code>difficulty</code></h3>" + _table(["column", "direction", "weight"], composite, {2}))
         out.append('<p class="note">Composite: per-signal empirical CDF, flipped by direction, weighted mean → <code>difficulty</code> in [0, 1] (1 = hardest).</p>')
     elif facts.signals:
         out.append("<h3>Signals</h3><p>" + ", ".join(f"<code>{escape(s)}</code>" for s in facts.signals) + "</p>")
@@ -381,17 +382,17 @@ def _compare(run: RunData) -> str:
     metric = escape(str(data.get("metric", "?")))
     better = "lower" if data.get("lower_is_better", True) else "higher"
     base = str(data.get("baseline", "baseline"))
-    window = data.get("window") if isinstance(data.get("window"), dict) else {}
+    window = data["window"] if isinstance(data.get("window"), dict) else {}
     out = [f'<p class="note">Metric <code>{metric}</code> ({better} is better), baseline arm <code>{escape(base)}</code>; '
            + (f"final values and areas over steps {_n(window['start'])}–{_n(window['end'])}, the range every run covers. "
               if _number(window.get("start")) and _number(window.get("end")) else "")
            + "95 % CIs: bootstrap across seeds (paired by seed where the arms have equal seed counts); "
            "a difference counts only when its CI excludes 0.</p>"]
-    vs = data.get("vs_baseline") if isinstance(data.get("vs_baseline"), dict) else {}
+    vs = data["vs_baseline"] if isinstance(data.get("vs_baseline"), dict) else {}
     for name, v in vs.items():
         if isinstance(v, dict) and v.get("verdict"):
             out.append(f"<p><b>{escape(str(name))} vs {escape(base)}:</b> {escape(str(v['verdict']))}</p>")
-    arms = data.get("arms") if isinstance(data.get("arms"), dict) else {}
+    arms = data["arms"] if isinstance(data.get("arms"), dict) else {}
     rows = []
     for name, a in arms.items():
         if not isinstance(a, dict):
@@ -414,7 +415,7 @@ def _compare(run: RunData) -> str:
     for name, v in vs.items():
         if not isinstance(v, dict):
             continue
-        found = v.get("findings") if isinstance(v.get("findings"), dict) else {}
+        found = v["findings"] if isinstance(v.get("findings"), dict) else {}
         rows.append([name, v.get("pairing", "—"), _ci_cell(v.get("final_diff"), v.get("final_diff_ci")),
                      _ci_cell(v.get("auc_diff"), v.get("auc_diff_ci")),
                      _ci_cell(v.get("steps_to_target_change"), v.get("steps_to_target_change_ci"), pct=True),

@@ -85,8 +85,8 @@ def _histogram(col: str, values: Any, nulls: int) -> Histogram:
         width = max(step, span / 40) * 0.8 if span else 0.8
         counts = [int((v == u).sum()) for u in uniq]
         return Histogram(col, counts, [], len(v), nulls, float(v.mean()), uniq.astype(float).tolist(), width)
-    counts, edges = np.histogram(v, bins=HIST_BINS)
-    return Histogram(col, counts.astype(int).tolist(), edges.tolist(), len(v), nulls, float(v.mean()))
+    binned, edges = np.histogram(v, bins=HIST_BINS)
+    return Histogram(col, binned.astype(int).tolist(), edges.tolist(), len(v), nulls, float(v.mean()))
 
 
 def spearman(df: Any, columns: list[str]) -> tuple[list[list[float | None]], list[list[int]]]:

@@ -161,7 +161,7 @@ class SynthesizeStage:
         on_cluster = where.name != "local" and any(not c.is_remote for c in roles.values())
         ex = ctx.executor(ctx.executor_config(o.executor, o.ray_address, engines=o.ray_engines, engine_cpus=o.ray_engine_cpus)) if on_cluster else None
         opened: dict[int, _Failures] = {}
-        for role, c in roles.items():
+        for c in roles.values():
             eng = ctx.engine(c, executor=ex)
             opened.setdefault(id(eng), _Failures(eng))
         engines = {role: opened[id(ctx.engine(c, executor=ex))] for role, c in roles.items()}
@@ -201,7 +201,7 @@ class _Failures:
             if c.error:
                 self.failed += 1
                 self.reasons[c.error] = self.reasons.get(c.error, 0) + 1
-        return out  # type: ignore[no-any-return]
+        return out
 
     def __getattr__(self, item: str) -> Any:
         return getattr(self._engine, item)

@@ -28,6 +28,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from fractions import Fraction
+from typing import Any
 
 _NUM = r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|\.\d+"
 NUMBER = re.compile(rf"(?<![\w.,])(?:{_NUM})(?![\w]|,\d{{3}}|\.\d)")
@@ -139,7 +140,7 @@ def _attached(text: str, nums: list[Num]) -> list[re.Match[str]]:
 @dataclass(frozen=True)
 class Source:
     kind: str  # "var" | "fixed" | "step"
-    ref: object  # variable key (value, pct), the fixed value, or the step index
+    ref: Any  # by kind: the variable key (value, pct), the fixed value, or the step index
     scale: Fraction = Fraction(1)
 
 
@@ -200,10 +201,10 @@ class Chain:
 
     def source_value(self, s: Source, values: dict, steps: list[Fraction]) -> Fraction:
         if s.kind == "var":
-            return values[s.ref] * s.scale  # type: ignore[index]
+            return values[s.ref] * s.scale
         if s.kind == "step":
-            return steps[s.ref] * s.scale  # type: ignore[index]
-        return s.ref  # type: ignore[return-value]
+            return steps[s.ref] * s.scale
+        return s.ref
 
     def render(self, values: dict[tuple[Fraction, bool], Fraction]) -> tuple[str, str, Fraction, list[Fraction]] | None:
         """(problem, solution, answer, step values) with the variables set to `values`; None when an
@@ -300,8 +301,8 @@ def _problem_sources(problem: str) -> tuple[dict[tuple[Fraction, bool], Var], li
             continue
         key = (n.value, n.pct)
         zeros = len(n.text) - len(n.text.rstrip("0")) if "." in n.text else 0
-        v = vars_.setdefault(key, Var(key, n.value, n.pct, n.dp, zeros))
-        v.dp, v.trailing_zeros = max(v.dp, n.dp), max(v.trailing_zeros, zeros)
+        var = vars_.setdefault(key, Var(key, n.value, n.pct, n.dp, zeros))
+        var.dp, var.trailing_zeros = max(var.dp, n.dp), max(var.trailing_zeros, zeros)
         out.append((n, key))
     return vars_, out, fixed
 
@@ -488,5 +489,10 @@ def written_steps(chain: Chain, values: dict, steps: list[Fraction]) -> list[str
     out = []
     for st, v in zip(chain.steps, steps):
         lits = [chain.literal_value(chain.tokens[t], values, steps) for t in st.literals]
-        out.append(re.sub(r"n(\d+)", lambda m: _show(lits[int(m.group(1))]), st.template).strip() + f" = {_show(v)}")
+        out.append(_fill(st.template, lits).strip() + f" = {_show(v)}")
     return out
+
+
+def _fill(template: str, lits: list[Fraction]) -> str:
+    """A step's template (`n0 / n1`) with its literals written in."""
+    return re.sub(r"n(\d+)", lambda m: _show(lits[int(m.group(1))]), template)

@@ -12,8 +12,8 @@ from curate.errors import InputError, UsageError
 from curate.synth.decontam import Decontaminator
 from curate.synth.dedup import Deduper, dedup
 from curate.synth.defect import run_defect_round
-from curate.synth.funnel import advance, funnel
 from curate.synth.eliminator import eliminate
+from curate.synth.funnel import advance, funnel
 from curate.synth.generation import JsonStats
 from curate.synth.hint import keep_smallest_learnable, parse_rungs, pass_rate_by_rung, run_hints
 from curate.synth.ladder import check_ops, run_ladder
@@ -133,7 +133,7 @@ def run(rows: list[dict[str, Any]], opts: SynthOptions, generator: Engine, targe
 
 
 def _run_by_rule(seeds: list[Seed], inputs: list[tuple[str, str]], decon: Decontaminator | None, target: Engine, opts: SynthOptions,
-                 clock: "_Clock", info: dict[str, Any]) -> tuple[list[Candidate], dict[str, Any]]:
+                 clock: _Clock, info: dict[str, Any]) -> tuple[list[Candidate], dict[str, Any]]:
     """Hint and numeric modes: variants built by rule, then novelty, the target's pass rate, monotonicity, the keep policy."""
     extra: dict[str, Any] = {}
     with clock("generate_and_verify"):
@@ -166,7 +166,7 @@ class _Clock:
     def __init__(self, timings: dict[str, float]):
         self.timings = timings
 
-    def __call__(self, stage: str) -> "_Clock":
+    def __call__(self, stage: str) -> _Clock:
         self._stage = stage
         return self
 
@@ -218,11 +218,9 @@ def synthesize(sources: list[str], opts: SynthOptions, out: Output, *, generator
     import orjson
     import pyarrow as pa
 
-    from curate.io import RejectWriter, conform, open_sink, read_table
-    from curate.io.readers import ReadOptions, Reject
-
-    from curate.io import expand_inputs
+    from curate.io import RejectWriter, conform, expand_inputs, open_sink, read_table
     from curate.io.inputs import without_own_outputs
+    from curate.io.readers import ReadOptions, Reject
 
     srcs, own = without_own_outputs(expand_inputs(sources), out.dest, out.rejects)  # never read this command's own output
     if not srcs:

@@ -180,7 +180,7 @@ def _trainer_class() -> type:
         row_log: _RowLog
         held_out: dict[str, list[np.ndarray]]
 
-        def compute_loss(self, model: Any, inputs: dict[str, Any], return_outputs: bool = False, num_items_in_batch: Any = None) -> Any:
+        def compute_loss(self, model: Any, inputs: dict[str, Any], return_outputs: bool = False, num_items_in_batch: Any = None, **kwargs: Any) -> Any:
             ids = inputs.pop("row_ids")
             sums, counts = row_nll(model, inputs["input_ids"], inputs["attention_mask"], inputs["labels"])
             loss = sums.sum() / counts.sum().clamp(min=1)

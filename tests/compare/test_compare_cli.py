@@ -8,10 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from compare_logs import STEPS, curve, hf_state, trial_folder
 
 from curate.cli import app
-
-from compare_logs import STEPS, curve, hf_state, trial_folder  # noqa: I001
 
 
 def _arms(tmp_path: Path, scale: float = 0.9) -> list[str]:

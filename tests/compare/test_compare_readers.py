@@ -7,11 +7,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from compare_logs import STEPS, csv_log, curve, hf_state, jsonl_log, tensorboard_csv, trial_folder, wandb_history_csv
 
 from curate.compare import parse_arm, read_series, read_trial, resolve_arms
 from curate.errors import InputError, UsageError
-
-from compare_logs import STEPS, csv_log, curve, hf_state, jsonl_log, tensorboard_csv, trial_folder, wandb_history_csv  # noqa: I001
 
 VALUES = curve(seed=3)
 

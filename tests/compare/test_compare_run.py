@@ -7,11 +7,10 @@ import shutil
 
 import numpy as np
 import pytest
+from compare_logs import STEPS, csv_log, curve, hf_state, linear, tensorboard_csv, trial_folder
 
 from curate.compare import compare, resolve_arms
 from curate.errors import InputError, UsageError
-
-from compare_logs import STEPS, csv_log, curve, hf_state, linear, tensorboard_csv, trial_folder  # noqa: I001
 
 SEEDS = (0, 1, 2)
 

@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_fit_on_measured_pass_rates_predicts_held_out_rows(vllm_engine, tmp_path):
-    rows = [json.loads(l) for l in (ROOT / "sample_data" / "math.jsonl").read_text().splitlines()][::6]  # 25 rows, levels 1–5
+    rows = [json.loads(line) for line in (ROOT / "sample_data" / "math.jsonl").read_text().splitlines()][::6]  # 25 rows, levels 1–5
     src = tmp_path / "math.jsonl"
     src.write_text("".join(json.dumps(r) + "\n" for r in rows))
     scored = tmp_path / "scored.parquet"

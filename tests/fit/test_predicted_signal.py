@@ -69,7 +69,7 @@ def test_only_ids_scores_just_the_suggested_rows(runner, tmp_path, pass_rate_mod
     res = runner.invoke(app, ["score", src, "-s", "predicted", "--predictor", str(model), "--only-ids", str(model / "suggest.jsonl"), "-o", str(out),
                               "-j", "1", "--summary-json", str(tmp_path / "s.json")])
     assert res.exit_code == 0, res.output
-    wanted = {json.loads(l)["id"] for l in (model / "suggest.jsonl").read_text().splitlines()}
+    wanted = {json.loads(line)["id"] for line in (model / "suggest.jsonl").read_text().splitlines()}
     df = pl.read_parquet(out)
     assert df.height == len(rows)  # the other rows pass through
     scored = set(df.filter(pl.col("score_predicted").is_not_null())["id"])

@@ -5,11 +5,11 @@ import math
 import numpy as np
 import pytest
 
+from curate.errors import UsageError
 from curate.order import SCHEDULES, Params, get_schedule
 from curate.order.materialise import baseline, paced
 from curate.order.run import resolve_budget
 from curate.order.schedules import Plan
-from curate.errors import UsageError
 
 T = 200
 P = Params(start=0.1, full_at=0.8, k=4, p=3.0)

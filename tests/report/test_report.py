@@ -9,11 +9,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from report_fixtures import SCORE_SUMMARY, SYNTH_SUMMARY, make_run, scored_table
 
 from curate.errors import InputError, UsageError
 from curate.report import ReportOptions, build_report
-
-from report_fixtures import SCORE_SUMMARY, SYNTH_SUMMARY, make_run, scored_table  # noqa: I001
 
 SECTION_IDS = ["overview", "config", "signals", "agreement", "pass-rate", "synthesis", "curriculum", "compare"]
 

@@ -3,7 +3,6 @@ rows under --allow-engine-failures), nothing failed is stored, and a rerun compu
 failed rows."""
 
 import json
-from pathlib import Path
 
 import polars as pl
 import pytest

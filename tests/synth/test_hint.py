@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 
 import pytest
+from synth.modes import GSM_ROW, LINE_ROW, NO_SOLUTION_ROW, target
 
 from curate.errors import UsageError
 from curate.synth import KeepPolicy, Mode, Output, SynthOptions, run, synthesize
 from curate.synth.funnel import STAGES
 from curate.synth.hint import parse_rungs, split_steps
-from synth.modes import GSM_ROW, LINE_ROW, NO_SOLUTION_ROW, target
 
 
 def opts(**kw):

@@ -15,8 +15,8 @@ from fractions import Fraction
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
 from synth.arith import annotations_hold, final, masked, plain_steps_hold, value
+
 from curate.synth.chain import ChainError, parse_chain
 from curate.synth.numeric import instance
 
@@ -147,7 +147,7 @@ def test_levels_add_digits_and_keep_percentages():
     problem, solution, answer, _ = discount(120, 25)
     out = variants(problem, solution, answer, levels=(0, 1, 2), per_level=2)
     assert {lvl for lvl, *_ in out} == {0, 1, 2}
-    for level, p, s, a in out:
+    for level, p, *_ in out:
         price, pct = nums(p)
         assert len(str(int(price))) == 3 + level
         assert 10 <= pct <= 99  # a percentage keeps its digits

@@ -6,10 +6,10 @@ import json
 import re
 
 import pytest
-
 from synth.arith import annotations_hold, final, plain_steps_hold, value
-from curate.synth import Mode, Output, SynthOptions, run, synthesize
 from synth.modes import ALGEBRA_ROW, GSM_ROW, LINE_ROW, NO_SOLUTION_ROW, target
+
+from curate.synth import Mode, Output, SynthOptions, run, synthesize
 
 
 def opts(**kw):

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from synth_fakes import SEED_ROWS, Script, fake_engine, problem_json, words
 
 from curate.synth import Mode, MonotonicPolicy, Output, SynthOptions, run, synthesize
 from curate.synth.funnel import STAGES
 from curate.synth.lineage import stable_id
-from synth_fakes import SEED_ROWS, Script, fake_engine, problem_json, words
 
 
 def ladder_opts(**kw):

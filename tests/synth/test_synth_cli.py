@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from synth_fakes import SEED_ROWS, Script
 
 from curate.cli import app
 from curate.engines.base import ENGINES
 from curate.engines.fake import FakeEngine
-from synth_fakes import SEED_ROWS, Script
 
 
 class ScriptedFake(FakeEngine):

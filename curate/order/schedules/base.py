@@ -24,7 +24,7 @@ from curate.registry import Registry
 BUILTIN = ("sorted", "linear", "quadratic", "root", "step", "exponential", "logarithmic", "geometric",
            "cyclical", "anti", "warmup", "interleaved", "gaussian", "random")
 
-SCHEDULES: Registry[Callable[[], "Schedule"]] = Registry("schedules", tuple(f"curate.order.schedules.{m}" for m in BUILTIN))
+SCHEDULES: Registry[Callable[[], Schedule]] = Registry("schedules", tuple(f"curate.order.schedules.{m}" for m in BUILTIN))
 
 
 @dataclass(frozen=True)
