@@ -1,5 +1,7 @@
 """The fit stage: a difficulty predictor trained on the labelled rows (curate.fit), saved as a model folder.
 
+From Python:
+
     from curate.stages import RunContext
     from curate.stages.fit import FitOptions, FitStage
     with RunContext() as ctx:
