@@ -65,7 +65,9 @@ class Registry(Generic[T]):
         if name in self._items:
             return self._items[name]
         if name in self._broken:
-            raise UsageError(f"the {self.kind} plugin '{name}' failed to load ({self._broken[name]})", "fix or uninstall the package that provides it")
+            raise UsageError(
+                f"the {self.kind} plugin '{name}' failed to load ({self._broken[name]})", "fix or uninstall the package that provides it"
+            )
         known = ", ".join(sorted(self._items)) or "none"
         raise UsageError(f"unknown {self.kind} '{name}'", f"choose one of: {known}")
 

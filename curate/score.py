@@ -137,8 +137,15 @@ def resolve_signals(names: list[str]) -> list[type[Signal]]:
 # ----------------------------------------------------------------------------- batch functions
 
 
-def score_batch(table: pa.Table, signal_names: list[str], text_field: str, options: dict[str, Any], engine: Any = None,
-                failures: dict[int, str] | None = None, completions: Any = None) -> pa.Table:
+def score_batch(
+    table: pa.Table,
+    signal_names: list[str],
+    text_field: str,
+    options: dict[str, Any],
+    engine: Any = None,
+    failures: dict[int, str] | None = None,
+    completions: Any = None,
+) -> pa.Table:
     """A pure batch → batch stage: the table with every selected signal's columns appended.
 
     `failures`, when given, receives the rows a signal could not score because its engine failed
@@ -274,8 +281,9 @@ class _Unit:
 class _Scorer:
     """Runs text signals through an executor (a local process pool by default), in input order."""
 
-    def __init__(self, unit: _Unit, signals: list[type[Signal]], text_field: str, options: dict[str, Any], executor: Executor | None,
-                 only: Any = None):
+    def __init__(
+        self, unit: _Unit, signals: list[type[Signal]], text_field: str, options: dict[str, Any], executor: Executor | None, only: Any = None
+    ):
         self.unit = unit
         self.signals = signals
         self.text_field = text_field
@@ -320,7 +328,7 @@ class _OnlyIds:
         table, rejects = read_table([path], ReadOptions(text_field=None, id_field=None, require_text=False))
         col = "id" if "id" in table.column_names else id_field
         if col not in table.column_names:
-            raise InputError(f"--only-ids {path} has no 'id' field", "pass a JSONL file of {\"id\": ...} lines, e.g. MODEL_DIR/suggest.jsonl")
+            raise InputError(f"--only-ids {path} has no 'id' field", 'pass a JSONL file of {"id": ...} lines, e.g. MODEL_DIR/suggest.jsonl')
         self.ids = {str(v) for v in table.column(col).to_pylist() if v is not None}
         self.id_field = id_field
         self.matched: set[str] = set()
@@ -343,7 +351,6 @@ def _put_back(table: pa.Table, scored: pa.Table, positions: list[int], fields: l
         i = table.schema.get_field_index(f.name)
         table = table.set_column(i, f.name, arr) if i >= 0 else table.append_column(f.name, arr)
     return table
-
 
 
 # ----------------------------------------------------------------------------- the command
@@ -396,9 +403,13 @@ def score(inputs: list[str], opts: ScoreConfig, on_progress: Callable[[int], Non
     rejects_path = opts.rejects if opts.rejects is not None else default_rejects_path(opts.output)
     sources, own = without_own_outputs(expand_inputs(inputs), opts.output, rejects_path)
     if not sources:
-        raise InputError(f"the only input files are this command's own output ({', '.join(own[:3])})", "score another input, or write elsewhere with -o")
+        raise InputError(
+            f"the only input files are this command's own output ({', '.join(own[:3])})", "score another input, or write elsewhere with -o"
+        )
     if own:
-        ctx.warn(f"not reading {len(own)} input file(s) that are this command's own output or rejects: {', '.join(own[:3])}{' …' if len(own) > 3 else ''}")
+        ctx.warn(
+            f"not reading {len(own)} input file(s) that are this command's own output or rejects: {', '.join(own[:3])}{' …' if len(own) > 3 else ''}"
+        )
     summary = ScoreResult(signals=[s.name for s in signals], composite=composite.describe())
     summary.signal_params = {s.name: getattr(s, "params", lambda: {})() for s in signals if hasattr(s, "params")}
 
@@ -422,8 +433,9 @@ def score(inputs: list[str], opts: ScoreConfig, on_progress: Callable[[int], Non
     try:
         if text_sigs or engines_on_cluster:
             spare = 1.0 if text_sigs else 0.0  # engine actors leave a CPU for the text-signal tasks
-            executor = ctx.executor(ExecutorConfig(opts.executor, opts.workers, opts.executor_address, opts.engine_actors, opts.engine_cpus,
-                                                   spare_cpus=spare))
+            executor = ctx.executor(
+                ExecutorConfig(opts.executor, opts.workers, opts.executor_address, opts.engine_actors, opts.engine_cpus, spare_cpus=spare)
+            )
         if model_sigs:
             engine = ctx.engine(ecfg, executor=executor if engines_on_cluster else None)
             summary.extra["engine"] = {"name": engine.name, "model": engine.model}
@@ -454,7 +466,9 @@ def score(inputs: list[str], opts: ScoreConfig, on_progress: Callable[[int], Non
             from curate.fit.calibrate import Calibrator
             from curate.fit.labels import resolve_direction
 
-            calibrator = Calibrator(opts.calibrate_on, resolve_direction(opts.calibrate_on, opts.calibrate_direction), [c.name for c in composite.columns])
+            calibrator = Calibrator(
+                opts.calibrate_on, resolve_direction(opts.calibrate_on, opts.calibrate_direction), [c.name for c in composite.columns]
+            )
         read_opts = ReadOptions(text_field=opts.text_field, id_field=opts.id_field, batch_rows=opts.batch_rows, max_text_chars=opts.max_text_chars)
         engine_failed: dict[str, int] = {}  # reason → rows the model engine failed on
         parts: list[pa.Table | Path] = []  # scored batches: held in memory, or spool files
@@ -473,7 +487,8 @@ def score(inputs: list[str], opts: ScoreConfig, on_progress: Callable[[int], Non
                 if isinstance(part, pa.Table):
                     path = spool / f"batch-{i:06d}.parquet"
                     pq.write_table(part, path, compression="lz4")
-                    parts[i:i + 1] = [path]
+                    parts[i : i + 1] = [path]
+
         schemas: list[pa.Schema] = []
 
         read_stats = ReadStats()
@@ -496,7 +511,9 @@ def score(inputs: list[str], opts: ScoreConfig, on_progress: Callable[[int], Non
                 sub, positions = only.restrict(table) if only is not None else (table, None)
                 todo, state = model_unit.split(sub)
                 failures: dict[int, str] = {}
-                computed = score_batch(todo, model_sigs, opts.text_field, opts.signal_options, engine, failures, completions) if todo.num_rows else todo
+                computed = (
+                    score_batch(todo, model_sigs, opts.text_field, opts.signal_options, engine, failures, completions) if todo.num_rows else todo
+                )
                 merged, failed = model_unit.merge(sub, computed, state, failures)
                 if positions is None:
                     table = merged
@@ -577,7 +594,9 @@ def score(inputs: list[str], opts: ScoreConfig, on_progress: Callable[[int], Non
     summary.inputs = input_hashes(sources) if "-" not in sources else {"-": "stdin"}
     if read_stats.duplicate_ids:
         summary.extra["duplicate_ids"] = read_stats.duplicate_ids
-        ctx.warn(f"{read_stats.duplicate_ids:,} row(s) repeat an earlier row's id ('{opts.id_field}'): they are kept, so a trainer would see that id twice")
+        ctx.warn(
+            f"{read_stats.duplicate_ids:,} row(s) repeat an earlier row's id ('{opts.id_field}'): they are kept, so a trainer would see that id twice"
+        )
     summary.seconds = time.perf_counter() - started
     if engine_failed:
         n = sum(engine_failed.values())
@@ -597,17 +616,26 @@ def _calibrate(summary: ScoreResult, composite: Composite, calibrator: Any, sign
     from curate.signals.base import column_name
 
     user = set(opts.weights) | set(opts.directions)
-    fixed = {c.name for c in composite.columns for s in signals
-             if c.name.startswith(column_name(s.name)) and (s.name in user or c.name in user or c.name.removeprefix("score_") in user)}
+    fixed = {
+        c.name
+        for c in composite.columns
+        for s in signals
+        if c.name.startswith(column_name(s.name)) and (s.name in user or c.name in user or c.name.removeprefix("score_") in user)
+    }
     rows = calibrator.labelled_rows()
     result = calibrator.solve() if rows else {}
     if rows:
         apply(composite, result, fixed)
     summary.composite = composite.describe()
-    summary.extra["calibration"] = {"label": calibrator.label, "direction": calibrator.direction, "labelled_rows": rows,
-                                    "rule": "direction = sign, weight = |Spearman| of each column with the label on labelled rows",
-                                    "columns": result, "user_set": sorted(fixed),
-                                    "applied": bool(rows) and any("weight" in r for r in result.values())}
+    summary.extra["calibration"] = {
+        "label": calibrator.label,
+        "direction": calibrator.direction,
+        "labelled_rows": rows,
+        "rule": "direction = sign, weight = |Spearman| of each column with the label on labelled rows",
+        "columns": result,
+        "user_set": sorted(fixed),
+        "applied": bool(rows) and any("weight" in r for r in result.values()),
+    }
 
 
 def _top_reason(reasons: dict[str, int]) -> str:

@@ -19,6 +19,7 @@ BETTER, WORSE, NONE, NO_CI, NOT_COMPARED = "better", "worse", "no difference det
 def _decimals(estimate: float, ci: tuple[float, float] | None) -> int:
     """Decimals for two significant figures of the CI's width (the precision the data support), at most one more than
     two significant figures of the estimate; without a CI, two significant figures of the estimate."""
+
     def sig2(x: float) -> int:
         return 1 - math.floor(math.log10(abs(x))) if x else 0
 
@@ -143,7 +144,9 @@ def verdict(
         text = f"{body} ({_pairing(how)}, {seeds})"
     elif how == "none":
         single = " and ".join(n for n, k in ((arm, n_arm), (baseline, n_base)) if k < 2)
-        text = f"no verdict: {single} {'has' if ' and ' not in single else 'have'} one run, and a confidence interval needs at least two per arm: {body}"
+        text = (
+            f"no verdict: {single} {'has' if ' and ' not in single else 'have'} one run, and a confidence interval needs at least two per arm: {body}"
+        )
     else:
         text = f"no difference detectable with {seeds}: {body} ({_pairing(how)})"
     return Verdict(text, found)

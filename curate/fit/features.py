@@ -227,8 +227,14 @@ class FeatureState:
     Everything is numbers (NPZ arrays) plus the spec (JSON): rebuilding it runs no stored code.
     """
 
-    def __init__(self, spec: FeatureSpec, idf: list[np.ndarray] | None = None, center: np.ndarray | None = None,
-                 scale: np.ndarray | None = None, median: np.ndarray | None = None):
+    def __init__(
+        self,
+        spec: FeatureSpec,
+        idf: list[np.ndarray] | None = None,
+        center: np.ndarray | None = None,
+        scale: np.ndarray | None = None,
+        median: np.ndarray | None = None,
+    ):
         self.spec = spec
         self.idf = idf or []
         self.center = center
@@ -241,10 +247,17 @@ class FeatureState:
 
         s = self.spec
         if analyzer == "word":
-            return HashingVectorizer(n_features=2**s.hash_bits, ngram_range=tuple(s.word_ngrams), token_pattern=s.token_pattern,
-                                     alternate_sign=False, norm=None, lowercase=True)
-        return HashingVectorizer(n_features=2**s.hash_bits, analyzer="char_wb", ngram_range=tuple(s.char_ngrams),
-                                 alternate_sign=False, norm=None, lowercase=True)
+            return HashingVectorizer(
+                n_features=2**s.hash_bits,
+                ngram_range=tuple(s.word_ngrams),
+                token_pattern=s.token_pattern,
+                alternate_sign=False,
+                norm=None,
+                lowercase=True,
+            )
+        return HashingVectorizer(
+            n_features=2**s.hash_bits, analyzer="char_wb", ngram_range=tuple(s.char_ngrams), alternate_sign=False, norm=None, lowercase=True
+        )
 
     def raw(self, table: pa.Table) -> tuple[list[Any], np.ndarray]:
         """Hashed counts per text block, and the dense matrix (NaN where a value is missing)."""

@@ -121,14 +121,17 @@ def _read_csv_blocks(source: str, opts: ReadOptions, handles: list[Any]) -> Iter
     def once_only(exc: BaseException) -> None:
         """A stream cannot be read again in the more forgiving mode."""
         if is_stream(source):
-            raise InputError(f"CSV stream '{source}' needs a second, more forgiving pass ({exc}), and a stream can be read only once",
-                             "save it to a file first") from exc
+            raise InputError(
+                f"CSV stream '{source}' needs a second, more forgiving pass ({exc}), and a stream can be read only once", "save it to a file first"
+            ) from exc
 
     try:
         reader = open_reader()
     except (pa.ArrowInvalid, OSError, EOFError, zlib.error) as exc:
         if not can_recover(exc):
-            raise InputError(f"cannot read CSV file '{source}': {exc}", "check the delimiter, header row, encoding (UTF-8) and that the file is complete") from exc
+            raise InputError(
+                f"cannot read CSV file '{source}': {exc}", "check the delimiter, header row, encoding (UTF-8) and that the file is complete"
+            ) from exc
         bad_lines.clear()  # nothing was delivered yet: the second reading reports every malformed row afresh
         state["invalid_seen"] = 0
         reader = open_reader()
@@ -155,7 +158,9 @@ def _read_csv_blocks(source: str, opts: ReadOptions, handles: list[Any]) -> Iter
                 once_only(exc)
                 mode["all_strings"] = names
             else:
-                raise InputError(f"cannot read CSV file '{source}' after row {row}: {exc}", "check the delimiter, quoting and that the file is complete") from exc
+                raise InputError(
+                    f"cannot read CSV file '{source}' after row {row}: {exc}", "check the delimiter, quoting and that the file is complete"
+                ) from exc
             state["skip_invalid"], state["invalid_seen"] = state["invalid_seen"], 0
             bad_lines = []
             skip = row
@@ -176,7 +181,6 @@ def _read_csv_blocks(source: str, opts: ReadOptions, handles: list[Any]) -> Iter
             bad_lines = []
     if bad_lines:
         yield pa.table({}), bad_lines
-
 
 
 READERS.register("csv")(Reader("csv", CSV_SUFFIXES, _read_csv))

@@ -89,7 +89,11 @@ def build_index(sources: list[Source], keys: list[SortKey], id_field: str | None
     missing = [k.column for k in keys if k.column not in schema.names]
     if missing:
         cols = ", ".join(n for n in schema.names) or "(none)"
-        fix = "run `curate score` first to add `difficulty`, or pick the sort key with --by COLUMN" if "difficulty" in missing else "pick an existing column with --by COLUMN"
+        fix = (
+            "run `curate score` first to add `difficulty`, or pick the sort key with --by COLUMN"
+            if "difficulty" in missing
+            else "pick an existing column with --by COLUMN"
+        )
         raise InputError(f"{label} has no column {', '.join(repr(m) for m in missing)}; its columns are: {cols}", fix)
     use_id = id_field if id_field and id_field in schema.names else None
     wanted = list(dict.fromkeys([k.column for k in keys] + ([use_id] if use_id else [])))

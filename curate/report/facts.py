@@ -124,7 +124,9 @@ def gather_facts(run: RunData, stats: ScoredStats | None) -> Facts:
     m = run.manifest or {}
     cfg = m["config"] if isinstance(m.get("config"), dict) else {}
     resolved = cfg["resolved"] if isinstance(cfg.get("resolved"), dict) else {}
-    f.order_config = {k: v for k, v in cfg.items() if k not in ("resolved", "inputs", "output")} | {k: v for k, v in resolved.items() if v is not None}
+    f.order_config = {k: v for k, v in cfg.items() if k not in ("resolved", "inputs", "output")} | {
+        k: v for k, v in resolved.items() if v is not None
+    }
     sched = m.get("schedule")
     if isinstance(sched, dict):
         f.schedule, f.formula = sched.get("name"), sched.get("formula")

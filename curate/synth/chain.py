@@ -39,8 +39,12 @@ _OPERAND = rf"\(*\s*\$?\s*(?:{_NUM})%?\s*\)*"
 _PLAIN_STEP = re.compile(rf"(?<![\w.,])(?P<expr>{_OPERAND}(?:\s*{_OP}\s*{_OPERAND})+)\s*=\s*\$?\s*(?P<res>{_NUM})(?![\w]|\.\d)")
 _FINAL = re.compile(r"####\s*\$?\s*(" + _NUM + r")")
 
-_WORDS = {w: i for i, w in enumerate("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
-                                       "fifteen sixteen seventeen eighteen nineteen".split())}
+_WORDS = {
+    w: i
+    for i, w in enumerate(
+        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen".split()
+    )
+}
 _TENS = {w: 10 * (i + 2) for i, w in enumerate("twenty thirty forty fifty sixty seventy eighty ninety".split())}
 _ORDINALS = {w: i + 2 for i, w in enumerate("second third fourth fifth sixth seventh eighth ninth tenth".split())}
 # Words that name a constant a solution may use without the problem writing it as a number.
@@ -67,12 +71,20 @@ CUES: dict[str, tuple[Fraction, ...]] = {
     r"thousands?|kilo\w*": (Fraction(1000),),
     r"hundreds?": (Fraction(100),),
 }
-_CUE_RES = [(re.compile(rf"(?<![a-z])(?:{k})(?![a-z])" if k != r"percent|percentage|%" else r"%|(?<![a-z])percent", re.I), v) for k, v in CUES.items()]
+_CUE_RES = [
+    (re.compile(rf"(?<![a-z])(?:{k})(?![a-z])" if k != r"percent|percentage|%" else r"%|(?<![a-z])percent", re.I), v) for k, v in CUES.items()
+]
 
 _SQUARE = re.compile(r"(?<![a-z])(?:squared?|squares|cubed?|cubic)(?![a-z])", re.I)
 
-_OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
-        ast.USub: operator.neg, ast.UAdd: operator.pos}
+_OPS = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.USub: operator.neg,
+    ast.UAdd: operator.pos,
+}
 
 
 class ChainError(ValueError):
@@ -418,8 +430,18 @@ def _find_steps(solution: str, sol_nums: list[Num]) -> tuple[list[Step], list[tu
     return steps, spans, results
 
 
-def _compile_step(st: Step, i: int, solution: str, s: int, e: int, sol_nums: list[Num], tokens: _Tokens, vars_: dict,
-                  fixed: set[Fraction], step_values: list[Fraction]) -> None:
+def _compile_step(
+    st: Step,
+    i: int,
+    solution: str,
+    s: int,
+    e: int,
+    sol_nums: list[Num],
+    tokens: _Tokens,
+    vars_: dict,
+    fixed: set[Fraction],
+    step_values: list[Fraction],
+) -> None:
     """Give step i its template (literals as names), find each literal's sources, and check the step holds exactly."""
     parts, pos = [], s
     for n in sol_nums:
@@ -465,15 +487,20 @@ def _check_uses(problem: str, solution: str, steps: list[Step], tokens: list[Tok
         for key, n in uses.items():
             written = sum(1 for _, k in pnums if k == key)
             if n > written and not _SQUARE.search(problem):
-                raise ChainError("unexplained_number", f"step '{st.text}' uses {_show(key[0])} {n} times but the problem writes it {written} "
-                                 "time(s): one of them may stand for an unwritten number")
+                raise ChainError(
+                    "unexplained_number",
+                    f"step '{st.text}' uses {_show(key[0])} {n} times but the problem writes it {written} "
+                    "time(s): one of them may stand for an unwritten number",
+                )
     for w in re.finditer(r"[A-Za-z]+(?:-[A-Za-z]+)?", solution):
         val = _word_value(w.group(0).lower())
         if val is not None and any(v.value == val for v in vars_.values()):
             raise ChainError("unexplained_number", f"the solution writes '{w.group(0)}' in words, and {_show(val)} changes")
     unused = [v for v in vars_.values() if not v.used and v.value not in fixed]  # pinned variables never change
     if unused:
-        raise ChainError("unused_number", f"the chain does not use {', '.join(_show(v.value) + ('%' if v.pct else '') for v in unused)} from the problem")
+        raise ChainError(
+            "unused_number", f"the chain does not use {', '.join(_show(v.value) + ('%' if v.pct else '') for v in unused)} from the problem"
+        )
     if not vars_:
         raise ChainError("no_chain", "the problem has no number written in digits to vary")
     if all(v.value in fixed for v in vars_.values()):

@@ -85,4 +85,15 @@ def verify(task_type: str | None, completion: str, row: Mapping[str, Any], **fie
     return check(task_type, completion, row, **fields).ok
 
 
-__all__ = ["ALIASES", "VERIFIERS", "VerifyResult", "Verifier", "VerifierPlugin", "check", "get_verifier", "reference_of", "resolve_task_type", "verify"]
+__all__ = [
+    "ALIASES",
+    "VERIFIERS",
+    "VerifyResult",
+    "Verifier",
+    "VerifierPlugin",
+    "check",
+    "get_verifier",
+    "reference_of",
+    "resolve_task_type",
+    "verify",
+]

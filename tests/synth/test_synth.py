@@ -223,8 +223,11 @@ def test_dedup_against_input_and_among_new_rows():
             return None
         if "Tom has" in text:
             # Sample 0 copies another input row; samples 1 and 2 are near-identical to each other.
-            return [problem_json(dup_of_input + " ans7 agree4 pass0"), problem_json(f"{base} ans7 agree4 pass0 one"),
-                    problem_json(f"{base} ans7 agree4 pass0 two")][i]
+            return [
+                problem_json(dup_of_input + " ans7 agree4 pass0"),
+                problem_json(f"{base} ans7 agree4 pass0 one"),
+                problem_json(f"{base} ans7 agree4 pass0 two"),
+            ][i]
         return None
 
     eng = fake_engine(Script(generate=gen))
