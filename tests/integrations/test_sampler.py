@@ -24,10 +24,19 @@ N, B = 120, 8
 def ordered(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("sampler")
     rng = np.random.default_rng(1)
-    pq.write_table(pa.table({
-        "id": [f"r{i:03d}" for i in range(N)], "text": [f"t{i}" for i in range(N)], "difficulty": rng.random(N),
-        "source": np.where(np.arange(N) % 3 == 0, "a", "b"), "score_pass_rate_passes": rng.integers(0, 5, N), "score_pass_rate_k": np.full(N, 4),
-    }), root / "scored.parquet")
+    pq.write_table(
+        pa.table(
+            {
+                "id": [f"r{i:03d}" for i in range(N)],
+                "text": [f"t{i}" for i in range(N)],
+                "difficulty": rng.random(N),
+                "source": np.where(np.arange(N) % 3 == 0, "a", "b"),
+                "score_pass_rate_passes": rng.integers(0, 5, N),
+                "score_pass_rate_k": np.full(N, 4),
+            }
+        ),
+        root / "scored.parquet",
+    )
     # two passes over the rows, so rows read early come back and dropping them shortens the run
     order(OrderConfig([str(root / "scored.parquet")], str(root / "ordered"), schedule="linear", batch_size=B, num_samples=2 * N, seed=2, plot=False))
     return root / "ordered"
@@ -70,7 +79,7 @@ def test_replan_keeps_what_was_handed_out_and_drops_mastered_rows(ordered):
     assert mastered  # every row seen so far succeeded
     plan = s.plan_indices()
     assert plan[: len(handed)] == handed
-    later_ids = {s.dataset[i]["id"] for i in plan[len(handed):]}
+    later_ids = {s.dataset[i]["id"] for i in plan[len(handed) :]}
     mastered_ids = {str(s.run.ids[r]) for r in mastered}
     assert not later_ids & mastered_ids
     assert len(s) < 2 * N  # their second reads are gone: the run is shorter
@@ -121,9 +130,22 @@ def test_map_columns_such_as_pass_at_come_as_key_value_records(tmp_path):
     """`score_pass_rate_pass_at` is an Arrow map, which `datasets` has no feature for."""
     n = 40
     pass_at = pa.array([[(1, 0.5), (4, 0.9)] if i % 3 else None for i in range(n)], type=pa.map_(pa.int32(), pa.float64()))
-    pq.write_table(pa.table({"id": [f"m{i:02d}" for i in range(n)], "text": [f"t{i}" for i in range(n)], "difficulty": np.linspace(0, 1, n),
-                             "score_pass_rate_pass_at": pass_at}), tmp_path / "scored.parquet")
-    order(OrderConfig([str(tmp_path / "scored.parquet")], str(tmp_path / "ordered"), schedule="linear", batch_size=4, seed=0, plot=False, rows_per_shard=15))
+    pq.write_table(
+        pa.table(
+            {
+                "id": [f"m{i:02d}" for i in range(n)],
+                "text": [f"t{i}" for i in range(n)],
+                "difficulty": np.linspace(0, 1, n),
+                "score_pass_rate_pass_at": pass_at,
+            }
+        ),
+        tmp_path / "scored.parquet",
+    )
+    order(
+        OrderConfig(
+            [str(tmp_path / "scored.parquet")], str(tmp_path / "ordered"), schedule="linear", batch_size=4, seed=0, plot=False, rows_per_shard=15
+        )
+    )
     s = CurriculumSampler(tmp_path / "ordered")
     ds = s.dataset
     assert ds.column_names == ["id", "text", "difficulty", "score_pass_rate_pass_at", "curriculum_step", "curriculum_position", "curriculum_fraction"]
