@@ -24,7 +24,7 @@ GATHER = ("auto", "memory", "spill")
 EXECUTORS = ("local", "ray")
 RUN_ONLY = ("gather", "memory_mb", "executor", "executor_address")  # how rows are gathered, not which: left out of the manifest
 WHEN_SET = {"band": None, "mix_by": None, "mix": None, "token_budget": None, "token_decay": "linear"}  # recorded only when used
-IN_MEMORY_MAX = 32 * 2**20  # above this (uncompressed) bucketed gathering was faster here, not only smaller
+MEMORY_FACTOR = 2.5  # auto gathers in memory when the input's uncompressed size times this fits the memory budget
 BUCKET_MAX = 32 * 2**20  # a bucket this small keeps the random `take` inside the CPU cache
 
 
@@ -206,11 +206,8 @@ def move_into_place(src: Path, dest: Path) -> None:
 
 
 def _order_into(cfg: OrderConfig, schedule: Any, keys: list[SortKey], tmp: Path, say: Any, info: dict[str, Any]) -> dict[str, Any]:
-    from curate import __version__
-    from curate.io import expand_inputs, input_hashes
+    from curate.io import expand_inputs
     from curate.order import gather as G
-    from curate.order.materialise import baseline as shuffle_baseline
-    from curate.order.materialise import paced
 
     work, root = tmp / "work", tmp / "out"
     work.mkdir()
@@ -222,6 +219,24 @@ def _order_into(cfg: OrderConfig, schedule: Any, keys: list[SortKey], tmp: Path,
     label = ", ".join(cfg.inputs) if len(cfg.inputs) < 4 else f"{cfg.inputs[0]} (+{len(cfg.inputs) - 1} more)"
     if schema is None:
         raise InputError(f"{label} holds no rows", "check the input")
+    preload = None
+    if cfg.executor == "local" and gather_mode(sources, cfg.gather, cfg.memory_mb) == "memory":
+        preload = G.Preload(sources, schema)  # the rows are read while the index is built and the schedule drawn
+    try:
+        return _ordered(cfg, schedule, keys, root, work, srcs, sources, schema, reader_rejects, label, preload, say, info)
+    finally:
+        if preload is not None:
+            preload.close()
+
+
+def _ordered(cfg: OrderConfig, schedule: Any, keys: list[SortKey], root: Path, work: Path, srcs: list[str], sources: list[Source], schema: Any,
+             reader_rejects: list[Any], label: str, preload: Any, say: Any, info: dict[str, Any]) -> dict[str, Any]:
+    from curate import __version__
+    from curate.io import input_hashes
+    from curate.order import gather as G
+    from curate.order.materialise import baseline as shuffle_baseline
+    from curate.order.materialise import paced
+
     index = build_index(sources, keys, cfg.id_field, cfg.seed, label)
     if index.n == 0:
         raise InputError(f"{label} has no row with a usable sort key ({len(index.rejected)} null, NaN or infinite)", "check the key column, or pick another with --by")
@@ -283,7 +298,7 @@ def _order_into(cfg: OrderConfig, schedule: Any, keys: list[SortKey], tmp: Path,
         say(f"gathering on Ray ({info['executor']['cluster_cpus']} CPUs)")
         gather_ray(sources, schema, specs, root, G.bucket_rows_for(min(_memory_budget(cfg.memory_mb), 4 * BUCKET_MAX), bytes_per_row), on_shard)
     else:
-        info["gather"] = gather_local(sources, schema, specs, root, work, on_shard, cfg.gather, cfg.memory_mb, say)
+        info["gather"] = gather_local(sources, schema, specs, root, work, on_shard, cfg.gather, cfg.memory_mb, say, preload)
 
     say("shards written")
     rejects = _write_rejects(root, reader_rejects, index, sources, schema)
@@ -331,21 +346,31 @@ def describe_shard(spec: Any, rec: dict[str, Any], batch_size: int, key: str, va
         rec[key] = {"min": float(values.min()), "mean": float(values.mean()), "max": float(values.max())}
 
 
+def gather_mode(sources: list[Source], gather: str = "auto", memory_mb: float | None = None) -> str:
+    """memory or spill: what `--gather` asks for; for auto, memory when the input fits the budget."""
+    if gather != "auto":
+        return gather
+    total_bytes = sum(s.bytes_uncompressed for s in sources)
+    return "memory" if total_bytes * MEMORY_FACTOR <= _memory_budget(memory_mb) else "spill"
+
+
 def gather_local(sources: list[Source], schema: Any, specs: list[Any], root: Path, work: Path, on_shard: Any, gather: str = "auto",
-                 memory_mb: float | None = None, say: Any = None) -> str:
-    """Write `specs` from `sources` in this process, in memory or through spill buckets (see curate.order.gather); returns which."""
+                 memory_mb: float | None = None, say: Any = None, preload: Any = None) -> str:
+    """Write `specs` from `sources` in this process, in memory or through spill buckets (see curate.order.gather); returns which.
+
+    `preload`: a `gather.Preload` of `sources` started earlier (memory mode only), so the read overlaps other work.
+    """
     from curate.order import gather as G
 
+    mode = gather_mode(sources, gather, memory_mb)
+    if mode == "memory":
+        G.gather_in_memory(sources, schema, specs, root, on_shard, preload=preload)
+        return "memory"
     total_bytes = sum(s.bytes_uncompressed for s in sources)
     bytes_per_row = total_bytes / max(1, sum(s.rows for s in sources))
-    budget_bytes = _memory_budget(memory_mb)
-    fits = total_bytes * 2.5 <= budget_bytes
-    if gather == "memory" or (gather == "auto" and fits and total_bytes <= IN_MEMORY_MAX):
-        G.gather_in_memory(sources, schema, specs, root, on_shard)
-        return "memory"
     if say:
-        say(f"input is {total_bytes / 2**20:,.0f} MiB uncompressed: gathering through spill buckets")
-    G.gather_spill(sources, schema, specs, root, work, G.bucket_rows_for(min(budget_bytes, 4 * BUCKET_MAX), bytes_per_row), on_shard)
+        say(f"input is {total_bytes / 2**20:,.0f} MiB uncompressed, more than the memory budget allows: gathering through spill buckets")
+    G.gather_spill(sources, schema, specs, root, work, G.bucket_rows_for(min(_memory_budget(memory_mb), 4 * BUCKET_MAX), bytes_per_row), on_shard)
     return "spill"
 
 
