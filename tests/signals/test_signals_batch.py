@@ -26,7 +26,7 @@ from curate.signals.entropy import entropy_many, word_entropy
 from curate.signals.lexical import mtld, mtld_many
 from curate.signals.readability import counts, flesch, sentence_count, sentence_counts
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TRICKY = "ab xyZ'tsdvlre.!?,;:-_\"()[]{}#@0123456789\t\n\r\x0b\x0c\x1c\x1d\x1e\x1f\x00\x7f\u00a0\u2009é\u0301ÀΣςß İ\u2019\u2014\u3000中ǅ"
 texts_strategy = st.lists(st.text(alphabet=TRICKY, max_size=80) | st.text(max_size=80), min_size=1, max_size=12)
 

@@ -18,7 +18,7 @@ from curate.order import gather as G
 
 ray = pytest.importorskip("ray")
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "sample_data"
 SIGNALS = ["length", "compression_ratio", "word_entropy"]
 

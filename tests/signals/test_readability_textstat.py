@@ -24,7 +24,7 @@ from curate.signals import SIGNALS, BatchContext
 from curate.signals._syllables import _Hyphenation, syllable_table
 from curate.signals.readability import counts, use_cmudict_in_textstat
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 PARAGRAPHS = [
     "The cat sat on the mat. It was warm. The sun came in through the window and the cat fell asleep.",

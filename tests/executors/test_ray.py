@@ -15,7 +15,7 @@ from curate.signals.base import HIGHER, LOWER, SIGNALS, Column, Signal
 
 ray = pytest.importorskip("ray")
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "sample_data"
 
 

@@ -14,7 +14,7 @@ from curate.engines.base import EngineConfig
 
 ray = pytest.importorskip("ray")
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "sample_data"
 
 

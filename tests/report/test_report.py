@@ -231,7 +231,7 @@ def test_console_script_exit_code_for_missing_folder(tmp_path):
     import sys
 
     out = subprocess.run([sys.executable, "-m", "curate", "report", str(tmp_path / "nope")], capture_output=True, text=True,
-                         cwd=Path(__file__).resolve().parent.parent)
+                         cwd=Path(__file__).resolve().parents[2])
     assert out.returncode == 3 and "does not exist" in out.stderr and out.stdout == ""
 
 

@@ -217,7 +217,7 @@ def test_sinks_round_trip_arbitrary_unicode(rows):
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(lines=lines_strategy)
 def test_score_cli_on_arbitrary_stdin_never_tracebacks(lines):
-    sys.path.insert(0, str(Path(__file__).parent))
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     import toysignals  # noqa: F401  (registers the toy_len test signal)
     from typer.testing import CliRunner
 

@@ -15,7 +15,7 @@ import pytest
 from curate.cli import app
 from curate.pipeline import load_pipeline
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PIPELINES = sorted((ROOT / "pipelines").glob("*.yaml"))
 
 
