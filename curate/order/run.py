@@ -291,25 +291,32 @@ def _ordered(cfg: OrderConfig, schedule: Any, keys: list[SortKey], root: Path, w
         records[spec.seq.name].append(rec)
         say(f"wrote {rec['path']} ({rec['rows']:,} rows)")
 
-    if cfg.executor == "ray":
-        from curate.order.gather_ray import gather_ray
+    picture = None
+    if cfg.plot and index.primary is not None:
+        from concurrent.futures import ThreadPoolExecutor
 
-        info["gather"] = "ray"
-        say(f"gathering on Ray ({info['executor']['cluster_cpus']} CPUs)")
-        gather_ray(sources, schema, specs, root, G.bucket_rows_for(min(_memory_budget(cfg.memory_mb), 4 * BUCKET_MAX), bytes_per_row), on_shard)
-    else:
-        info["gather"] = gather_local(sources, schema, specs, root, work, on_shard, cfg.gather, cfg.memory_mb, say, preload)
+        from curate.order.plot import plot_curriculum
+
+        # Drawn on a thread of its own while the shards are gathered (mostly Arrow code, outside the GIL).
+        painter = ThreadPoolExecutor(1)
+        picture = painter.submit(plot_curriculum, root / "curriculum.png", index.primary[drawn.ranks], index.primary, drawn.fraction, budget.batch_size,
+                                 cfg.stages, f"curate order: {cfg.schedule} schedule, {budget.samples:,} rows in {budget.steps:,} steps of {budget.batch_size:,}",
+                                 keys[0].column, index.primary[base_ranks] if base_ranks is not None else None)
+        painter.shutdown(wait=False)
+    try:
+        _gather(cfg, sources, schema, specs, root, work, on_shard, bytes_per_row, preload, say, info)
+    except BaseException:
+        if picture is not None and not picture.cancel():
+            from concurrent.futures import wait
+
+            wait([picture])  # never leave the thread drawing into a folder about to be removed
+        raise
 
     say("shards written")
     rejects = _write_rejects(root, reader_rejects, index, sources, schema)
-    if cfg.plot and index.primary is not None:
-        from curate.order.plot import plot_curriculum
-
-        plot_curriculum(root / "curriculum.png", index.primary[drawn.ranks], index.primary, drawn.fraction, budget.batch_size, cfg.stages,
-                        f"curate order: {cfg.schedule} schedule, {budget.samples:,} rows in {budget.steps:,} steps of {budget.batch_size:,}",
-                        keys[0].column, index.primary[base_ranks] if base_ranks is not None else None)
-
-    say("picture drawn")
+    if picture is not None:
+        picture.result()  # re-raises what drawing raised
+        say("picture drawn")
     import polars
     import pyarrow
 
@@ -337,6 +344,21 @@ def _ordered(cfg: OrderConfig, schedule: Any, keys: list[SortKey], root: Path, w
     }
     write_manifest(root, manifest)
     return manifest
+
+
+
+def _gather(cfg: OrderConfig, sources: list[Source], schema: Any, specs: list[Any], root: Path, work: Path, on_shard: Any, bytes_per_row: float,
+            preload: Any, say: Any, info: dict[str, Any]) -> None:
+    from curate.order import gather as G
+
+    if cfg.executor == "ray":
+        from curate.order.gather_ray import gather_ray
+
+        info["gather"] = "ray"
+        say(f"gathering on Ray ({info['executor']['cluster_cpus']} CPUs)")
+        gather_ray(sources, schema, specs, root, G.bucket_rows_for(min(_memory_budget(cfg.memory_mb), 4 * BUCKET_MAX), bytes_per_row), on_shard)
+    else:
+        info["gather"] = gather_local(sources, schema, specs, root, work, on_shard, cfg.gather, cfg.memory_mb, say, preload)
 
 
 def describe_shard(spec: Any, rec: dict[str, Any], batch_size: int, key: str, values: np.ndarray | None) -> None:
@@ -379,6 +401,14 @@ def _memory_budget(memory_mb: float | None) -> int:
 
 
 def _default_memory() -> int:
+    """Half the memory available now: MemAvailable (free memory plus what the page cache can give back) where Linux tells it."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024 // 2
+    except OSError:
+        pass
     try:
         avail = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     except (ValueError, OSError, AttributeError):  # pragma: no cover
