@@ -390,7 +390,7 @@ def gather_local(sources: list[Source], schema: Any, specs: list[Any], root: Pat
         return "memory"
     total_bytes = sum(s.bytes_uncompressed for s in sources)
     bytes_per_row = total_bytes / max(1, sum(s.rows for s in sources))
-    if say:
+    if say and gather == "auto":
         say(f"input is {total_bytes / 2**20:,.0f} MiB uncompressed, more than the memory budget allows: gathering through spill buckets")
     G.gather_spill(sources, schema, specs, root, work, G.bucket_rows_for(min(_memory_budget(memory_mb), 4 * BUCKET_MAX), bytes_per_row), on_shard)
     return "spill"
