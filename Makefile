@@ -35,6 +35,9 @@ demo: setup
 	$(VENV)/bin/curate run pipelines/demo.yaml --summary-json out/demo/run-summary.json
 
 test: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 	$(PY) -m pytest -q
 
 bench: setup

@@ -74,7 +74,7 @@ class RequestCache:
         with self._lock:
             for start in range(0, len(keys), 500):
                 chunk = keys[start : start + 500]
-                q = "SELECT key, value FROM entries WHERE key IN (%s)" % ",".join("?" * len(chunk))
+                q = f"SELECT key, value FROM entries WHERE key IN ({','.join('?' * len(chunk))})"
                 for k, v in self._db.execute(q, chunk):
                     out[k] = orjson.loads(v)
         return out

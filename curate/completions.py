@@ -13,13 +13,15 @@ from typing import Any
 
 import pyarrow as pa
 
-SCHEMA = pa.schema([
-    pa.field("id", pa.string()),
-    pa.field("sample_index", pa.int64()),
-    pa.field("completion", pa.string()),
-    pa.field("passed", pa.bool_()),
-    pa.field("tokens", pa.int64()),
-])
+SCHEMA = pa.schema(
+    [
+        pa.field("id", pa.string()),
+        pa.field("sample_index", pa.int64()),
+        pa.field("completion", pa.string()),
+        pa.field("passed", pa.bool_()),
+        pa.field("tokens", pa.int64()),
+    ]
+)
 
 
 class CompletionSink:

@@ -45,8 +45,9 @@ class Composite:
     _sorted: dict[str, np.ndarray] = field(default_factory=dict)
 
     @classmethod
-    def build(cls, signals: list[type[Signal]], weights: dict[str, float], directions: dict[str, str],
-              options: dict[str, Any] | None = None) -> "Composite":
+    def build(
+        cls, signals: list[type[Signal]], weights: dict[str, float], directions: dict[str, str], options: dict[str, Any] | None = None
+    ) -> Composite:
         """Default: each signal weighs 1, split evenly over its composite columns; overrides by signal or column name.
 
         `options` (the run's signal options) lets a signal state its columns' directions at run

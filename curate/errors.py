@@ -64,7 +64,9 @@ def output_error(path: object, exc: OSError) -> OutputError:
     import os
 
     reason = os.strerror(exc.errno) if exc.errno else str(exc)
-    return OutputError(f"cannot write '{path}': {reason}", "check that the location exists, is writable and has free space; any earlier output there is unchanged")
+    return OutputError(
+        f"cannot write '{path}': {reason}", "check that the location exists, is writable and has free space; any earlier output there is unchanged"
+    )
 
 
 def is_write_failure(exc: BaseException) -> bool:

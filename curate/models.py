@@ -91,7 +91,15 @@ def list_models(cache_dir: str | os.PathLike[str] | None = None) -> list[ModelIn
         d = bundled_dir(cache_dir, dtype)
         if d.is_dir() or dtype == DEFAULT_DTYPE:
             ready = (d / "config.json").is_file()
-            out.append(ModelInfo(f"{BUNDLED}-{dtype}" if dtype != DEFAULT_DTYPE else BUNDLED, source, d if ready else None, ready, _dir_size_mb(d) if ready else None))
+            out.append(
+                ModelInfo(
+                    f"{BUNDLED}-{dtype}" if dtype != DEFAULT_DTYPE else BUNDLED,
+                    source,
+                    d if ready else None,
+                    ready,
+                    _dir_size_mb(d) if ready else None,
+                )
+            )
             seen.add(d)
     root = models_dir(cache_dir)
     if root.is_dir():

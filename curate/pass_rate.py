@@ -176,8 +176,9 @@ def measure_pass_rate(
             continue
         todo.append(i)
     for why, n in not_run.items():
-        warnings.warn(f"{n} row(s) left without a pass rate: {why} (not stored as done: a rerun after the fix computes them)",
-                      CheckUnavailable, stacklevel=2)
+        warnings.warn(
+            f"{n} row(s) left without a pass rate: {why} (not stored as done: a rerun after the fix computes them)", CheckUnavailable, stacklevel=2
+        )
 
     templates: dict[str, str] = {}
     round_size = opts.round_size or max(2, opts.k // 4)

@@ -27,7 +27,7 @@ class Registry(Generic[T]):
 
     def register(self, name: str | None = None) -> Callable[[T], T]:
         def deco(obj: T) -> T:
-            key = name or getattr(obj, "name")
+            key = name or getattr(obj, "name")  # noqa: B009  (T is unbounded: any registered object with a `name`)
             self._items[key] = obj
             return obj
 
@@ -65,7 +65,9 @@ class Registry(Generic[T]):
         if name in self._items:
             return self._items[name]
         if name in self._broken:
-            raise UsageError(f"the {self.kind} plugin '{name}' failed to load ({self._broken[name]})", "fix or uninstall the package that provides it")
+            raise UsageError(
+                f"the {self.kind} plugin '{name}' failed to load ({self._broken[name]})", "fix or uninstall the package that provides it"
+            )
         known = ", ".join(sorted(self._items)) or "none"
         raise UsageError(f"unknown {self.kind} '{name}'", f"choose one of: {known}")
 

@@ -43,7 +43,7 @@ def _as_list(values: Any) -> list[Any]:
     return list(values)
 
 
-class CurriculumSampler(_Sampler):  # type: ignore[misc,valid-type]
+class CurriculumSampler(_Sampler):
     """Indices of a curate curriculum in training order, re-planned every `replan_every` steps from `update`."""
 
     def __init__(
@@ -123,8 +123,10 @@ class CurriculumSampler(_Sampler):  # type: ignore[misc,valid-type]
         names = list(getattr(dataset, "column_names", None) or [])
         if self.id_field not in names:
             if size != n:
-                raise UsageError(f"the dataset has {size:,} rows, the curriculum {n:,}, and no '{self.id_field}' column to match them by",
-                                 "pass the curriculum rows in manifest order (e.g. the shards tokenized with .map), or keep the id column")
+                raise UsageError(
+                    f"the dataset has {size:,} rows, the curriculum {n:,}, and no '{self.id_field}' column to match them by",
+                    "pass the curriculum rows in manifest order (e.g. the shards tokenized with .map), or keep the id column",
+                )
             return np.arange(n, dtype=np.int64)
         ids = [str(v) for v in _as_list(dataset[self.id_field])]
         if size == n and ids == [str(self.run.ids[r]) for r in self.run.pos_row.tolist()]:
@@ -134,8 +136,10 @@ class CurriculumSampler(_Sampler):  # type: ignore[misc,valid-type]
             first.setdefault(v, i)
         missing = [str(x) for x in self.run.ids.tolist() if str(x) not in first]
         if missing:
-            raise UsageError(f"{len(missing):,} curriculum row(s) are not in the dataset (e.g. id {missing[0]!r})",
-                             "build the dataset from the ordered shards (sampler.dataset does)")
+            raise UsageError(
+                f"{len(missing):,} curriculum row(s) are not in the dataset (e.g. id {missing[0]!r})",
+                "build the dataset from the ordered shards (sampler.dataset does)",
+            )
         row_index = np.array([first[str(x)] for x in self.run.ids.tolist()], dtype=np.int64)
         return row_index[self.run.pos_row]
 
@@ -185,7 +189,9 @@ class CurriculumSampler(_Sampler):  # type: ignore[misc,valid-type]
         if self.handed is None:
             raise UsageError("claim() needs track_handed() first")
         if n > len(self.handed):
-            raise UsageError(f"claim({n}): only {len(self.handed)} row(s) were handed out and not claimed", "claim each batch once, in the order it was read")
+            raise UsageError(
+                f"claim({n}): only {len(self.handed)} row(s) were handed out and not claimed", "claim each batch once, in the order it was read"
+            )
         return [self.id_of_index(self.handed.popleft()) for _ in range(n)]
 
     def id_of_index(self, index: int) -> str:
@@ -207,8 +213,17 @@ class CurriculumSampler(_Sampler):  # type: ignore[misc,valid-type]
             self.handed.clear()
 
     # -- feedback -----------------------------------------------------------------------------
-    def update(self, ids: Iterable[Any], rewards: Iterable[Any] | None = None, step: int | None = None, *, correct: Iterable[Any] | None = None,
-               losses: Iterable[Any] | None = None, passes: Iterable[Any] | None = None, k: Iterable[Any] | None = None) -> None:
+    def update(
+        self,
+        ids: Iterable[Any],
+        rewards: Iterable[Any] | None = None,
+        step: int | None = None,
+        *,
+        correct: Iterable[Any] | None = None,
+        losses: Iterable[Any] | None = None,
+        passes: Iterable[Any] | None = None,
+        k: Iterable[Any] | None = None,
+    ) -> None:
         """Record one observation per id (reward in [0, 1], correct, loss, or passes of k); re-plan when due.
 
         `step` is the training step they come from (default: the step of the last row handed out).
@@ -263,8 +278,11 @@ class CurriculumSampler(_Sampler):  # type: ignore[misc,valid-type]
             entry["mixture"] = res.mixture
         self.replans.append(entry)
         if self.report.ignored:
-            warnings.warn(f"CurriculumSampler: {self.report.ignored} observation(s) ignored "
-                          f"({self.report.unknown_ids} unknown id(s), invalid: {self.report.invalid or 'none'})", stacklevel=2)
+            warnings.warn(
+                f"CurriculumSampler: {self.report.ignored} observation(s) ignored "
+                f"({self.report.unknown_ids} unknown id(s), invalid: {self.report.invalid or 'none'})",
+                stacklevel=2,
+            )
         return entry
 
     # -- checkpoints --------------------------------------------------------------------------
@@ -287,7 +305,10 @@ class CurriculumSampler(_Sampler):  # type: ignore[misc,valid-type]
         if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
             raise UsageError("not a CurriculumSampler state (or from another version)", "pass what state_dict() returned")
         if state.get("manifest_sha256") != self.run.manifest_sha256:
-            raise UsageError("this state was saved for another curriculum (its manifest differs)", f"build the sampler on the folder it was saved from, not {self.run.folder}")
+            raise UsageError(
+                "this state was saved for another curriculum (its manifest differs)",
+                f"build the sampler on the folder it was saved from, not {self.run.folder}",
+            )
         plan = np.arange(self.run.positions, dtype=np.int64) if state.get("plan") is None else np.asarray(state["plan"], dtype=np.int64)
         if len(plan) and (plan.min() < 0 or plan.max() >= self.run.positions):
             raise UsageError("the saved plan names positions outside this curriculum", "pass the state saved for this folder")
@@ -300,4 +321,3 @@ class CurriculumSampler(_Sampler):  # type: ignore[misc,valid-type]
         self._last_replan_step = int(state.get("last_replan_step", 0))
         self._observations = [dict(o) for o in state.get("observations") or []]
         self.replans = [dict(r) for r in state.get("replans") or []]
-

@@ -131,8 +131,26 @@ def _bwrap_args(bwrap: str, mode: str) -> tuple[str, ...]:
                 args += ["--perms", "0755", "--dir", parent]
         args += ["--ro-bind", d, d]
     args += ["--dev", "/dev", "--remount-ro", "/dev", "--proc", "/proc"]
-    args += ["--chdir", WORKDIR, "--clearenv", "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "HOME", WORKDIR, "--setenv", "TMPDIR", WORKDIR,
-             "--setenv", "LANG", "C.UTF-8", "--setenv", "PYTHONHASHSEED", "0"]
+    args += [
+        "--chdir",
+        WORKDIR,
+        "--clearenv",
+        "--setenv",
+        "PATH",
+        "/usr/bin:/bin",
+        "--setenv",
+        "HOME",
+        WORKDIR,
+        "--setenv",
+        "TMPDIR",
+        WORKDIR,
+        "--setenv",
+        "LANG",
+        "C.UTF-8",
+        "--setenv",
+        "PYTHONHASHSEED",
+        "0",
+    ]
     return tuple(args)
 
 
@@ -151,16 +169,12 @@ def _prelude(mode: str, timeout: float, memory_mb: int, file_mb: int, open_files
     if mode == "root":
         u = SANDBOX_UID
         drop = f"_os.setgroups([]); _os.setresgid({u}, {u}, {u}); _os.setresuid({u}, {u}, {u})\n"
-    return (
-        "import os as _os, resource as _r\n"
-        f"{drop}"
-        f"for _l in {limits!r}:\n    _r.setrlimit(_l[0], _l[1:])\n"
-        "del _os, _r, _l\n"
-    )
+    return f"import os as _os, resource as _r\n{drop}for _l in {limits!r}:\n    _r.setrlimit(_l[0], _l[1:])\ndel _os, _r, _l\n"
 
 
-def _spawn(mode: str, bwrap: str, code: str, stdin: bytes, timeout: float, memory_mb: int, file_mb: int, open_files: int,
-           processes: int) -> SandboxResult:
+def _spawn(
+    mode: str, bwrap: str, code: str, stdin: bytes, timeout: float, memory_mb: int, file_mb: int, open_files: int, processes: int
+) -> SandboxResult:
     if len(code) > _MAX_CODE:
         raise ValueError(f"sandboxed program is {len(code)} characters; pass data through stdin instead (limit {_MAX_CODE})")
     started = time.monotonic()
@@ -171,13 +185,39 @@ def _spawn(mode: str, bwrap: str, code: str, stdin: bytes, timeout: float, memor
         _write_all(stdin_fd, stdin)
         os.lseek(stdin_fd, 0, os.SEEK_SET)
         program = _prelude(mode, timeout, memory_mb, file_mb, open_files, processes) + code
-        argv = [*_bwrap_args(bwrap, mode), "--size", str(file_mb << 20), "--perms", "0777", "--tmpfs", WORKDIR, "--remount-ro", "/",
-                "--info-fd", str(info_w),
-                _python(), "-S", "-s", "-B", "-P", "-c", program, str(chan_w)]
+        argv = [
+            *_bwrap_args(bwrap, mode),
+            "--size",
+            str(file_mb << 20),
+            "--perms",
+            "0777",
+            "--tmpfs",
+            WORKDIR,
+            "--remount-ro",
+            "/",
+            "--info-fd",
+            str(info_w),
+            _python(),
+            "-S",
+            "-s",
+            "-B",
+            "-P",
+            "-c",
+            program,
+            str(chan_w),
+        ]
         nobody = mode == "nobody"
-        proc = subprocess.Popen(argv, stdin=stdin_fd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, pass_fds=(chan_w, info_w),
-                                start_new_session=True, user=SANDBOX_UID if nobody else None, group=SANDBOX_UID if nobody else None,
-                                extra_groups=[] if nobody else None)
+        proc = subprocess.Popen(
+            argv,
+            stdin=stdin_fd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            pass_fds=(chan_w, info_w),
+            start_new_session=True,
+            user=SANDBOX_UID if nobody else None,
+            group=SANDBOX_UID if nobody else None,
+            extra_groups=[] if nobody else None,
+        )
     except BaseException:
         for fd in (chan_r, info_r):
             os.close(fd)
@@ -245,7 +285,7 @@ def _spawn(mode: str, bwrap: str, code: str, stdin: bytes, timeout: float, memor
 def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
-        view = view[os.write(fd, view):]
+        view = view[os.write(fd, view) :]
 
 
 def _kill(proc: subprocess.Popen, info_r: int) -> None:
@@ -293,7 +333,7 @@ def isolation() -> Isolation:
         False,
         problem=f"code checks need a working bubblewrap sandbox, and it failed here ({last[:200]})",
         fix="allow user namespaces (sysctl user.max_user_namespaces > 0; kernel.unprivileged_userns_clone=1 where it exists) "
-            "or run curate as root; in a container, allow unshare (e.g. docker --security-opt seccomp=unconfined)",
+        "or run curate as root; in a container, allow unshare (e.g. docker --security-opt seccomp=unconfined)",
     )
 
 

@@ -18,7 +18,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
@@ -35,6 +35,9 @@ from curate.io.tempfiles import temp_dir
 from curate.rowstore import RowStore
 from curate.signals import SIGNALS, BatchContext, Signal
 from curate.signals.base import as_arrow
+
+if TYPE_CHECKING:
+    import polars as pl
 
 DIFFICULTY = "difficulty"
 SPOOL_AFTER_BYTES = 32 << 20  # pass 1 keeps scored batches in memory up to this many bytes
@@ -134,8 +137,15 @@ def resolve_signals(names: list[str]) -> list[type[Signal]]:
 # ----------------------------------------------------------------------------- batch functions
 
 
-def score_batch(table: pa.Table, signal_names: list[str], text_field: str, options: dict[str, Any], engine: Any = None,
-                failures: dict[int, str] | None = None, completions: Any = None) -> pa.Table:
+def score_batch(
+    table: pa.Table,
+    signal_names: list[str],
+    text_field: str,
+    options: dict[str, Any],
+    engine: Any = None,
+    failures: dict[int, str] | None = None,
+    completions: Any = None,
+) -> pa.Table:
     """A pure batch → batch stage: the table with every selected signal's columns appended.
 
     `failures`, when given, receives the rows a signal could not score because its engine failed
@@ -271,8 +281,9 @@ class _Unit:
 class _Scorer:
     """Runs text signals through an executor (a local process pool by default), in input order."""
 
-    def __init__(self, unit: _Unit, signals: list[type[Signal]], text_field: str, options: dict[str, Any], executor: Executor | None,
-                 only: Any = None):
+    def __init__(
+        self, unit: _Unit, signals: list[type[Signal]], text_field: str, options: dict[str, Any], executor: Executor | None, only: Any = None
+    ):
         self.unit = unit
         self.signals = signals
         self.text_field = text_field
@@ -286,7 +297,8 @@ class _Scorer:
         if not self.unit.names or self.executor is None:
             yield from batches
             return
-        pending: deque[tuple[pa.Table, Any]] = deque()  # batches handed to the executor, oldest first
+        # Batches handed to the executor, oldest first: (batch, the rows scored, their positions in it, the split state).
+        pending: deque[tuple[pa.Table, pa.Table, list[int] | None, Any]] = deque()
 
         def todo() -> Iterator[pa.Table]:
             for table in batches:
@@ -316,7 +328,7 @@ class _OnlyIds:
         table, rejects = read_table([path], ReadOptions(text_field=None, id_field=None, require_text=False))
         col = "id" if "id" in table.column_names else id_field
         if col not in table.column_names:
-            raise InputError(f"--only-ids {path} has no 'id' field", "pass a JSONL file of {\"id\": ...} lines, e.g. MODEL_DIR/suggest.jsonl")
+            raise InputError(f"--only-ids {path} has no 'id' field", 'pass a JSONL file of {"id": ...} lines, e.g. MODEL_DIR/suggest.jsonl')
         self.ids = {str(v) for v in table.column(col).to_pylist() if v is not None}
         self.id_field = id_field
         self.matched: set[str] = set()
@@ -339,7 +351,6 @@ def _put_back(table: pa.Table, scored: pa.Table, positions: list[int], fields: l
         i = table.schema.get_field_index(f.name)
         table = table.set_column(i, f.name, arr) if i >= 0 else table.append_column(f.name, arr)
     return table
-
 
 
 # ----------------------------------------------------------------------------- the command
@@ -379,8 +390,8 @@ def score(inputs: list[str], opts: ScoreConfig, on_progress: Callable[[int], Non
     if ctx is None:
         from curate.stages.context import RunContext
 
-        with RunContext() as own:
-            return score(inputs, opts, on_progress, own)
+        with RunContext() as private:
+            return score(inputs, opts, on_progress, private)
     started = time.perf_counter()
     signals = resolve_signals(opts.signals)
     composite = Composite.build(signals, opts.weights, opts.directions, opts.signal_options)
@@ -392,9 +403,13 @@ def score(inputs: list[str], opts: ScoreConfig, on_progress: Callable[[int], Non
     rejects_path = opts.rejects if opts.rejects is not None else default_rejects_path(opts.output)
     sources, own = without_own_outputs(expand_inputs(inputs), opts.output, rejects_path)
     if not sources:
-        raise InputError(f"the only input files are this command's own output ({', '.join(own[:3])})", "score another input, or write elsewhere with -o")
+        raise InputError(
+            f"the only input files are this command's own output ({', '.join(own[:3])})", "score another input, or write elsewhere with -o"
+        )
     if own:
-        ctx.warn(f"not reading {len(own)} input file(s) that are this command's own output or rejects: {', '.join(own[:3])}{' …' if len(own) > 3 else ''}")
+        ctx.warn(
+            f"not reading {len(own)} input file(s) that are this command's own output or rejects: {', '.join(own[:3])}{' …' if len(own) > 3 else ''}"
+        )
     summary = ScoreResult(signals=[s.name for s in signals], composite=composite.describe())
     summary.signal_params = {s.name: getattr(s, "params", lambda: {})() for s in signals if hasattr(s, "params")}
 
@@ -418,8 +433,9 @@ def score(inputs: list[str], opts: ScoreConfig, on_progress: Callable[[int], Non
     try:
         if text_sigs or engines_on_cluster:
             spare = 1.0 if text_sigs else 0.0  # engine actors leave a CPU for the text-signal tasks
-            executor = ctx.executor(ExecutorConfig(opts.executor, opts.workers, opts.executor_address, opts.engine_actors, opts.engine_cpus,
-                                                   spare_cpus=spare))
+            executor = ctx.executor(
+                ExecutorConfig(opts.executor, opts.workers, opts.executor_address, opts.engine_actors, opts.engine_cpus, spare_cpus=spare)
+            )
         if model_sigs:
             engine = ctx.engine(ecfg, executor=executor if engines_on_cluster else None)
             summary.extra["engine"] = {"name": engine.name, "model": engine.model}
@@ -450,7 +466,9 @@ def score(inputs: list[str], opts: ScoreConfig, on_progress: Callable[[int], Non
             from curate.fit.calibrate import Calibrator
             from curate.fit.labels import resolve_direction
 
-            calibrator = Calibrator(opts.calibrate_on, resolve_direction(opts.calibrate_on, opts.calibrate_direction), [c.name for c in composite.columns])
+            calibrator = Calibrator(
+                opts.calibrate_on, resolve_direction(opts.calibrate_on, opts.calibrate_direction), [c.name for c in composite.columns]
+            )
         read_opts = ReadOptions(text_field=opts.text_field, id_field=opts.id_field, batch_rows=opts.batch_rows, max_text_chars=opts.max_text_chars)
         engine_failed: dict[str, int] = {}  # reason → rows the model engine failed on
         parts: list[pa.Table | Path] = []  # scored batches: held in memory, or spool files
@@ -469,21 +487,22 @@ def score(inputs: list[str], opts: ScoreConfig, on_progress: Callable[[int], Non
                 if isinstance(part, pa.Table):
                     path = spool / f"batch-{i:06d}.parquet"
                     pq.write_table(part, path, compression="lz4")
-                    parts[i:i + 1] = [path]
+                    parts[i : i + 1] = [path]
+
         schemas: list[pa.Schema] = []
 
         read_stats = ReadStats()
 
-        def batches() -> Iterator[pa.Table]:
+        def batches(quarantine: RejectWriter) -> Iterator[pa.Table]:
             for table, rej in read_batches(sources, read_opts, stats=read_stats):
-                rejects.write(rej)
+                quarantine.write(rej)
                 summary.rows_in += table.num_rows + len(rej)
                 if on_progress:
                     on_progress(table.num_rows + len(rej))
                 yield table
 
         # Pass 1: score and spool.
-        for table in scorer.map(batches()):
+        for table in scorer.map(batches(rejects)):
             if not table.num_rows:
                 continue
             if DIFFICULTY in table.column_names:  # rescoring scored rows: difficulty is recomputed
@@ -492,7 +511,9 @@ def score(inputs: list[str], opts: ScoreConfig, on_progress: Callable[[int], Non
                 sub, positions = only.restrict(table) if only is not None else (table, None)
                 todo, state = model_unit.split(sub)
                 failures: dict[int, str] = {}
-                computed = score_batch(todo, model_sigs, opts.text_field, opts.signal_options, engine, failures, completions) if todo.num_rows else todo
+                computed = (
+                    score_batch(todo, model_sigs, opts.text_field, opts.signal_options, engine, failures, completions) if todo.num_rows else todo
+                )
                 merged, failed = model_unit.merge(sub, computed, state, failures)
                 if positions is None:
                     table = merged
@@ -573,7 +594,9 @@ def score(inputs: list[str], opts: ScoreConfig, on_progress: Callable[[int], Non
     summary.inputs = input_hashes(sources) if "-" not in sources else {"-": "stdin"}
     if read_stats.duplicate_ids:
         summary.extra["duplicate_ids"] = read_stats.duplicate_ids
-        ctx.warn(f"{read_stats.duplicate_ids:,} row(s) repeat an earlier row's id ('{opts.id_field}'): they are kept, so a trainer would see that id twice")
+        ctx.warn(
+            f"{read_stats.duplicate_ids:,} row(s) repeat an earlier row's id ('{opts.id_field}'): they are kept, so a trainer would see that id twice"
+        )
     summary.seconds = time.perf_counter() - started
     if engine_failed:
         n = sum(engine_failed.values())
@@ -593,17 +616,26 @@ def _calibrate(summary: ScoreResult, composite: Composite, calibrator: Any, sign
     from curate.signals.base import column_name
 
     user = set(opts.weights) | set(opts.directions)
-    fixed = {c.name for c in composite.columns for s in signals
-             if c.name.startswith(column_name(s.name)) and (s.name in user or c.name in user or c.name.removeprefix("score_") in user)}
+    fixed = {
+        c.name
+        for c in composite.columns
+        for s in signals
+        if c.name.startswith(column_name(s.name)) and (s.name in user or c.name in user or c.name.removeprefix("score_") in user)
+    }
     rows = calibrator.labelled_rows()
     result = calibrator.solve() if rows else {}
     if rows:
         apply(composite, result, fixed)
     summary.composite = composite.describe()
-    summary.extra["calibration"] = {"label": calibrator.label, "direction": calibrator.direction, "labelled_rows": rows,
-                                    "rule": "direction = sign, weight = |Spearman| of each column with the label on labelled rows",
-                                    "columns": result, "user_set": sorted(fixed),
-                                    "applied": bool(rows) and any("weight" in r for r in result.values())}
+    summary.extra["calibration"] = {
+        "label": calibrator.label,
+        "direction": calibrator.direction,
+        "labelled_rows": rows,
+        "rule": "direction = sign, weight = |Spearman| of each column with the label on labelled rows",
+        "columns": result,
+        "user_set": sorted(fixed),
+        "applied": bool(rows) and any("weight" in r for r in result.values()),
+    }
 
 
 def _top_reason(reasons: dict[str, int]) -> str:
@@ -633,6 +665,11 @@ def _engine_failures(table: pa.Table, failed: dict[int, str], opts: ScoreConfig,
     return table.filter(pa.array(keep))
 
 
+def _quantile(s: pl.Series, q: float) -> float | None:
+    v = s.quantile(q) if len(s) else None
+    return None if v is None else float(v)
+
+
 def _describe(summary: ScoreResult, parts: list[pa.Table | Path], columns: list[str]) -> None:
     """Quantiles per score column and Spearman agreement between numeric score columns."""
     import polars as pl
@@ -642,7 +679,9 @@ def _describe(summary: ScoreResult, parts: list[pa.Table | Path], columns: list[
     if isinstance(parts[0], Path):
         lf = pl.scan_parquet([str(p) for p in parts], missing_columns="insert", extra_columns="ignore")
     else:
-        lf = pl.concat([pl.from_arrow(t.select([c for c in columns if c in t.column_names])) for t in parts], how="diagonal_relaxed").lazy()
+        tables = [t for t in parts if isinstance(t, pa.Table)]  # held in memory: every part is a table
+        frames = [pl.from_arrow(t.select([c for c in columns if c in t.column_names])) for t in tables]
+        lf = pl.concat(frames, how="diagonal_relaxed").lazy()  # type: ignore[type-var, union-attr]  # polars types from_arrow as DataFrame | Series
     present = [c for c in columns if c in lf.collect_schema().names() and lf.collect_schema()[c].is_numeric()]
     if not present:
         return
@@ -650,7 +689,7 @@ def _describe(summary: ScoreResult, parts: list[pa.Table | Path], columns: list[
     qs = (0.0, 0.1, 0.5, 0.9, 1.0)
     for c in present:
         s = df[c].drop_nans().drop_nulls() if df[c].dtype.is_float() else df[c].drop_nulls()
-        summary.quantiles[c] = {f"p{int(q * 100)}": (float(s.quantile(q)) if len(s) else None) for q in qs}
+        summary.quantiles[c] = {f"p{int(q * 100)}": _quantile(s, q) for q in qs}
     ranks = df.select([pl.col(c).fill_nan(None).rank("average").alias(c) for c in present])
     for a in present:
         summary.agreement[a] = {}

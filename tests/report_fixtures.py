@@ -25,24 +25,26 @@ def scored_table(n: int = 240, synth: int = 36, seed: int = 0) -> pa.Table:
     is_syn = np.arange(n + synth) >= n
     task = rng.choice(["math", "prose", "code"], n + synth)
     ops = np.array(["deepen", "add_constraints", "targeted"])
-    return pa.table({
-        "id": [f"r{i}" for i in range(n + synth)],
-        "text": [f"row {i} " + "word " * int(length[i] // 10) for i in range(n + synth)],
-        "task_type": task.tolist(),
-        "source": np.where(is_syn, "synthesized", "sample_data").tolist(),
-        "score_length": length,
-        "score_compression_ratio": comp,
-        "score_readability_flesch": np.where(rng.random(n + synth) < 0.05, np.nan, flesch),
-        "score_pass_rate": pass_rate,
-        "score_pass_rate_bucket": bucket.tolist(),
-        "difficulty": difficulty,
-        "parent_id": [f"r{i % n}" if s else None for i, s in enumerate(is_syn)],
-        "synth_mode": [("ladder" if i % 3 else "defect") if s else None for i, s in enumerate(is_syn)],
-        "synth_op": [str(ops[i % 3]) if s else None for i, s in enumerate(is_syn)],
-        "synth_level": pa.array([int(1 + i % 3) if s else None for i, s in enumerate(is_syn)], pa.int32()),
-        "synth_round": pa.array([1 if s else None for s in is_syn], pa.int32()),
-        "generator_model": ["SmolLM2-135M-Instruct" if s else None for s in is_syn],
-    })
+    return pa.table(
+        {
+            "id": [f"r{i}" for i in range(n + synth)],
+            "text": [f"row {i} " + "word " * int(length[i] // 10) for i in range(n + synth)],
+            "task_type": task.tolist(),
+            "source": np.where(is_syn, "synthesized", "sample_data").tolist(),
+            "score_length": length,
+            "score_compression_ratio": comp,
+            "score_readability_flesch": np.where(rng.random(n + synth) < 0.05, np.nan, flesch),
+            "score_pass_rate": pass_rate,
+            "score_pass_rate_bucket": bucket.tolist(),
+            "difficulty": difficulty,
+            "parent_id": [f"r{i % n}" if s else None for i, s in enumerate(is_syn)],
+            "synth_mode": [("ladder" if i % 3 else "defect") if s else None for i, s in enumerate(is_syn)],
+            "synth_op": [str(ops[i % 3]) if s else None for i, s in enumerate(is_syn)],
+            "synth_level": pa.array([int(1 + i % 3) if s else None for i, s in enumerate(is_syn)], pa.int32()),
+            "synth_round": pa.array([1 if s else None for s in is_syn], pa.int32()),
+            "generator_model": ["SmolLM2-135M-Instruct" if s else None for s in is_syn],
+        }
+    )
 
 
 SCORE_SUMMARY = {
@@ -75,8 +77,10 @@ SYNTH_SUMMARY = {  # the shape `curate synthesize` writes
         },
         "reasons": {"ladder/deepen": {"not_monotonic": 12, "refusal": 8}, "total": {"not_monotonic": 20, "refusal": 11}},
     },
-    "pass_rate_by_level": {"measured": {"0": {"n": 20, "mean_pass_rate": 0.61}, "1": {"n": 30, "mean_pass_rate": 0.42}},
-                           "kept": {"1": {"n": 24, "mean_pass_rate": 0.38}}},
+    "pass_rate_by_level": {
+        "measured": {"0": {"n": 20, "mean_pass_rate": 0.61}, "1": {"n": 30, "mean_pass_rate": 0.42}},
+        "kept": {"1": {"n": 24, "mean_pass_rate": 0.38}},
+    },
     "monotonic": {"checked": 52, "dropped": 12, "relabelled": 3},
     "input_rows": 20,
     "rows_written": 24,
@@ -124,16 +128,29 @@ def write_ordered(root: Path, table: pa.Table, batch: int = 16, rows_per_shard: 
             (root / path).parent.mkdir(parents=True, exist_ok=True)
             pq.write_table(t, root / path)
             dd = d[sel]
-            recs.append({"path": path, "rows": len(sel), "bytes": (root / path).stat().st_size, "sha256": "0" * 64, "stage": 0,
-                         "steps": [int(pos[0] // batch), int(pos[-1] // batch)], "positions": [int(pos[0]), int(pos[-1])],
-                         "difficulty": {"min": float(dd.min()), "mean": float(dd.mean()), "max": float(dd.max())}})
+            recs.append(
+                {
+                    "path": path,
+                    "rows": len(sel),
+                    "bytes": (root / path).stat().st_size,
+                    "sha256": "0" * 64,
+                    "stage": 0,
+                    "steps": [int(pos[0] // batch), int(pos[-1] // batch)],
+                    "positions": [int(pos[0]), int(pos[-1])],
+                    "difficulty": {"min": float(dd.min()), "mean": float(dd.mean()), "max": float(dd.max())},
+                }
+            )
         sets[name] = recs
     cfg = {"schedule": "linear", "params": {"b": 0.2, "a": 1.0}, "seed": 7, "by": ["difficulty:asc"], "batch_size": batch, "baseline": True}
     if layout == "sets":
-        manifest = {"format_version": 1, "curate_version": "0.1.0", "config": cfg,
-                    "schedule": {"name": "linear", "formula": "min(1, b + (1-b)·t/(aT))"},
-                    "rows": {"input": n, "ordered": n, "quarantined": 0, "read": n, "distinct_read": n},
-                    "sets": {k: {"rows": sum(r["rows"] for r in v), "shards": v} for k, v in sets.items()}}
+        manifest = {
+            "format_version": 1,
+            "curate_version": "0.1.0",
+            "config": cfg,
+            "schedule": {"name": "linear", "formula": "min(1, b + (1-b)·t/(aT))"},
+            "rows": {"input": n, "ordered": n, "quarantined": 0, "read": n, "distinct_read": n},
+            "sets": {k: {"rows": sum(r["rows"] for r in v), "shards": v} for k, v in sets.items()},
+        }
     else:  # the flat manifest layout: shards at the top, file/step_range/checksum, no per-shard stats for some
         shards = [{"file": r["path"], "rows": r["rows"], "step_range": r["steps"], "checksum": r["sha256"]} for r in sets["curriculum"]]
         manifest = {"format_version": 1, "config": {**cfg, "curate_version": "0.1.0"}, "shards": shards}
@@ -158,8 +175,17 @@ def write_compare(root: Path) -> dict:
     return compare(arms, root / "compare", target=3.0).data
 
 
-def make_run(root: Path, *, scored: bool = True, summaries: bool = True, synth: bool = True, ordered: bool = True,
-             layout: str = "sets", n: int = 240, compare: bool = True) -> Path:
+def make_run(
+    root: Path,
+    *,
+    scored: bool = True,
+    summaries: bool = True,
+    synth: bool = True,
+    ordered: bool = True,
+    layout: str = "sets",
+    n: int = 240,
+    compare: bool = True,
+) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     table = scored_table(n)
     if scored:

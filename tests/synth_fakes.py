@@ -111,8 +111,18 @@ def fake_engine(script: Script | None = None, model: str = "fake-gen") -> FakeEn
 
 
 SEED_ROWS = [
-    {"id": "p1", "text": "Tom has 3 apples and buys 4 more. How many apples does he have?", "answer": "7",
-     "score_pass_rate": 0.5, "score_pass_rate_bucket": "learnable"},
-    {"id": "p2", "text": "A train goes 60 km each hour for 2 hours. How far does it travel in total?", "answer": "#### 120",
-     "score_pass_rate": 0.0, "score_pass_rate_bucket": "frontier"},
+    {
+        "id": "p1",
+        "text": "Tom has 3 apples and buys 4 more. How many apples does he have?",
+        "answer": "7",
+        "score_pass_rate": 0.5,
+        "score_pass_rate_bucket": "learnable",
+    },
+    {
+        "id": "p2",
+        "text": "A train goes 60 km each hour for 2 hours. How far does it travel in total?",
+        "answer": "#### 120",
+        "score_pass_rate": 0.0,
+        "score_pass_rate_bucket": "frontier",
+    },
 ]

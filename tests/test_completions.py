@@ -35,8 +35,26 @@ def write_rows(tmp_path):
 def test_every_sample_is_written_with_its_verdict(runner, tmp_path, answers, suffix):
     src = write_rows(tmp_path)
     out = tmp_path / f"rollouts.{suffix}"
-    r = runner.invoke(app, ["score", str(src), "-s", "pass_rate", "--k", "4", "--engine", "fake", "--no-cache", "-o", str(tmp_path / "s.parquet"),
-                            "--completions", str(out), "--summary-json", str(tmp_path / "sum.json")])
+    r = runner.invoke(
+        app,
+        [
+            "score",
+            str(src),
+            "-s",
+            "pass_rate",
+            "--k",
+            "4",
+            "--engine",
+            "fake",
+            "--no-cache",
+            "-o",
+            str(tmp_path / "s.parquet"),
+            "--completions",
+            str(out),
+            "--summary-json",
+            str(tmp_path / "sum.json"),
+        ],
+    )
     assert r.exit_code == 0, r.output
     got = pl.read_ndjson(out) if suffix == "jsonl" else pl.read_parquet(out)
     assert got.columns == ["id", "sample_index", "completion", "passed", "tokens"]
@@ -54,16 +72,42 @@ def test_every_sample_is_written_with_its_verdict(runner, tmp_path, answers, suf
 def test_rft_and_dpo_recipes(runner, tmp_path, answers):
     src = write_rows(tmp_path)
     out = tmp_path / "rollouts.parquet"
-    r = runner.invoke(app, ["score", str(src), "-s", "pass_rate", "--k", "4", "--engine", "fake", "--no-cache", "-o", str(tmp_path / "s.parquet"), "--completions", str(out)])
+    r = runner.invoke(
+        app,
+        [
+            "score",
+            str(src),
+            "-s",
+            "pass_rate",
+            "--k",
+            "4",
+            "--engine",
+            "fake",
+            "--no-cache",
+            "-o",
+            str(tmp_path / "s.parquet"),
+            "--completions",
+            str(out),
+        ],
+    )
     assert r.exit_code == 0, r.output
     # the two recipes, as docs/feedback.md writes them
     rollouts = pl.read_parquet(out)
     prompts = pl.read_ndjson(src).select("id", "text")
-    rft = (rollouts.filter(pl.col("passed")).join(prompts, on="id").group_by("id", maintain_order=True)
-           .agg(pl.col("text").first().alias("prompt"), pl.col("completion").first()))
-    pairs = (rollouts.filter(pl.col("passed")).group_by("id").agg(pl.col("completion").first().alias("chosen"))
-             .join(rollouts.filter(~pl.col("passed")).group_by("id").agg(pl.col("completion").first().alias("rejected")), on="id")
-             .join(prompts, on="id").select(pl.col("text").alias("prompt"), "chosen", "rejected"))
+    rft = (
+        rollouts.filter(pl.col("passed"))
+        .join(prompts, on="id")
+        .group_by("id", maintain_order=True)
+        .agg(pl.col("text").first().alias("prompt"), pl.col("completion").first())
+    )
+    pairs = (
+        rollouts.filter(pl.col("passed"))
+        .group_by("id")
+        .agg(pl.col("completion").first().alias("chosen"))
+        .join(rollouts.filter(~pl.col("passed")).group_by("id").agg(pl.col("completion").first().alias("rejected")), on="id")
+        .join(prompts, on="id")
+        .select(pl.col("text").alias("prompt"), "chosen", "rejected")
+    )
     assert rft.height == 5 and "q0" not in rft["id"].to_list()  # verified positives only
     assert pairs.height == 5 and (pairs["chosen"] != pairs["rejected"]).all()
     assert all("####" in c and "#### 7" not in c for c in pairs["chosen"].to_list())
@@ -73,7 +117,9 @@ def test_completions_need_pass_rate_and_a_file(runner, tmp_path, answers):
     src = write_rows(tmp_path)
     r = runner.invoke(app, ["score", str(src), "-s", "length", "-o", str(tmp_path / "s.parquet"), "--completions", str(tmp_path / "c.jsonl")])
     assert r.exit_code == 2 and "add -s pass_rate" in r.output
-    r = runner.invoke(app, ["score", str(src), "-s", "pass_rate", "--engine", "fake", "--no-cache", "-o", str(tmp_path / "s.parquet"), "--completions", "-"])
+    r = runner.invoke(
+        app, ["score", str(src), "-s", "pass_rate", "--engine", "fake", "--no-cache", "-o", str(tmp_path / "s.parquet"), "--completions", "-"]
+    )
     assert r.exit_code == 2 and "name a .jsonl or .parquet file" in r.output
 
 

@@ -101,7 +101,8 @@ def test_multiple_choice_answers_are_listed_choices():
 def test_code_solutions_pass_their_tests_in_a_fresh_interpreter():
     rows = load("code.jsonl")
     program = "\n".join(
-        f"ns = {{}}\nexec({r['answer']!r}, ns)\nassert callable(ns[{r['entry_point']!r}])\n" + "".join(f"exec({t!r}, dict(ns))\n" for t in r["test_list"])
+        f"ns = {{}}\nexec({r['answer']!r}, ns)\nassert callable(ns[{r['entry_point']!r}])\n"
+        + "".join(f"exec({t!r}, dict(ns))\n" for t in r["test_list"])
         for r in rows
     )
     res = subprocess.run([sys.executable, "-c", program + "print('ok')"], capture_output=True, text=True, timeout=60)

@@ -6,10 +6,10 @@ import numpy as np
 import polars as pl
 import pyarrow.parquet as pq
 import pytest
+import toysignals  # noqa: F401  (registers toy_len)
 
 from curate.cli import app
 from curate.score import ScoreConfig, score
-import toysignals  # noqa: F401  (registers toy_len)
 
 
 def write_jsonl(path, rows):
@@ -39,7 +39,10 @@ def test_difficulty_is_weighted_mean_of_average_rank_cdfs(tmp_path):
 def test_weights_and_directions(tmp_path):
     src = write_jsonl(tmp_path / "in.jsonl", rows(50))
     out = tmp_path / "out.parquet"
-    score([str(src)], ScoreConfig(signals=["toy_len"], output=str(out), workers=1, weights={"score_toy_len_z": 0}, directions={"toy_len": "lower-is-harder"}))
+    score(
+        [str(src)],
+        ScoreConfig(signals=["toy_len"], output=str(out), workers=1, weights={"score_toy_len_z": 0}, directions={"toy_len": "lower-is-harder"}),
+    )
     df = pl.read_parquet(out)
     expected = 1 - df["score_toy_len"].rank("average") / 50 + 1 / 50
     assert np.allclose(df["difficulty"].to_numpy(), expected.to_numpy())
@@ -80,7 +83,10 @@ def test_max_reject_rate_exit_code_and_summary_json(runner, tmp_path):
     src = tmp_path / "in.jsonl"
     src.write_text('{"text":"ok"}\n{"text":null}\n{"text":5}\n')
     summ = tmp_path / "s.json"
-    res = runner.invoke(app, ["score", str(src), "-s", "toy_len", "-j", "1", "-o", str(tmp_path / "o.parquet"), "--max-reject-rate", "0.5", "--summary-json", str(summ)])
+    res = runner.invoke(
+        app,
+        ["score", str(src), "-s", "toy_len", "-j", "1", "-o", str(tmp_path / "o.parquet"), "--max-reject-rate", "0.5", "--summary-json", str(summ)],
+    )
     assert res.exit_code == 4
     assert "max-reject-rate" in res.output
     s = json.loads(summ.read_text())

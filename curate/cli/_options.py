@@ -50,5 +50,6 @@ ExecutorOpt = Annotated[str, flag(ExecutorFields, "executor")]
 RayAddressOpt = Annotated[Optional[str], flag(ExecutorFields, "ray_address")]
 RayEnginesOpt = Annotated[int, flag(EngineActorFields, "ray_engines")]
 RayEngineCpusOpt = Annotated[float, flag(EngineActorFields, "ray_engine_cpus")]
-MaxRejectRateOpt = Annotated[Optional[float], typer.Option("--max-reject-rate", min=0.0, max=1.0,
-                                                           help="Exit with code 4 when more than this fraction of rows is quarantined.")]
+MaxRejectRateOpt = Annotated[
+    Optional[float], typer.Option("--max-reject-rate", min=0.0, max=1.0, help="Exit with code 4 when more than this fraction of rows is quarantined.")
+]

@@ -41,8 +41,10 @@ def compare_cmd(
     res = run_stage("compare", options(O, locals()))
     for arm, text in res.verdicts.items():
         info(f"[bold]{escape(arm)}[/] vs {escape(res.baseline)}: {escape(text)}")
-    info(f"[green]✓[/] {res.rows_in} runs in {len(res.runs)} arms → {escape(res.compare_json)}"
-         + (f", {escape(res.compare_png)}" if res.compare_png else ""))
+    info(
+        f"[green]✓[/] {res.rows_in} runs in {len(res.runs)} arms → {escape(res.compare_json)}"
+        + (f", {escape(res.compare_png)}" if res.compare_png else "")
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -63,10 +63,14 @@ def _print(data: dict) -> None:
     pooled = cv.get("pooled") or {}
     lo, hi = pooled.get("spearman_ci95") or (None, None)
     fmt = lambda v: "—" if v is None else f"{v:.3f}"  # noqa: E731
-    info(f"[bold]fit[/]: {data['rows_labelled']:,} labelled rows ({data['rows_unlabelled']:,} unlabelled, {data['quarantined']:,} quarantined), "
-         f"{data['kind']} by {data['learner']} (strength {data['strength']:g}) in {data['seconds']:.1f}s")
-    info(f"  cross-validated Spearman {fmt(pooled.get('spearman'))} (95% CI {fmt(lo)} … {fmt(hi)}); per fold: "
-         + ", ".join(fmt(f.get("spearman")) for f in cv.get("folds", [])))
+    info(
+        f"[bold]fit[/]: {data['rows_labelled']:,} labelled rows ({data['rows_unlabelled']:,} unlabelled, {data['quarantined']:,} quarantined), "
+        f"{data['kind']} by {data['learner']} (strength {data['strength']:g}) in {data['seconds']:.1f}s"
+    )
+    info(
+        f"  cross-validated Spearman {fmt(pooled.get('spearman'))} (95% CI {fmt(lo)} … {fmt(hi)}); per fold: "
+        + ", ".join(fmt(f.get("spearman")) for f in cv.get("folds", []))
+    )
     if "auc" in pooled:
         alo, ahi = pooled.get("auc_ci95") or (None, None)
         info(f"  AUC {fmt(pooled.get('auc'))} (95% CI {fmt(alo)} … {fmt(ahi)})")

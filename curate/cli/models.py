@@ -36,7 +36,9 @@ def list_cmd(cache_dir: CacheDirOpt = None) -> None:
 @handle
 def prepare_cmd(
     cache_dir: CacheDirOpt = None,
-    dtype: Annotated[str, typer.Option("--dtype", help="bfloat16 (default; half the size) or float32 (greedy output matches transformers exactly).")] = "bfloat16",
+    dtype: Annotated[
+        str, typer.Option("--dtype", help="bfloat16 (default; half the size) or float32 (greedy output matches transformers exactly).")
+    ] = "bfloat16",
     force: Annotated[bool, typer.Option("--force", help="Convert again even if the folder exists.")] = False,
 ) -> None:
     """Convert the bundled GGUF model once into a Hugging Face folder vLLM loads (offline, ~25 s).

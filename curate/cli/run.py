@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -36,8 +36,9 @@ def run_cmd(
     from curate.pipeline import RunOptions, load_pipeline, run_pipeline
 
     cfg = load_pipeline(pipeline, set_)
-    result = run_pipeline(cfg, RunOptions(max_reject_rate=max_reject_rate, fail_on_empty=fail_on_empty, force=force, base_dir=Path.cwd()),
-                          reporter=CliReporter())
+    result = run_pipeline(
+        cfg, RunOptions(max_reject_rate=max_reject_rate, fail_on_empty=fail_on_empty, force=force, base_dir=Path.cwd()), reporter=CliReporter()
+    )
     for s in result["stages"]:
         info(f"  {s['name']:<16} {s['status']:<20} → {s['output']}")
     info(f"[bold]done[/] in {result['seconds']:.1f}s; changed: {', '.join(result['changed']) or 'nothing'}")

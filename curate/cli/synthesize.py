@@ -9,8 +9,21 @@ import typer
 
 from curate.cli._errors import handle
 from curate.cli._options import (
-    EngineOpt, EngineTimeoutOpt, FormatOpt, InputArg, NoCacheOpt, OutputOpt, RayAddressOpt, RayEngineCpusOpt, RayEnginesOpt, RejectsOpt, RowsPerShardOpt, SeedOpt,
-    SummaryJsonOpt, flag, options,
+    EngineOpt,
+    EngineTimeoutOpt,
+    FormatOpt,
+    InputArg,
+    NoCacheOpt,
+    OutputOpt,
+    RayAddressOpt,
+    RayEngineCpusOpt,
+    RayEnginesOpt,
+    RejectsOpt,
+    RowsPerShardOpt,
+    SeedOpt,
+    SummaryJsonOpt,
+    flag,
+    options,
 )
 from curate.stages.synthesize import SynthesizeOptions as O
 
@@ -82,7 +95,9 @@ def synthesize_cmd(
     seed: SeedOpt = 0,
     no_cache: NoCacheOpt = False,
     engine_timeout: EngineTimeoutOpt = None,
-    executor: Annotated[str, typer.Option("--executor", help="Where model calls run: local (engines in this process) or ray (engine actors on a Ray cluster).")] = "local",
+    executor: Annotated[
+        str, typer.Option("--executor", help="Where model calls run: local (engines in this process) or ray (engine actors on a Ray cluster).")
+    ] = "local",
     ray_address: RayAddressOpt = None,
     ray_engines: RayEnginesOpt = 1,
     ray_engine_cpus: RayEngineCpusOpt = 1.0,

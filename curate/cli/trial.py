@@ -51,11 +51,15 @@ def trial_cmd(
 
     res = run_stage("trial", options(O, values))
     for arm, a in res.arms.items():
-        info(f"[bold]{escape(arm)}[/]: lr {a['lr']:g}, final eval_loss " + ", ".join("n/a" if v is None else f"{v:.4f}" for v in a["final_eval_loss"]))
+        info(
+            f"[bold]{escape(arm)}[/]: lr {a['lr']:g}, final eval_loss " + ", ".join("n/a" if v is None else f"{v:.4f}" for v in a["final_eval_loss"])
+        )
     for arm, text in res.verdicts.items():
         info(f"[bold]{escape(arm)}[/] vs {escape(res.baseline)}: {escape(text)}")
-    info(f"[green]✓[/] {sum(a['runs'] for a in res.arms.values())} runs in {len(res.arms)} arms, {res.steps} steps each → {escape(res.trial_json)}, "
-         f"{escape(res.compare_json)} ({res.seconds / 60:.1f} min)")
+    info(
+        f"[green]✓[/] {sum(a['runs'] for a in res.arms.values())} runs in {len(res.arms)} arms, {res.steps} steps each → {escape(res.trial_json)}, "
+        f"{escape(res.compare_json)} ({res.seconds / 60:.1f} min)"
+    )
     if summary_json:
         write_summary_json(summary_json, res.to_json())
 

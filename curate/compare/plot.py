@@ -30,8 +30,7 @@ def plot_compare(path: Path, series: dict[str, list[Series]], window: Window, me
         label = f"{name} (mean of {len(runs)} run{'s' if len(runs) != 1 else ''}" + (", band = seeds' range)" if len(runs) > 1 else ")")
         if len(runs) > 1:
             ax.fill_between(window.grid, ys.min(axis=0), ys.max(axis=0), color=colour, alpha=0.2, lw=0)
-        ax.plot(window.grid, ys.mean(axis=0), color=colour, lw=2.2 if name != baseline else 2.0,
-                ls="--" if name == baseline else "-", label=label)
+        ax.plot(window.grid, ys.mean(axis=0), color=colour, lw=2.2 if name != baseline else 2.0, ls="--" if name == baseline else "-", label=label)
     if target is not None:
         ax.axhline(target, color="#222", lw=0.8, ls=":", label=f"target {target:g}")
     for x in (window.start, window.end):

@@ -17,10 +17,11 @@ import csv
 import json
 import math
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from glob import glob
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -107,7 +108,9 @@ def read_trial(folder: str | Path) -> Trial:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "(top level)"
-        raise InputError(f"{file}: {where}: {first['msg']}", "trial.json needs {\"arms\": {NAME: {\"runs\": [{\"seed\": N, \"path\": ...}]}}} (docs/evidence.md)") from None
+        raise InputError(
+            f"{file}: {where}: {first['msg']}", 'trial.json needs {"arms": {NAME: {"runs": [{"seed": N, "path": ...}]}}} (docs/evidence.md)'
+        ) from None
     if manifest.format != TRIAL_FORMAT:
         raise InputError(f"{file}: format '{manifest.format}' is not {TRIAL_FORMAT}", "upgrade curate, or rewrite the trial with this version")
     arms: dict[str, list[str]] = {}
@@ -139,7 +142,9 @@ def parse_arm(spec: str) -> tuple[str, list[str]]:
     name, sep, rest = spec.partition("=")
     name = name.strip()
     if not sep or not name or not rest.strip():
-        raise UsageError(f"--arm '{spec}' is not NAME=PATH[,PATH...]", "e.g. --arm baseline=runs/base-s0,runs/base-s1 --arm root=runs/root-s0,runs/root-s1")
+        raise UsageError(
+            f"--arm '{spec}' is not NAME=PATH[,PATH...]", "e.g. --arm baseline=runs/base-s0,runs/base-s1 --arm root=runs/root-s0,runs/root-s1"
+        )
     _check_arm_name(name, f"--arm {spec}")
     paths: list[str] = []
     for part in (p.strip() for p in rest.split(",")):
@@ -174,7 +179,9 @@ def resolve_arms(runs: Iterable[str] = (), arm_specs: Iterable[str] = ()) -> tup
     for spec in arm_specs:
         name, paths = parse_arm(spec)
         if name in arms:
-            raise UsageError(f"arm '{name}' is given twice ({sources[name]} and --arm {spec})", "give each arm once, with all its runs: --arm NAME=PATH,PATH")
+            raise UsageError(
+                f"arm '{name}' is given twice ({sources[name]} and --arm {spec})", "give each arm once, with all its runs: --arm NAME=PATH,PATH"
+            )
         arms[name], sources[name] = paths, f"--arm {spec}"
     return arms, baseline, metric
 
@@ -190,10 +197,14 @@ def resolve_log(path: str | Path) -> Path:
     if p.is_dir():
         if (p / TRAINER_STATE).is_file():
             return p / TRAINER_STATE
-        checkpoints = [(int(m.group(1)), c) for c in p.glob("checkpoint-*") if (m := re.fullmatch(r"checkpoint-(\d+)", c.name)) and (c / TRAINER_STATE).is_file()]
+        checkpoints = [
+            (int(m.group(1)), c) for c in p.glob("checkpoint-*") if (m := re.fullmatch(r"checkpoint-(\d+)", c.name)) and (c / TRAINER_STATE).is_file()
+        ]
         if checkpoints:
             return max(checkpoints)[1] / TRAINER_STATE
-        raise InputError(f"{p} holds no {TRAINER_STATE} (nor checkpoint-N/{TRAINER_STATE})", "pass the log file itself (trainer_state.json, .csv, .jsonl)")
+        raise InputError(
+            f"{p} holds no {TRAINER_STATE} (nor checkpoint-N/{TRAINER_STATE})", "pass the log file itself (trainer_state.json, .csv, .jsonl)"
+        )
     raise InputError(f"run log '{p}' does not exist", "check the path given with --arm")
 
 
@@ -261,7 +272,7 @@ def _from_entries(file: Path, metric: str, entries: Iterable[tuple[int, Any]], u
     for where, entry in entries:
         seen += 1
         if not isinstance(entry, dict):
-            raise InputError(f"{file}: {unit} {where} is not a JSON object", "each log entry must be an object like {\"step\": 100, \"eval_loss\": 2.3}")
+            raise InputError(f"{file}: {unit} {where} is not a JSON object", 'each log entry must be an object like {"step": 100, "eval_loss": 2.3}')
         keys.update(dict.fromkeys(entry))
         if metric not in entry:
             continue
@@ -307,7 +318,9 @@ def _from_csv(file: Path, metric: str, delimiter: str) -> tuple[str, str, list[t
         column = _metric_column(file, header, metric)
     step_col = next((c for c in STEP_COLUMNS if c in header), None)
     if step_col is None:
-        raise InputError(f"{file} has no step column (looked for {', '.join(STEP_COLUMNS)}; it has {', '.join(header)})", "export the log with its step column")
+        raise InputError(
+            f"{file} has no step column (looked for {', '.join(STEP_COLUMNS)}; it has {', '.join(header)})", "export the log with its step column"
+        )
     si, mi = header.index(step_col), header.index(column)
     pairs: list[tuple[float, float, str]] = []
     for lineno, row in enumerate(rows, 2):
@@ -340,7 +353,9 @@ def _metric_column(file: Path, header: list[str], metric: str) -> str:
     if len(hits) == 1:
         return hits[0]
     if len(hits) > 1:
-        raise InputError(f"{file} holds '{metric}' for several runs ({', '.join(hits)})", "export one run per file, or pass the full column name with --metric")
+        raise InputError(
+            f"{file} holds '{metric}' for several runs ({', '.join(hits)})", "export one run per file, or pass the full column name with --metric"
+        )
     raise _no_metric(file, metric, [h for h in header if h not in STEP_COLUMNS])
 
 

@@ -7,7 +7,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 
@@ -23,6 +23,12 @@ DEFAULT_BASELINE = "baseline"
 DEFAULT_METRIC = "eval_loss"
 _HIGHER_NAMES = re.compile(r"acc|accuracy|f1|bleu|rouge|exact_match|pass@|pass_rate|auroc|precision|recall|score", re.I)
 _LOWER_NAMES = re.compile(r"loss|perplexity|ppl|error|nll|wer|cer", re.I)
+
+
+class _Bootstrap(TypedDict):
+    seed: int
+    n_resamples: int
+    level: float
 
 
 @dataclass(frozen=True)
@@ -64,7 +70,9 @@ def compare(
 ) -> CompareResult:
     """Compare each arm's runs with the baseline's; write OUTPUT/compare.json (and compare.png)."""
     if baseline not in arms:
-        raise UsageError(f"no arm named '{baseline}' (arms: {', '.join(arms) or 'none'})", "name the baseline arm with --baseline NAME, or add --arm baseline=PATH")
+        raise UsageError(
+            f"no arm named '{baseline}' (arms: {', '.join(arms) or 'none'})", "name the baseline arm with --baseline NAME, or add --arm baseline=PATH"
+        )
     if len(arms) < 2:
         raise UsageError(f"only the baseline arm '{baseline}' was given", "add an arm to compare with it: --arm NAME=PATH[,PATH...]")
     for name, paths in arms.items():
@@ -82,7 +90,7 @@ def compare(
 
     series: dict[str, list[Series]] = {name: [_read(name, p, metric) for p in paths] for name, paths in arms.items()}
     window = stats.common_window(series)
-    kw = dict(seed=seed, n_resamples=n_resamples, level=confidence)
+    kw = _Bootstrap(seed=seed, n_resamples=n_resamples, level=confidence)
     notes: list[str] = []
     if (n := _direction_note(metric, lower_is_better)) is not None:
         notes.append(n)
@@ -103,8 +111,17 @@ def compare(
         per[name] = {"final": finals, "auc": aucs}
         entry: dict[str, Any] = {
             "runs": [
-                {"path": s.path, "file": s.file, "format": s.format, "column": s.column, "steps": [s.first_step, s.last_step],
-                 "points": int(len(s.steps)), "final": float(f), "auc": float(a), "steps_to_target": r}
+                {
+                    "path": s.path,
+                    "file": s.file,
+                    "format": s.format,
+                    "column": s.column,
+                    "steps": [s.first_step, s.last_step],
+                    "points": int(len(s.steps)),
+                    "final": float(f),
+                    "auc": float(a),
+                    "steps_to_target": r,
+                }
                 for s, f, a, r in zip(runs, finals, aucs, reach)
             ],
             "n_runs": len(runs),
@@ -147,9 +164,21 @@ def compare(
             else:
                 r_arm, r_base = out_arms[name]["steps_to_target"], out_arms[baseline]["steps_to_target"]
                 steps_note = f"{name} reached it in {r_arm['reached']} of {r_arm['of']} runs, {baseline} in {r_base['reached']} of {r_base['of']}"
-        v = verdict(arm=name, baseline=baseline, metric=metric, lower_is_better=lower_is_better, window=(window.start, window.end),
-                    n_arm=len(series[name]), n_base=n_base, final=d_final, auc=d_auc, steps=d_steps, target=target,
-                    steps_means=steps_means, steps_note=steps_note)
+        v = verdict(
+            arm=name,
+            baseline=baseline,
+            metric=metric,
+            lower_is_better=lower_is_better,
+            window=(window.start, window.end),
+            n_arm=len(series[name]),
+            n_base=n_base,
+            final=d_final,
+            auc=d_auc,
+            steps=d_steps,
+            target=target,
+            steps_means=steps_means,
+            steps_note=steps_note,
+        )
         vs[name] = {
             "pairing": d_final.pairing,
             "n_runs": [len(series[name]), n_base],
@@ -170,8 +199,13 @@ def compare(
         "baseline": baseline,
         "target": target,
         "window": {"start": window.start, "end": window.end, "grid_points": int(len(window.grid))},
-        "bootstrap": {"library": "scipy.stats.bootstrap", "method": "percentile", "confidence_level": confidence,
-                      "n_resamples": n_resamples, "seed": seed},
+        "bootstrap": {
+            "library": "scipy.stats.bootstrap",
+            "method": "percentile",
+            "confidence_level": confidence,
+            "n_resamples": n_resamples,
+            "seed": seed,
+        },
         "definitions": {
             "window": "steps from the latest first step to the earliest last step over all runs (the range every run covers)",
             "final": "the value at the window's end, linearly interpolated between logged steps; mean over an arm's runs",

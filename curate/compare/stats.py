@@ -140,7 +140,9 @@ def mean_difference(arm: np.ndarray, base: np.ndarray, seed: int = 0, n_resample
     return Difference(est, _bootstrap((a, b), diff, False, seed, n_resamples, level), how)
 
 
-def relative_difference(arm: np.ndarray, base: np.ndarray, seed: int = 0, n_resamples: int = N_RESAMPLES, level: float = CONFIDENCE) -> Difference | None:
+def relative_difference(
+    arm: np.ndarray, base: np.ndarray, seed: int = 0, n_resamples: int = N_RESAMPLES, level: float = CONFIDENCE
+) -> Difference | None:
     """mean(arm) / mean(base) − 1 with a bootstrap CI (paired resampling of seed indices when the counts match).
 
     None when a baseline value is not positive (a ratio to a step ≤ 0 means nothing).

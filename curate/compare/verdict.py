@@ -19,6 +19,7 @@ BETTER, WORSE, NONE, NO_CI, NOT_COMPARED = "better", "worse", "no difference det
 def _decimals(estimate: float, ci: tuple[float, float] | None) -> int:
     """Decimals for two significant figures of the CI's width (the precision the data support), at most one more than
     two significant figures of the estimate; without a CI, two significant figures of the estimate."""
+
     def sig2(x: float) -> int:
         return 1 - math.floor(math.log10(abs(x))) if x else 0
 
@@ -73,6 +74,7 @@ def _pairing(how: str) -> str:
 
 def _value(label: str, d: Difference, f: str, compact: bool) -> str:
     if f in (BETTER, WORSE):
+        assert d.ci is not None  # finding() says better or worse only with a CI
         lo, hi = sorted((abs(d.ci[0]), abs(d.ci[1])))
         e, lo_s, hi_s = numbers(abs(d.estimate), (lo, hi))
         return f"{label} {e} {'lower' if d.estimate < 0 else 'higher'} ({f}), 95 % CI [{lo_s}, {hi_s}]"
@@ -86,6 +88,7 @@ def _value(label: str, d: Difference, f: str, compact: bool) -> str:
 def _steps(target: float, d: Difference, f: str, means: tuple[float, float], compact: bool) -> str:
     ms = f"{num(means[0])} vs {num(means[1])} steps"
     if f in (BETTER, WORSE):
+        assert d.ci is not None  # finding() says better or worse only with a CI
         lo, hi = sorted((abs(d.ci[0]), abs(d.ci[1])))
         e, lo_s, hi_s = numbers(abs(d.estimate), (lo, hi), scale=100)
         if d.estimate < 0:
@@ -128,6 +131,7 @@ def verdict(
             return _value(f"final {metric}", final, found[key], compact)
         if key == "auc":
             return _value(f"mean {metric} over steps {num(window[0])}–{num(window[1])}", auc, found[key], compact)
+        assert target is not None  # steps_to_target is compared only with a target
         if steps is None:
             return f"steps to reach {target:g} not compared: {steps_note or 'not every run reached it'}"
         return _steps(target, steps, found[key], steps_means or (math.nan, math.nan), compact)
@@ -140,7 +144,9 @@ def verdict(
         text = f"{body} ({_pairing(how)}, {seeds})"
     elif how == "none":
         single = " and ".join(n for n, k in ((arm, n_arm), (baseline, n_base)) if k < 2)
-        text = f"no verdict: {single} {'has' if ' and ' not in single else 'have'} one run, and a confidence interval needs at least two per arm: {body}"
+        text = (
+            f"no verdict: {single} {'has' if ' and ' not in single else 'have'} one run, and a confidence interval needs at least two per arm: {body}"
+        )
     else:
         text = f"no difference detectable with {seeds}: {body} ({_pairing(how)})"
     return Verdict(text, found)

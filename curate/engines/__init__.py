@@ -113,8 +113,9 @@ def request_cache_path(cfg: EngineConfig, cache_dir: Any = None) -> Any:
     return cache_root(cfg.cache_dir) / "requests.sqlite"
 
 
-def open_engine(cfg: EngineConfig | None = None, *, cached: bool = True, engine: Any = None, executor: Any = None,
-                cache_dir: Any = None, lazy: bool = False) -> Any:
+def open_engine(
+    cfg: EngineConfig | None = None, *, cached: bool = True, engine: Any = None, executor: Any = None, cache_dir: Any = None, lazy: bool = False
+) -> Any:
     """Open the engine described by `cfg`, wrapped in the request cache unless `cached=False`.
 
     `engine` lets a caller wrap an already built engine (e.g. a FakeEngine, or a shared vLLM engine

@@ -27,7 +27,6 @@ from typing import Any, TypeVar
 from curate.engines.base import ENGINES, Completion, EngineConfig, Prompt, PromptScore, SamplingParams
 from curate.errors import EngineError
 
-
 T = TypeVar("T")
 DEFAULT_TIMEOUT = 60.0  # seconds per attempt; see EngineConfig.timeout
 
@@ -110,7 +109,9 @@ class OpenAIEngine:
         if r.status_code == 429 or r.status_code >= 500:
             raise _Retryable(f"HTTP {r.status_code}: {text}")
         if r.status_code >= 400:
-            raise EngineError(f"server refused the request (HTTP {r.status_code}): {raw[:300].decode('utf-8', 'replace')}", "check --model and the sampling options")
+            raise EngineError(
+                f"server refused the request (HTTP {r.status_code}): {raw[:300].decode('utf-8', 'replace')}", "check --model and the sampling options"
+            )
         try:
             return parse(orjson.loads(raw))
         except (ValueError, TypeError, KeyError, AttributeError, IndexError) as exc:  # orjson.JSONDecodeError is a ValueError
@@ -135,7 +136,10 @@ class OpenAIEngine:
             models = r.json().get("data") or []
             return str(models[0]["id"])
         except Exception as exc:
-            raise EngineError(f"cannot reach an OpenAI-compatible server at {self.url} ({type(exc).__name__}: {exc})", "start one (python -m vllm.entrypoints.openai.api_server --host 127.0.0.1 --model DIR) or fix --engine-url; pass --model if /v1/models is not served") from None
+            raise EngineError(
+                f"cannot reach an OpenAI-compatible server at {self.url} ({type(exc).__name__}: {exc})",
+                "start one (python -m vllm.entrypoints.openai.api_server --host 127.0.0.1 --model DIR) or fix --engine-url; pass --model if /v1/models is not served",
+            ) from None
 
     # -- protocol --------------------------------------------------------------------------
     def _one(self, prompt: Prompt, params: SamplingParams) -> Completion:
@@ -220,8 +224,10 @@ class OpenAIEngine:
         results = list(self.pool.map(lambda t: self._score_one(t, top_k), texts))
         failed = [r for r in results if isinstance(r, str)]
         if failed:
-            raise EngineError(f"{len(failed)} of {len(texts)} prompt scorings failed at {self.url} after {self.retries} retries: {failed[0]}",
-                              "check the server and --engine-url")
+            raise EngineError(
+                f"{len(failed)} of {len(texts)} prompt scorings failed at {self.url} after {self.retries} retries: {failed[0]}",
+                "check the server and --engine-url",
+            )
         return results  # type: ignore[return-value]
 
     def close(self) -> None:

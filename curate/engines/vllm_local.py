@@ -96,7 +96,10 @@ class VLLMEngine:
         try:
             self.llm = vllm.LLM(**kwargs)
         except Exception as exc:
-            raise EngineError(f"vLLM could not start on {path}: {type(exc).__name__}: {exc}", "check memory (VLLM_CPU_KVCACHE_SPACE) and --model; run with CURATE_DEBUG=1 for details") from exc
+            raise EngineError(
+                f"vLLM could not start on {path}: {type(exc).__name__}: {exc}",
+                "check memory (VLLM_CPU_KVCACHE_SPACE) and --model; run with CURATE_DEBUG=1 for details",
+            ) from exc
         self.start_seconds = time.perf_counter() - t0
         self.tokenizer = self.llm.get_tokenizer()
         self.max_model_len = max_model_len

@@ -46,9 +46,7 @@ class Executor(Protocol):
     def __exit__(self, *exc: Any) -> None: ...
 
 
-EXECUTORS: Registry[Callable[[ExecutorConfig], Executor]] = Registry(
-    "executors", ("curate.executors.local", "curate.executors.ray_data")
-)
+EXECUTORS: Registry[Callable[[ExecutorConfig], Executor]] = Registry("executors", ("curate.executors.local", "curate.executors.ray_data"))
 
 
 def open_executor(cfg: ExecutorConfig | None = None) -> Executor:

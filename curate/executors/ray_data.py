@@ -174,8 +174,9 @@ class RayExecutor:
         from curate.executors.ray_engines import RayEnginePool
 
         reserved = {r: sum(p.resources[r] for p in self._pools) for r in ("CPU", "GPU")}
-        pool = RayEnginePool(engine_cfg, self.cfg.engines, self.cfg.engine_cpus, self.cfg.engine_gpus,
-                             spare_cpus=self.cfg.spare_cpus, reserved=reserved)
+        pool = RayEnginePool(
+            engine_cfg, self.cfg.engines, self.cfg.engine_cpus, self.cfg.engine_gpus, spare_cpus=self.cfg.spare_cpus, reserved=reserved
+        )
         self._pools.append(pool)
         return pool
 

@@ -82,8 +82,16 @@ class RayEnginePool:
     stay free for batch tasks; `reserved` is what other pools of the same run hold already.
     """
 
-    def __init__(self, cfg: EngineConfig, size: int = 1, cpus: float = 1.0, gpus: float | None = None, *,
-                 spare_cpus: float = 0.0, reserved: dict[str, float] | None = None):
+    def __init__(
+        self,
+        cfg: EngineConfig,
+        size: int = 1,
+        cpus: float = 1.0,
+        gpus: float | None = None,
+        *,
+        spare_cpus: float = 0.0,
+        reserved: dict[str, float] | None = None,
+    ):
         import ray
         from ray.util.placement_group import placement_group
         from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
@@ -177,10 +185,14 @@ def check_capacity(ray: Any, size: int, cpus: float, gpus: float, spare_cpus: fl
             parts.append("the run's other engine actors")
         if spare_cpus:
             parts.append("the batch tasks")
-        raise UsageError(f"{', '.join(parts[:-1]) + ' and ' + parts[-1] if len(parts) > 1 else parts[0]} need {', '.join(short)}",
-                         "lower --ray-engines or --ray-engine-cpus, or add nodes to the cluster")
+        raise UsageError(
+            f"{', '.join(parts[:-1]) + ' and ' + parts[-1] if len(parts) > 1 else parts[0]} need {', '.join(short)}",
+            "lower --ray-engines or --ray-engine-cpus, or add nodes to the cluster",
+        )
     nodes = [n.get("Resources", {}) for n in ray.nodes() if n.get("Alive")]
     if nodes and not any(n.get("CPU", 0) >= cpus and n.get("GPU", 0) >= gpus for n in nodes):
         biggest = max(n.get("CPU", 0) for n in nodes)
-        raise UsageError(f"one engine actor needs {_fmt({'CPU': cpus, **({'GPU': gpus} if gpus else {})})} on one node; the largest node has {biggest:g} CPUs",
-                         "lower --ray-engine-cpus")
+        raise UsageError(
+            f"one engine actor needs {_fmt({'CPU': cpus, **({'GPU': gpus} if gpus else {})})} on one node; the largest node has {biggest:g} CPUs",
+            "lower --ray-engine-cpus",
+        )

@@ -71,15 +71,19 @@ def predict(run: OrderedRun, model_dir: str) -> np.ndarray:
     meta = read_meta(model_dir)
     lo, hi = meta.get("label_range") or (float("-inf"), float("inf"))
     if meta.get("kind") != "binary" and not (0 <= float(lo) and float(hi) <= 1):
-        raise UsageError(f"--predictor {model_dir} predicts '{meta.get('label')}' in [{lo}, {hi}], not a pass probability",
-                         "fit a model of a pass rate (e.g. --label score_pass_rate) or of a binary label")
+        raise UsageError(
+            f"--predictor {model_dir} predicts '{meta.get('label')}' in [{lo}, {hi}], not a pass probability",
+            "fit a model of a pass rate (e.g. --label score_pass_rate) or of a binary label",
+        )
     spec = FeatureSpec.model_validate(meta["features"])
     wanted = list(dict.fromkeys([spec.text_field, *spec.extra_text, *spec.needed_columns()]))
     have = set(pl.scan_parquet(run.shards[0]).collect_schema().names()) if run.shards else set()
     missing = [c for c in wanted if c not in have]
     if missing:
-        raise InputError(f"--predictor {model_dir} reads column(s) {', '.join(missing)}, which the ordered rows lack",
-                         "order rows that carry the model's features (score them as the model was fitted)")
+        raise InputError(
+            f"--predictor {model_dir} reads column(s) {', '.join(missing)}, which the ordered rows lack",
+            "order rows that carry the model's features (score them as the model was fitted)",
+        )
     frame = pl.scan_parquet(run.shards).select(wanted).collect()[run.first_pos.tolist()]
     table = frame.to_arrow()
     cols = Predicted(predictor=model_dir).score(BatchContext(table=pa.table(table), text_field=spec.text_field, options={"predictor": model_dir}))
@@ -99,7 +103,9 @@ def prior(run: OrderedRun, prior_column: str | None = None, strength: float = 2.
         source[ok] = "predictor"
     if prior_column is not None:
         if prior_column not in run.columns:
-            raise UsageError(f"--prior-column {prior_column}: the ordered rows have no such column", "pick a column with a pass probability in [0, 1]")
+            raise UsageError(
+                f"--prior-column {prior_column}: the ordered rows have no such column", "pick a column with a pass probability in [0, 1]"
+            )
         p = np.asarray(run.columns[prior_column], dtype=np.float64)
         ok = np.isfinite(p) & (p >= 0) & (p <= 1)
         a0[ok] = 1 + strength * p[ok]
@@ -147,4 +153,3 @@ def update(post: Posterior, rows: np.ndarray, obs: pl.DataFrame, report: StatsRe
             lo, hi = int(steps.min()), int(steps.max())  # type: ignore[arg-type]
             report.steps = [lo, hi] if report.steps is None else [min(lo, report.steps[0]), max(hi, report.steps[1])]
     return post
-

@@ -132,8 +132,12 @@ def replan(run: OrderedRun, plan: np.ndarray, at: int, post: Posterior, strat: S
         head = _most_uncertain_first(run, rest[inb], layer[inb], post)
         status[np.unique(rows[inb])] = "in_band"
         status[np.unique(rows[~inb])] = "deferred"
-        counts.update(in_band_reads=int(inb.sum()), in_band_rows=len(np.unique(rows[inb])),
-                      deferred_reads=int((~inb).sum()), deferred_rows=len(np.unique(rows[~inb])))
+        counts.update(
+            in_band_reads=int(inb.sum()),
+            in_band_rows=len(np.unique(rows[inb])),
+            deferred_reads=int((~inb).sum()),
+            deferred_rows=len(np.unique(rows[~inb])),
+        )
         rest, layer = rest[~inb], layer[~inb]
     schedule = get_schedule(run.schedule)
     g = schedule.pacing(run.schedule_steps, run.params)
@@ -238,8 +242,11 @@ def _fixed_mix(run: OrderedRun, seq: np.ndarray, at: int) -> tuple[np.ndarray, d
     b = run.batch_size
     mixed = interleave(seq, seq_code, w / w.sum(), b, exhausted="share", first_step=(b - at % b) if at % b else None)
     shares = np.bincount(code[run.pos_row[mixed.sequence]], minlength=len(names)) / max(1, len(mixed.sequence))
-    return mixed.sequence, {"column": column, "weights": weights,
-                            "values": {str(names[i]): {"share": round(float(shares[i]), 6), "reads": int(mixed.per_group[i]["rows"])} for i in range(len(names))}}
+    return mixed.sequence, {
+        "column": column,
+        "weights": weights,
+        "values": {str(names[i]): {"share": round(float(shares[i]), 6), "reads": int(mixed.per_group[i]["rows"])} for i in range(len(names))},
+    }
 
 
 def _ucb_mix(run: OrderedRun, seq: np.ndarray, post: Posterior, strat: Strategies, at: int) -> tuple[np.ndarray, dict[str, Any]]:
@@ -268,8 +275,16 @@ def _ucb_mix(run: OrderedRun, seq: np.ndarray, post: Posterior, strat: Strategie
     info = {
         "column": strat.ucb_by,
         "temperature": strat.ucb_temperature,
-        "values": {str(names[i]): {"weight": round(float(w[i]), 6), "ucb": round(float(score[i]), 6), "mean_abs_advantage": round(float(mean_adv[i]), 6),
-                                   "observations": int(n_d[i]), "share": round(float(shares[i]), 6), "reads": int(mixed.per_group[i]["rows"])}
-                   for i in range(g_count)},
+        "values": {
+            str(names[i]): {
+                "weight": round(float(w[i]), 6),
+                "ucb": round(float(score[i]), 6),
+                "mean_abs_advantage": round(float(mean_adv[i]), 6),
+                "observations": int(n_d[i]),
+                "share": round(float(shares[i]), 6),
+                "reads": int(mixed.per_group[i]["rows"]),
+            }
+            for i in range(g_count)
+        },
     }
     return out, info

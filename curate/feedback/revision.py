@@ -77,11 +77,16 @@ def feedback(cfg: FeedbackConfig, log: Any = None) -> FeedbackResult:
         raise UsageError(f"-o {cfg.output} is the parent folder or inside it", "write the revision to a new folder beside the parent")
     run = load_ordered(src, [c for c in (PASSES, SAMPLES, cfg.prior_column, cfg.ucb_by, *(k.column for k in _keys(src))) if c], cfg.id_field)
     if cfg.ucb_by and cfg.ucb_by not in run.columns:
-        raise UsageError(f"--ucb-by {cfg.ucb_by}: the rows in '{src}' have no column '{cfg.ucb_by}'", "pick a column the ordered rows carry (e.g. source)")
+        raise UsageError(
+            f"--ucb-by {cfg.ucb_by}: the rows in '{src}' have no column '{cfg.ucb_by}'", "pick a column the ordered rows carry (e.g. source)"
+        )
     if not 0 <= cfg.step < run.steps:
-        raise UsageError(f"--step {cfg.step} is outside the run's steps 0…{run.steps - 1}" if cfg.step < 0 or cfg.step > run.steps else
-                         f"--step {cfg.step} is the end of the run ({run.steps} steps): nothing is left to re-plan",
-                         "pass the number of steps the trainer has completed")
+        raise UsageError(
+            f"--step {cfg.step} is outside the run's steps 0…{run.steps - 1}"
+            if cfg.step < 0 or cfg.step > run.steps
+            else f"--step {cfg.step} is the end of the run ({run.steps} steps): nothing is left to re-plan",
+            "pass the number of steps the trainer has completed",
+        )
     check_destination(out)
     at = cfg.step * run.batch_size
     say(f"read {run.positions:,} positions ({run.rows:,} rows) of {src}; the trainer has read {at:,}")
@@ -97,7 +102,9 @@ def feedback(cfg: FeedbackConfig, log: Any = None) -> FeedbackResult:
     rows, known = match(obs, run, report)
     update(post, rows, known, report)
     if report.used == 0:
-        raise InputError(f"no usable observation in '{cfg.stats}' ({_ignored(report)})", "check the ids and the outcome columns (see docs/feedback.md)")
+        raise InputError(
+            f"no usable observation in '{cfg.stats}' ({_ignored(report)})", "check the ids and the outcome columns (see docs/feedback.md)"
+        )
     seed = run.seed if cfg.seed is None else cfg.seed
     res = replan(run, np.arange(run.positions, dtype=np.int64), at, post, strat, seed, salt=run.revision + 1)
     say(f"re-planned {res.counts['remaining_reads']:,} unread position(s) → {res.counts['kept_reads']:,}")
@@ -146,12 +153,16 @@ def _check_steps(obs: Any, step: int, steps: int, path: str) -> None:
     late = obs.filter(pl.col("step") >= step)
     if late.is_empty():
         return
-    hi = int(late["step"].max())  # type: ignore[arg-type]
+    hi = int(late["step"].max())
     if hi >= steps:
-        raise InputError(f"'{path}' has {late.height:,} observation(s) at steps ≥ {step}, up to step {hi} — past the run's {steps} steps",
-                         "these stats are from another run or another curriculum; pass the stats of this one")
-    raise InputError(f"'{path}' has {late.height:,} observation(s) at steps ≥ --step {step} (up to step {hi}): the trainer has read past step {step}",
-                     f"pass --step {hi + 1} (the steps it has completed), so the rows it read are kept as they are")
+        raise InputError(
+            f"'{path}' has {late.height:,} observation(s) at steps ≥ {step}, up to step {hi} — past the run's {steps} steps",
+            "these stats are from another run or another curriculum; pass the stats of this one",
+        )
+    raise InputError(
+        f"'{path}' has {late.height:,} observation(s) at steps ≥ --step {step} (up to step {hi}): the trainer has read past step {step}",
+        f"pass --step {hi + 1} (the steps it has completed), so the rows it read are kept as they are",
+    )
 
 
 def _ignored(report: StatsReport) -> str:
@@ -168,8 +179,9 @@ def _ignored(report: StatsReport) -> str:
     return "; ".join(parts)
 
 
-def _write(run: OrderedRun, cfg: FeedbackConfig, res: Replanned, post: Any, report: StatsReport, strat: Strategies, seed: int, tmp: Path, out: Path,
-           say: Any) -> tuple[dict[str, Any], str]:
+def _write(
+    run: OrderedRun, cfg: FeedbackConfig, res: Replanned, post: Any, report: StatsReport, strat: Strategies, seed: int, tmp: Path, out: Path, say: Any
+) -> tuple[dict[str, Any], str]:
     import polars
     import pyarrow
     import pyarrow.parquet as pq
@@ -217,19 +229,40 @@ def _write(run: OrderedRun, cfg: FeedbackConfig, res: Replanned, post: Any, repo
 
     # every row's posterior, and what the re-plan did with it
     a0, b0 = post.alpha0, post.beta0
-    pq.write_table(pyarrow.table({
-        "id": pyarrow.array([str(i) for i in run.ids.tolist()], pyarrow.string()), "prior_alpha": a0, "prior_beta": b0, "successes": post.s, "trials": post.m,
-        "alpha": post.alpha, "beta": post.beta, "mean": post.mean, "status": pyarrow.array(res.status.astype(str).tolist(), pyarrow.string()),
-    }), str(root / POSTERIOR), compression="zstd")
+    pq.write_table(
+        pyarrow.table(
+            {
+                "id": pyarrow.array([str(i) for i in run.ids.tolist()], pyarrow.string()),
+                "prior_alpha": a0,
+                "prior_beta": b0,
+                "successes": post.s,
+                "trials": post.m,
+                "alpha": post.alpha,
+                "beta": post.beta,
+                "mean": post.mean,
+                "status": pyarrow.array(res.status.astype(str).tolist(), pyarrow.string()),
+            }
+        ),
+        str(root / POSTERIOR),
+        compression="zstd",
+    )
     prefix_cur, _ = prefix_digest([root / r["path"] for r in records["curriculum"]], at)
     prefix_base = prefix_digest([root / r["path"] for r in records["baseline"]], at)[0] if "baseline" in records else None
     if cfg.plot and key_vals is not None:
         from curate.order.plot import plot_curriculum
 
         all_vals = key_vals[: run.positions]
-        plot_curriculum(root / "curriculum.png", key_vals[res.plan], all_vals, res.fraction, b, stages,
-                        f"curate feedback: revision {run.revision + 1}, re-planned from step {cfg.step:,}", key,
-                        key_vals[base_rows] if base_rows is not None else None)
+        plot_curriculum(
+            root / "curriculum.png",
+            key_vals[res.plan],
+            all_vals,
+            res.fraction,
+            b,
+            stages,
+            f"curate feedback: revision {run.revision + 1}, re-planned from step {cfg.step:,}",
+            key,
+            key_vals[base_rows] if base_rows is not None else None,
+        )
     from curate.order.gather import sha256_file
 
     manifest = {k: v for k, v in parent_m.items() if k not in ("revision", "parent", "feedback")}
@@ -251,8 +284,12 @@ def _write(run: OrderedRun, cfg: FeedbackConfig, res: Replanned, post: Any, repo
         "parent_revision": run.revision,
         "stats": {"path": cfg.stats, "sha256": stats_hash.removeprefix("sha256:"), **_report_json(report)},
         "strategies": strat.describe(),
-        "prior": {"rows": post.prior_source, "column": cfg.prior_column, "predictor": cfg.predictor,
-                  "strength": cfg.prior_strength if cfg.prior_column or cfg.predictor else None},
+        "prior": {
+            "rows": post.prior_source,
+            "column": cfg.prior_column,
+            "predictor": cfg.predictor,
+            "strength": cfg.prior_strength if cfg.prior_column or cfg.predictor else None,
+        },
         "outcomes": {"reward_threshold": cfg.reward_threshold, "loss_success": report.loss_success},
         "counts": res.counts,
         "shares": res.mixture,

@@ -100,8 +100,10 @@ def load_ordered(folder: str | Path, columns: list[str] | None = None, id_field:
     sources = describe_sources(shards)
     schema_names = set(pl.scan_parquet(shards[0]).collect_schema().names()) if shards else set()
     if idf not in schema_names:
-        raise InputError(f"the rows in '{root}' have no '{idf}' column, so observations cannot name them",
-                         "order rows that carry an id (curate score adds one), or pass --id-field COLUMN")
+        raise InputError(
+            f"the rows in '{root}' have no '{idf}' column, so observations cannot name them",
+            "order rows that carry an id (curate score adds one), or pass --id-field COLUMN",
+        )
     columns = [*(columns or []), *([cfg["mix_by"]] if cfg.get("mix_by") and cfg.get("mix") else [])]
     wanted = [c for c in dict.fromkeys([idf, "curriculum_fraction", *columns]) if c in schema_names]
     frame = pl.scan_parquet(shards).select(wanted).collect()  # polars keeps the files' order
@@ -132,13 +134,31 @@ def load_ordered(folder: str | Path, columns: list[str] | None = None, id_field:
     cols: dict[str, np.ndarray] = {}
     for c in columns:
         if c in frame.columns:
-            cols[c] = frame[c].to_numpy()[first_pos] if frame[c].dtype.is_numeric() else np.array(frame[c].cast(pl.String).to_list(), dtype=object)[first_pos]
+            cols[c] = (
+                frame[c].to_numpy()[first_pos]
+                if frame[c].dtype.is_numeric()
+                else np.array(frame[c].cast(pl.String).to_list(), dtype=object)[first_pos]
+            )
     params_raw = {k: v for k, v in (cfg.get("params") or {}).items() if k in Params.__dataclass_fields__}
     return OrderedRun(
-        folder=root, manifest=manifest, manifest_sha256=sha256_bytes(raw), shards=shards, baseline_shards=base, batch_size=batch,
-        schedule=str(manifest.get("schedule", {}).get("name") or cfg.get("schedule") or "linear"), params=Params(**params_raw),
-        schedule_steps=int(res.get("schedule_steps") or res.get("steps") or steps or 1), seed=int(cfg.get("seed", 0)), id_field=idf, keys=keys,
-        pos_row=pos_row, ids=np.array(first["id"].to_list(), dtype=object), first_pos=first_pos, rank=rank, fraction=fraction, columns=cols,
+        folder=root,
+        manifest=manifest,
+        manifest_sha256=sha256_bytes(raw),
+        shards=shards,
+        baseline_shards=base,
+        batch_size=batch,
+        schedule=str(manifest.get("schedule", {}).get("name") or cfg.get("schedule") or "linear"),
+        params=Params(**params_raw),
+        schedule_steps=int(res.get("schedule_steps") or res.get("steps") or steps or 1),
+        seed=int(cfg.get("seed", 0)),
+        id_field=idf,
+        keys=keys,
+        pos_row=pos_row,
+        ids=np.array(first["id"].to_list(), dtype=object),
+        first_pos=first_pos,
+        rank=rank,
+        fraction=fraction,
+        columns=cols,
         token_budget={"spec": cfg["token_budget"], "decay": cfg.get("token_decay", "linear")} if cfg.get("token_budget") else None,
         mix=(str(cfg["mix_by"]), dict(cfg["mix"])) if cfg.get("mix_by") and cfg.get("mix") else None,
     )

@@ -128,14 +128,17 @@ def observations(frame: pl.DataFrame, id_field: str, opts: OutcomeOptions, repor
     """Stats rows → observations `id, step, s, m, kind` (one per usable row); `report` counts the rest."""
     if id_field not in frame.columns:
         names = ", ".join(frame.columns) or "(none)"
-        raise InputError(f"stats '{report.source}' have no '{id_field}' column; its columns are: {names}",
-                         "name each observed row by its id (or pass --id-field COLUMN)")
+        raise InputError(
+            f"stats '{report.source}' have no '{id_field}' column; its columns are: {names}",
+            "name each observed row by its id (or pass --id-field COLUMN)",
+        )
     present = [c for c in OUTCOMES if c in frame.columns]
     if "passes" in present and "k" not in frame.columns:
         raise InputError(f"stats '{report.source}' have 'passes' but no 'k'", "give k (samples drawn) beside passes")
     if not present:
-        raise InputError(f"stats '{report.source}' hold no outcome column (columns: {', '.join(frame.columns)})",
-                         "add one of: reward, correct, passes + k, loss")
+        raise InputError(
+            f"stats '{report.source}' hold no outcome column (columns: {', '.join(frame.columns)})", "add one of: reward, correct, passes + k, loss"
+        )
     n = frame.height
     report.rows += n
     ids = frame[id_field].cast(pl.String, strict=False)
@@ -143,7 +146,9 @@ def observations(frame: pl.DataFrame, id_field: str, opts: OutcomeOptions, repor
     step = _numeric(frame, "step") if raw_step is not None else pl.Series("step", [None] * n, dtype=pl.Float64)
     assert step is not None
     cols: dict[str, pl.Series | None] = {c: _numeric(frame, c) for c in ("passes", "k", "correct", "reward", "loss")}
-    raw_present = {c: (frame[c].is_not_null() if c in frame.columns else pl.Series([False] * n)) for c in ("passes", "k", "correct", "reward", "loss")}
+    raw_present = {
+        c: (frame[c].is_not_null() if c in frame.columns else pl.Series([False] * n)) for c in ("passes", "k", "correct", "reward", "loss")
+    }
 
     reason: list[str | None] = [None] * n
     s_val = [math.nan] * n
@@ -237,8 +242,17 @@ def observations(frame: pl.DataFrame, id_field: str, opts: OutcomeOptions, repor
             s_val[i] = v
 
     out = pl.DataFrame(
-        {"id": id_list, "step": [None if v is None else int(v) for v in steps], "s": s_val, "m": m_val, "kind": kind, "_reason": reason,
-         "_sample": (frame[SAMPLE_COLUMN].cast(pl.String, strict=False) if SAMPLE_COLUMN in frame.columns else pl.Series([None] * n, dtype=pl.String))},
+        {
+            "id": id_list,
+            "step": [None if v is None else int(v) for v in steps],
+            "s": s_val,
+            "m": m_val,
+            "kind": kind,
+            "_reason": reason,
+            "_sample": (
+                frame[SAMPLE_COLUMN].cast(pl.String, strict=False) if SAMPLE_COLUMN in frame.columns else pl.Series([None] * n, dtype=pl.String)
+            ),
+        },
         schema={"id": pl.String, "step": pl.Int64, "s": pl.Float64, "m": pl.Float64, "kind": pl.String, "_reason": pl.String, "_sample": pl.String},
     )
     for r, cnt in out.filter(pl.col("_reason").is_not_null() & (pl.col("_reason") != "contradictory")).group_by("_reason").len().iter_rows():

@@ -67,8 +67,16 @@ def bootstrap_ci(stat: Any, a: np.ndarray, b: np.ndarray, seed: int, n_resamples
     if len(a) < 4:
         return None, None
     with np.errstate(invalid="ignore", divide="ignore"):
-        res = bootstrap((a, b), stat, paired=True, vectorized=False, n_resamples=n_resamples, confidence_level=0.95,
-                        method="percentile", rng=np.random.default_rng(seed))
+        res = bootstrap(
+            (a, b),
+            stat,
+            paired=True,
+            vectorized=False,
+            n_resamples=n_resamples,
+            confidence_level=0.95,
+            method="percentile",
+            rng=np.random.default_rng(seed),
+        )
     return finite_or_none(res.confidence_interval.low), finite_or_none(res.confidence_interval.high)
 
 
@@ -80,8 +88,9 @@ def make_splits(y: np.ndarray, kind: str, folds: int, seed: int) -> list[tuple[n
     return list(KFold(folds, shuffle=True, random_state=seed).split(np.zeros(len(y))))
 
 
-def cross_validate(state_fit: Any, blocks: list[Any], dense: np.ndarray, y: np.ndarray, kind: str, folds: int, seed: int,
-                   strengths: tuple[float, ...] | None = None) -> CVResult:
+def cross_validate(
+    state_fit: Any, blocks: list[Any], dense: np.ndarray, y: np.ndarray, kind: str, folds: int, seed: int, strengths: tuple[float, ...] | None = None
+) -> CVResult:
     """Run the folds for every candidate strength; return the best candidate's out-of-fold figures.
 
     `state_fit(blocks, dense)` fits a `FeatureState` on a subset (rows already selected).

@@ -227,8 +227,14 @@ class FeatureState:
     Everything is numbers (NPZ arrays) plus the spec (JSON): rebuilding it runs no stored code.
     """
 
-    def __init__(self, spec: FeatureSpec, idf: list[np.ndarray] | None = None, center: np.ndarray | None = None,
-                 scale: np.ndarray | None = None, median: np.ndarray | None = None):
+    def __init__(
+        self,
+        spec: FeatureSpec,
+        idf: list[np.ndarray] | None = None,
+        center: np.ndarray | None = None,
+        scale: np.ndarray | None = None,
+        median: np.ndarray | None = None,
+    ):
         self.spec = spec
         self.idf = idf or []
         self.center = center
@@ -241,10 +247,17 @@ class FeatureState:
 
         s = self.spec
         if analyzer == "word":
-            return HashingVectorizer(n_features=2**s.hash_bits, ngram_range=tuple(s.word_ngrams), token_pattern=s.token_pattern,
-                                     alternate_sign=False, norm=None, lowercase=True)
-        return HashingVectorizer(n_features=2**s.hash_bits, analyzer="char_wb", ngram_range=tuple(s.char_ngrams),
-                                 alternate_sign=False, norm=None, lowercase=True)
+            return HashingVectorizer(
+                n_features=2**s.hash_bits,
+                ngram_range=tuple(s.word_ngrams),
+                token_pattern=s.token_pattern,
+                alternate_sign=False,
+                norm=None,
+                lowercase=True,
+            )
+        return HashingVectorizer(
+            n_features=2**s.hash_bits, analyzer="char_wb", ngram_range=tuple(s.char_ngrams), alternate_sign=False, norm=None, lowercase=True
+        )
 
     def raw(self, table: pa.Table) -> tuple[list[Any], np.ndarray]:
         """Hashed counts per text block, and the dense matrix (NaN where a value is missing)."""
@@ -286,6 +299,7 @@ class FeatureState:
             t.idf_ = idf
             parts.append(t.transform(b))
         if dense.shape[1]:
+            assert self.median is not None and self.center is not None and self.scale is not None  # set by fit()
             filled = np.where(np.isnan(dense), self.median, dense)
             parts.append(sp.csr_matrix((filled - self.center) / self.scale))
         if not parts:
@@ -314,7 +328,7 @@ class FeatureState:
         idf = [arrays[f"idf_{i}"].astype(np.float64) for i in range(n_blocks)]
         n_dense = len(spec.dense_names())
         state = cls(spec, idf, arrays["center"], arrays["scale"], arrays["median"])
-        if any(len(a) != 2**spec.hash_bits for a in idf) or any(len(a) != n_dense for a in (state.center, state.scale, state.median)):
+        if any(len(a) != 2**spec.hash_bits for a in idf) or any(len(arrays[k]) != n_dense for k in ("center", "scale", "median")):
             raise InputError("the model's arrays do not match its feature spec", "refit the model with `curate fit`")
         return state
 

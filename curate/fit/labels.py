@@ -72,8 +72,9 @@ def usable(raw: list[Any], label: str, kind: str) -> list[str | None]:
     reasons = [parse_value(v)[1] for v in raw]
     strings = [v for v in raw if isinstance(v, str)]
     if strings and all(r is not None for r in reasons):
-        raise InputError(f"label '{label}' is not numeric (values like {strings[0]!r})",
-                         "use a numeric label column, or --kind binary for a two-valued one")
+        raise InputError(
+            f"label '{label}' is not numeric (values like {strings[0]!r})", "use a numeric label column, or --kind binary for a two-valued one"
+        )
     return reasons
 
 
@@ -94,17 +95,23 @@ def decide(raw: list[Any], label: str, kind: str, folds: int) -> Labels:
         labels = Labels(values, "binary", True if all(isinstance(v, bool) for v in raw) else 1.0) if is_binary else Labels(values, "regression")
     uniq = np.unique(labels.values)
     if len(uniq) < 2:
-        raise InputError(f"label '{label}' has one value ({raw[0]!r}) in all {len(raw)} labelled rows: there is nothing to learn",
-                         "label rows that differ, or choose another --label")
+        raise InputError(
+            f"label '{label}' has one value ({raw[0]!r}) in all {len(raw)} labelled rows: there is nothing to learn",
+            "label rows that differ, or choose another --label",
+        )
     need = min_labelled(folds)
     if len(labels.values) < need:
-        raise InputError(f"only {len(labels.values)} rows carry the label '{label}'; {folds}-fold cross-validation needs at least {need}",
-                         "label more rows, or lower --folds")
+        raise InputError(
+            f"only {len(labels.values)} rows carry the label '{label}'; {folds}-fold cross-validation needs at least {need}",
+            "label more rows, or lower --folds",
+        )
     if labels.kind == "binary":
         counts = np.bincount(labels.values.astype(np.int64), minlength=2)
         if counts.min() < folds:
-            raise InputError(f"label '{label}' has {int(counts.min())} rows of its rarer value; {folds}-fold cross-validation needs {folds}",
-                             "label more rows of that value, or lower --folds")
+            raise InputError(
+                f"label '{label}' has {int(counts.min())} rows of its rarer value; {folds}-fold cross-validation needs {folds}",
+                "label more rows of that value, or lower --folds",
+            )
     return labels
 
 

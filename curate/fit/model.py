@@ -52,9 +52,14 @@ class Learner:
         self.coef[used] = coef
         return self
 
-    def decision(self, x: Any) -> np.ndarray:
+    @property
+    def weights(self) -> np.ndarray:
+        """The coefficient of every feature column (set by `fit`)."""
         assert self.coef is not None
-        return np.asarray(x @ self.coef).ravel() + self.intercept
+        return self.coef
+
+    def decision(self, x: Any) -> np.ndarray:
+        return np.asarray(x @ self.weights).ravel() + self.intercept
 
 
 @dataclass

@@ -125,7 +125,10 @@ def _add_lm(table: pa.Table, spec: FeatureSpec, engine_factory: Callable[[], Any
     if "lm" not in spec.groups or not missing or not table.num_rows:
         return table
     if engine_factory is None:
-        raise UsageError("--features lm needs a model engine", "run through `curate fit` (it opens one), or score the input with -s lm_perplexity -s lm_token_entropy first")
+        raise UsageError(
+            "--features lm needs a model engine",
+            "run through `curate fit` (it opens one), or score the input with -s lm_perplexity -s lm_token_entropy first",
+        )
     from curate.signals import SIGNALS, BatchContext
 
     engine = engine_factory()
@@ -148,8 +151,9 @@ def _importances(model: FittedModel, x: Any, texts: dict[str, list[str]]) -> lis
     return [{"feature": name_hashed(model.state, int(i), texts), "weight": round(float(eff[i]), 6)} for i in top if eff[i] != 0]
 
 
-def fit(inputs: list[str] | str, cfg: FitConfig, engine_factory: Callable[[], Any] | None = None,
-        on_progress: Callable[[int], None] | None = None) -> FitSummary:
+def fit(
+    inputs: list[str] | str, cfg: FitConfig, engine_factory: Callable[[], Any] | None = None, on_progress: Callable[[int], None] | None = None
+) -> FitSummary:
     started = time.perf_counter()
     if cfg.folds < 2:
         raise UsageError(f"--folds {cfg.folds} is too few", "use at least 2 folds")
@@ -169,15 +173,17 @@ def fit(inputs: list[str] | str, cfg: FitConfig, engine_factory: Callable[[], An
     try:
         labelled, spooled, schemas = _read(sources, cfg, summary, rejects, spool, on_progress)
         if not labelled:
-            raise InputError(f"no row carries the label '{cfg.label}'" if summary.rows_in else "the input has no rows",
-                             "label some rows (a null label means unlabelled)")
+            raise InputError(
+                f"no row carries the label '{cfg.label}'" if summary.rows_in else "the input has no rows",
+                "label some rows (a null label means unlabelled)",
+            )
         table = pa.concat_tables([conform(t, unify_schemas([x.schema for x in labelled])) for t in labelled])
         raw = table.column(cfg.label).to_pylist()
         reasons = lab.usable(raw, cfg.label, cfg.kind)
-        bad = [i for i, r in enumerate(reasons) if r]
+        bad = {i: r for i, r in enumerate(reasons) if r}
         if bad:
-            rows = table.take(pa.array(bad, pa.int64())).to_pylist()
-            rejects.write([Reject(reasons[i], "label", row=r) for i, r in zip(bad, rows)])
+            rows = table.take(pa.array(list(bad), pa.int64())).to_pylist()
+            rejects.write([Reject(why, "label", row=r) for why, r in zip(bad.values(), rows)])
             good = pa.array([r is None for r in reasons])
             table = table.filter(good)
             raw = [v for v, r in zip(raw, reasons) if r is None]
@@ -200,8 +206,12 @@ def fit(inputs: list[str] | str, cfg: FitConfig, engine_factory: Callable[[], An
         summary.importances = _importances(model, x, texts)
         summary.learner, summary.strength = cv.learner, cv.strength
         summary.cv = cv.as_dict()
-        summary.features = {"groups": spec.groups, "text_fields": spec.text_fields, "columns": [c.name if c.field is None else f"{c.field}:{c.name}" for c in spec.columns],
-                            "n_features": state.n_features()}
+        summary.features = {
+            "groups": spec.groups,
+            "text_fields": spec.text_fields,
+            "columns": [c.name if c.field is None else f"{c.field}:{c.name}" for c in spec.columns],
+            "n_features": state.n_features(),
+        }
         used = [cfg.id_field, *spec.text_fields, *(c.name for c in spec.columns if c.field is None), cfg.label]
         summary.training_sha256 = _training_sha256(table, used)
         summary.inputs = input_hashes(sources) if "-" not in sources else {"-": "stdin"}
@@ -235,8 +245,9 @@ def fit(inputs: list[str] | str, cfg: FitConfig, engine_factory: Callable[[], An
     return summary
 
 
-def _read(sources: list[str], cfg: FitConfig, summary: FitSummary, rejects: RejectWriter, spool: Path | None,
-          on_progress: Callable[[int], None] | None) -> tuple[list[pa.Table], list[Path], list[pa.Schema]]:
+def _read(
+    sources: list[str], cfg: FitConfig, summary: FitSummary, rejects: RejectWriter, spool: Path | None, on_progress: Callable[[int], None] | None
+) -> tuple[list[pa.Table], list[Path], list[pa.Schema]]:
     opts = ReadOptions(text_field=cfg.text_field, id_field=cfg.id_field, batch_rows=cfg.batch_rows, max_text_chars=cfg.max_text_chars)
     labelled: list[pa.Table] = []
     spooled: list[Path] = []
@@ -298,12 +309,22 @@ def _final_model(state: FeatureState, cv: Any, x: Any, y: np.ndarray, labels: An
 
     learners = [Learner(cv.learner, cv.strength).fit(x, y)]
     learners += [Learner(cv.learner, cv.strength).fit(x[tr], y[tr]) for tr, _ in cv.splits]
-    coefs = sp.csr_matrix(np.vstack([m.coef for m in learners]))
+    coefs = sp.csr_matrix(np.vstack([m.weights for m in learners]))
     intercepts = np.array([m.intercept for m in learners])
     rng = (float(y.min()), float(y.max())) if labels.kind == "regression" else (0.0, 1.0)
     positive = labels.positive.item() if hasattr(labels.positive, "item") else labels.positive
-    return FittedModel(state=state, kind=labels.kind, learner=cv.learner, strength=cv.strength, coefs=coefs, intercepts=intercepts,
-                       label=cfg.label, direction=direction, label_range=rng, positive=positive)
+    return FittedModel(
+        state=state,
+        kind=labels.kind,
+        learner=cv.learner,
+        strength=cv.strength,
+        coefs=coefs,
+        intercepts=intercepts,
+        label=cfg.label,
+        direction=direction,
+        label_range=rng,
+        positive=positive,
+    )
 
 
 def _label_counts(y: np.ndarray, kind: str) -> dict[str, Any]:
@@ -342,6 +363,18 @@ def _suggest(tmp: Path, model: FittedModel, spooled: list[Path], schemas: list[p
         ids = rows.column(cfg.id_field).to_pylist() if cfg.id_field in rows.column_names else [None] * rows.num_rows
         texts = texts_of(rows, cfg.text_field)
         for rank, (i, t, p, s) in enumerate(zip(ids, texts, pred, std)):
-            records.append({"id": i, "rank": rank, "score_predicted": finite_or_none(float(p)), "score_predicted_std": finite_or_none(float(s)), cfg.text_field: t})
+            records.append(
+                {
+                    "id": i,
+                    "rank": rank,
+                    "score_predicted": finite_or_none(float(p)),
+                    "score_predicted_std": finite_or_none(float(s)),
+                    cfg.text_field: t,
+                }
+            )
     out.write_bytes(jsonl_bytes(records) if records else b"")
-    return {"path": str(Path(cfg.output) / SUGGEST), "rows": len(records), "pool": len(records) and min(5 * cfg.suggest, sum(pq.ParquetFile(p).metadata.num_rows for p in spooled))}
+    return {
+        "path": str(Path(cfg.output) / SUGGEST),
+        "rows": len(records),
+        "pool": len(records) and min(5 * cfg.suggest, sum(pq.ParquetFile(p).metadata.num_rows for p in spooled)),
+    }

@@ -57,8 +57,13 @@ def _write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
 def model_arrays(model: FittedModel) -> dict[str, np.ndarray]:
     c = model.coefs.tocsr()
     out = model.state.arrays()
-    out.update(coef_data=c.data.astype(np.float64), coef_indices=c.indices.astype(np.int64), coef_indptr=c.indptr.astype(np.int64),
-               coef_shape=np.asarray(c.shape, np.int64), intercepts=np.asarray(model.intercepts, np.float64))
+    out.update(
+        coef_data=c.data.astype(np.float64),
+        coef_indices=c.indices.astype(np.int64),
+        coef_indptr=c.indptr.astype(np.int64),
+        coef_shape=np.asarray(c.shape, np.int64),
+        intercepts=np.asarray(model.intercepts, np.float64),
+    )
     return out
 
 
@@ -138,11 +143,15 @@ def read_meta(path: str | os.PathLike[str]) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InputError(f"cannot read {f}: {exc}", "refit the model with `curate fit`") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise InputError(f"{f} is not a {FORMAT} model (format {meta.get('format') if isinstance(meta, dict) else None!r})",
-                         "refit the model with this curate's `curate fit`")
+        raise InputError(
+            f"{f} is not a {FORMAT} model (format {meta.get('format') if isinstance(meta, dict) else None!r})",
+            "refit the model with this curate's `curate fit`",
+        )
     if meta.get("curate_version") != __version__:
-        raise InputError(f"the model in '{d}' was fitted by curate {meta.get('curate_version')}; this is curate {__version__}",
-                         "refit it with `curate fit` (feature definitions may differ between versions)")
+        raise InputError(
+            f"the model in '{d}' was fitted by curate {meta.get('curate_version')}; this is curate {__version__}",
+            "refit it with `curate fit` (feature definitions may differ between versions)",
+        )
     return meta
 
 
@@ -176,6 +185,16 @@ def load_model(path: str | os.PathLike[str]) -> FittedModel:
     if coefs.shape[1] != state.n_features() or len(intercepts) != coefs.shape[0] or coefs.dtype.kind != "f":
         raise InputError(f"the coefficients in {d / ARRAYS} do not fit the feature spec", "refit the model with `curate fit`")
     lo, hi = meta.get("label_range") or (float("-inf"), float("inf"))
-    return FittedModel(state=state, kind=meta["kind"], learner=meta["learner"], strength=float(meta["strength"]), coefs=coefs,
-                       intercepts=intercepts, label=meta["label"], direction=meta["direction"], label_range=(float(lo), float(hi)),
-                       positive=meta.get("positive"), meta=meta)
+    return FittedModel(
+        state=state,
+        kind=meta["kind"],
+        learner=meta["learner"],
+        strength=float(meta["strength"]),
+        coefs=coefs,
+        intercepts=intercepts,
+        label=meta["label"],
+        direction=meta["direction"],
+        label_range=(float(lo), float(hi)),
+        positive=meta.get("positive"),
+        meta=meta,
+    )

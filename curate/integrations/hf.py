@@ -37,7 +37,7 @@ class CurriculumMixin:
     """Mix into a `transformers.Trainer` subclass: the train sampler is the curriculum's."""
 
     def __init__(self, *args: Any, curriculum: Any, loss_feedback: bool = False, **kwargs: Any):
-        super().__init__(*args, **kwargs)  # type: ignore[call-arg]
+        super().__init__(*args, **kwargs)
         from curate.sampler import CurriculumSampler
 
         if isinstance(curriculum, (str, Path)):
@@ -70,8 +70,10 @@ class CurriculumMixin:
         ds = train_dataset if train_dataset is not None else getattr(self, "train_dataset", None)
         sampler = self.curriculum_sampler
         if ds is not None and hasattr(ds, "__len__") and len(sampler) and max(sampler.plan_indices()) >= len(ds):
-            raise UsageError(f"the curriculum indexes {max(sampler.plan_indices()) + 1:,} rows but the train dataset has {len(ds):,}",
-                             "build the CurriculumSampler with dataset=<the train dataset> (or train on sampler.dataset)")
+            raise UsageError(
+                f"the curriculum indexes {max(sampler.plan_indices()) + 1:,} rows but the train dataset has {len(ds):,}",
+                "build the CurriculumSampler with dataset=<the train dataset> (or train on sampler.dataset)",
+            )
         return sampler
 
     def _save_checkpoint(self, model: Any, trial: Any) -> None:
@@ -105,8 +107,9 @@ def per_row_loss(logits: Any, labels: Any) -> Any:
     import torch
 
     shift_logits, shift_labels = logits[..., :-1, :].float(), labels[..., 1:]
-    tok = torch.nn.functional.cross_entropy(shift_logits.reshape(-1, shift_logits.size(-1)), shift_labels.reshape(-1), ignore_index=-100,
-                                            reduction="none").view(shift_labels.shape)
+    tok = torch.nn.functional.cross_entropy(
+        shift_logits.reshape(-1, shift_logits.size(-1)), shift_labels.reshape(-1), ignore_index=-100, reduction="none"
+    ).view(shift_labels.shape)
     mask = (shift_labels != -100).float()
     return (tok * mask).sum(-1) / mask.sum(-1)
 
@@ -114,12 +117,16 @@ def per_row_loss(logits: Any, labels: Any) -> Any:
 def check_args(args: Any) -> None:
     """Refuse trainer settings that re-order the rows."""
     if getattr(args, "group_by_length", False):
-        raise UsageError("group_by_length=True re-orders rows by length and undoes the curriculum", "drop group_by_length (the curriculum sets the order)")
+        raise UsageError(
+            "group_by_length=True re-orders rows by length and undoes the curriculum", "drop group_by_length (the curriculum sets the order)"
+        )
     strategy = getattr(args, "train_sampling_strategy", None)
     if strategy in REORDERING:
-        raise UsageError(f"train_sampling_strategy={strategy!r} re-orders rows and undoes the curriculum",
-                         "leave train_sampling_strategy at its default: the curriculum sampler replaces it")
+        raise UsageError(
+            f"train_sampling_strategy={strategy!r} re-orders rows and undoes the curriculum",
+            "leave train_sampling_strategy at its default: the curriculum sampler replaces it",
+        )
 
 
-class CurriculumTrainer(CurriculumMixin, _transformers.Trainer):  # type: ignore[misc,name-defined]
+class CurriculumTrainer(CurriculumMixin, _transformers.Trainer):  # type: ignore[name-defined]
     """`transformers.Trainer` whose training rows come from a `CurriculumSampler`, in order."""

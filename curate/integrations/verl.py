@@ -37,8 +37,20 @@ except ImportError:  # verl absent, or a version without the curriculum interfac
 
     VERL_BASE = None
 
-OPTIONS = ("ordered_dir", "id_field", "reward_key", "replan_every", "drop_mastered", "band", "ucb_by", "ucb_temperature", "reward_threshold",
-           "prior_column", "prior_strength", "seed")
+OPTIONS = (
+    "ordered_dir",
+    "id_field",
+    "reward_key",
+    "replan_every",
+    "drop_mastered",
+    "band",
+    "ucb_by",
+    "ucb_temperature",
+    "reward_threshold",
+    "prior_column",
+    "prior_strength",
+    "seed",
+)
 
 
 def _plain(cfg: Any) -> dict[str, Any]:
@@ -74,7 +86,7 @@ def find_ordered_dir(train_files: Any) -> Path:
     raise UsageError(f"no curate manifest lists {files[0]}", "train on the shards of a `curate order` folder, or set +data.sampler.ordered_dir=DIR")
 
 
-class CurateCurriculumSampler(_Base):  # type: ignore[misc,valid-type]
+class CurateCurriculumSampler(_Base):
     """verl's `AbstractCurriculumSampler` over a curate curriculum: `__init__(data_source, data_config)`, `__iter__`, `__len__`, `update(batch)`."""
 
     def __init__(self, data_source: Any, data_config: Any):
@@ -90,9 +102,17 @@ class CurateCurriculumSampler(_Base):  # type: ignore[misc,valid-type]
         self.reward_key = cfg.get("reward_key") or "token_level_scores"
         rows = getattr(data_source, "dataframe", data_source)  # verl's RLHFDataset keeps its rows (a datasets.Dataset) there
         self.curriculum = CurriculumSampler(
-            folder, dataset=rows, id_field=cfg.get("id_field"), replan_every=cfg.get("replan_every"), drop_mastered=cfg.get("drop_mastered"),
-            band=cfg.get("band"), ucb_by=cfg.get("ucb_by"), ucb_temperature=float(cfg.get("ucb_temperature", 0.1)),
-            reward_threshold=cfg.get("reward_threshold"), prior_column=cfg.get("prior_column"), prior_strength=float(cfg.get("prior_strength", 2.0)),
+            folder,
+            dataset=rows,
+            id_field=cfg.get("id_field"),
+            replan_every=cfg.get("replan_every"),
+            drop_mastered=cfg.get("drop_mastered"),
+            band=cfg.get("band"),
+            ucb_by=cfg.get("ucb_by"),
+            ucb_temperature=float(cfg.get("ucb_temperature", 0.1)),
+            reward_threshold=cfg.get("reward_threshold"),
+            prior_column=cfg.get("prior_column"),
+            prior_strength=float(cfg.get("prior_strength", 2.0)),
             seed=cfg.get("seed"),
         )
         self.id_key = self.curriculum.id_field
@@ -107,12 +127,16 @@ class CurateCurriculumSampler(_Base):  # type: ignore[misc,valid-type]
         """One observation per rollout: the row id from `non_tensor_batch`, the reward summed over its tokens."""
         non_tensor = getattr(batch, "non_tensor_batch", None) or {}
         if self.id_key not in non_tensor:
-            raise UsageError(f"the batch carries no '{self.id_key}' (non-tensor keys: {', '.join(sorted(non_tensor)) or 'none'})",
-                             "keep the id column in the training parquet; verl passes row fields through non_tensor_batch")
+            raise UsageError(
+                f"the batch carries no '{self.id_key}' (non-tensor keys: {', '.join(sorted(non_tensor)) or 'none'})",
+                "keep the id column in the training parquet; verl passes row fields through non_tensor_batch",
+            )
         tensors = getattr(batch, "batch", None)
         if tensors is None or self.reward_key not in tensors.keys():
             have = ", ".join(sorted(tensors.keys())) if tensors is not None else "none"
-            raise UsageError(f"the batch carries no '{self.reward_key}' tensor (tensors: {have})", "set +data.sampler.reward_key to the reward tensor")
+            raise UsageError(
+                f"the batch carries no '{self.reward_key}' tensor (tensors: {have})", "set +data.sampler.reward_key to the reward tensor"
+            )
         scores = tensors[self.reward_key]
         rewards = scores.sum(dim=-1) if scores.dim() > 1 else scores
         self.curriculum.update(list(non_tensor[self.id_key]), rewards.float().tolist())

@@ -105,7 +105,6 @@ def _read_hf_dir(source: str, opts: ReadOptions) -> Iterator[tuple[pa.Table, lis
             row_offset += t.num_rows + len(rej)
 
 
-
 def _is_hf_dir(path: Path) -> bool:
     from curate.io.inputs import _is_hf_dataset_dir
 

@@ -45,14 +45,14 @@ class _Utf8Replacing(io.RawIOBase):
         super().close()
 
 
-def _quiet_unraisable(seen: list[BaseException]) -> Any:
+def _quiet_unraisable(seen: list[BaseException | None]) -> Any:
     """pyarrow reports a failing CSV row callback as an 'Exception ignored' traceback on stderr: record it instead."""
     import contextlib
 
     @contextlib.contextmanager
     def ctx() -> Iterator[None]:
         old = sys.unraisablehook
-        sys.unraisablehook = lambda u: seen.append(u.exc_value)  # type: ignore[assignment,misc]
+        sys.unraisablehook = lambda u: seen.append(u.exc_value)
         try:
             yield
         finally:
@@ -81,7 +81,7 @@ def _read_csv_blocks(source: str, opts: ReadOptions, handles: list[Any]) -> Iter
     delim = "\t" if source.lower().endswith((".tsv", ".tsv.gz")) else ","
     state = {"skip_invalid": 0, "invalid_seen": 0}
     bad_lines: list[Reject] = []
-    callback_errors: list[BaseException] = []
+    callback_errors: list[BaseException | None] = []
     mode: dict[str, Any] = {"all_strings": None, "replace": False}
 
     def on_invalid(row: Any) -> str:
@@ -121,14 +121,17 @@ def _read_csv_blocks(source: str, opts: ReadOptions, handles: list[Any]) -> Iter
     def once_only(exc: BaseException) -> None:
         """A stream cannot be read again in the more forgiving mode."""
         if is_stream(source):
-            raise InputError(f"CSV stream '{source}' needs a second, more forgiving pass ({exc}), and a stream can be read only once",
-                             "save it to a file first") from exc
+            raise InputError(
+                f"CSV stream '{source}' needs a second, more forgiving pass ({exc}), and a stream can be read only once", "save it to a file first"
+            ) from exc
 
     try:
         reader = open_reader()
     except (pa.ArrowInvalid, OSError, EOFError, zlib.error) as exc:
         if not can_recover(exc):
-            raise InputError(f"cannot read CSV file '{source}': {exc}", "check the delimiter, header row, encoding (UTF-8) and that the file is complete") from exc
+            raise InputError(
+                f"cannot read CSV file '{source}': {exc}", "check the delimiter, header row, encoding (UTF-8) and that the file is complete"
+            ) from exc
         bad_lines.clear()  # nothing was delivered yet: the second reading reports every malformed row afresh
         state["invalid_seen"] = 0
         reader = open_reader()
@@ -155,7 +158,9 @@ def _read_csv_blocks(source: str, opts: ReadOptions, handles: list[Any]) -> Iter
                 once_only(exc)
                 mode["all_strings"] = names
             else:
-                raise InputError(f"cannot read CSV file '{source}' after row {row}: {exc}", "check the delimiter, quoting and that the file is complete") from exc
+                raise InputError(
+                    f"cannot read CSV file '{source}' after row {row}: {exc}", "check the delimiter, quoting and that the file is complete"
+                ) from exc
             state["skip_invalid"], state["invalid_seen"] = state["invalid_seen"], 0
             bad_lines = []
             skip = row
@@ -176,7 +181,6 @@ def _read_csv_blocks(source: str, opts: ReadOptions, handles: list[Any]) -> Iter
             bad_lines = []
     if bad_lines:
         yield pa.table({}), bad_lines
-
 
 
 READERS.register("csv")(Reader("csv", CSV_SUFFIXES, _read_csv))

@@ -30,8 +30,10 @@ class ReaderPlugin(Protocol):
     folder of files.
     """
 
-    name: str
-    suffixes: tuple[str, ...]
+    @property
+    def name(self) -> str: ...
+    @property
+    def suffixes(self) -> tuple[str, ...]: ...
 
     def read(self, source: str, options: Any) -> Iterator[tuple[Any, list[Any]]]: ...
 
@@ -48,8 +50,10 @@ class Reader:
 class WriterPlugin(Protocol):
     """`open(dest, schema, rows_per_shard, is_dir)` returns a sink (`write(table)`, `close()`, `abort()`)."""
 
-    name: str
-    suffixes: tuple[str, ...]
+    @property
+    def name(self) -> str: ...
+    @property
+    def suffixes(self) -> tuple[str, ...]: ...
 
     def open(self, dest: str, schema: Any, rows_per_shard: int, is_dir: bool) -> Any: ...
 

@@ -103,8 +103,9 @@ def _ordered_shards(p: Path) -> list[str] | None:
         return None  # some other manifest: the folder is read as a plain folder
     missing = [str(f.relative_to(p)) for f in paths if not f.is_file()]
     if missing:
-        raise InputError(f"'{p}' is a `curate order` output missing {len(missing)} shard(s): {', '.join(missing[:3])}",
-                         f"run `curate verify {p}`, or order again")
+        raise InputError(
+            f"'{p}' is a `curate order` output missing {len(missing)} shard(s): {', '.join(missing[:3])}", f"run `curate verify {p}`, or order again"
+        )
     return [str(f) for f in paths] or None
 
 
@@ -136,7 +137,9 @@ def _expand_dir(p: Path, spec: str, required: bool = True) -> list[str]:
     files = data or [f for f in files if not f.endswith("manifest.json")]
     out.extend(files)
     if not out and required:
-        raise InputError(f"no readable data files in directory '{spec}'", "expected .parquet, .jsonl[.gz], .json, .csv or .tsv files, or a saved HF dataset")
+        raise InputError(
+            f"no readable data files in directory '{spec}'", "expected .parquet, .jsonl[.gz], .json, .csv or .tsv files, or a saved HF dataset"
+        )
     return out
 
 
@@ -172,7 +175,9 @@ def expand_inputs(spec: str | Iterable[str]) -> list[str]:
                 elif _kind(m) != "unknown" and mp.name not in HF_META_FILES:
                     found.append(m)
             if not found:
-                raise InputError(f"the pattern '{s}' matches {len(matches)} path(s) but no data files", "expected .parquet, .jsonl[.gz], .json, .csv or .tsv files")
+                raise InputError(
+                    f"the pattern '{s}' matches {len(matches)} path(s) but no data files", "expected .parquet, .jsonl[.gz], .json, .csv or .tsv files"
+                )
             out.extend(found)
         else:
             raise InputError(f"input '{s}' does not exist", "pass a file, a directory, a glob, or '-' for JSONL on stdin")
@@ -241,7 +246,6 @@ class _GzipReader(gzip.GzipFile):
         finally:
             if self._outer is not getattr(sys.stdin, "buffer", None):
                 self._outer.close()
-
 
 
 def without_own_outputs(sources: list[str], *outputs: str | None) -> tuple[list[str], list[str]]:

@@ -112,7 +112,9 @@ class _JsonlReader:
 
     def _add_obj(self, obj: Any, lineno: int, text: str | None = None) -> None:
         if not isinstance(obj, dict):
-            kind = {list: "array", str: "string", int: "number", float: "number", bool: "boolean", type(None): "null"}.get(type(obj), type(obj).__name__)
+            kind = {list: "array", str: "string", int: "number", float: "number", bool: "boolean", type(None): "null"}.get(
+                type(obj), type(obj).__name__
+            )
             preview = text if text is not None else value_to_str(obj)
             self.rejects.append(Reject(f"not a JSON object (got a JSON {kind})", self.name, lineno, raw=_safe_str(preview or "", RAW_PREVIEW_CHARS)))
             return
@@ -342,7 +344,6 @@ class _JsonlReader:
 
 def _read_jsonl(source: str, opts: ReadOptions) -> Iterator[tuple[pa.Table, list[Reject]]]:
     return iter(_JsonlReader(source, opts))
-
 
 
 READERS.register("jsonl")(Reader("jsonl", JSONL_SUFFIXES, _read_jsonl))

@@ -87,7 +87,9 @@ def _reader_for(src: str, opts: ReadOptions) -> Iterator[tuple[pa.Table, list[Re
     return READERS.get(kind).read(src, opts)
 
 
-def read_batches(sources: str | Iterable[str], opts: ReadOptions | None = None, stats: ReadStats | None = None) -> Iterator[tuple[pa.Table, list[Reject]]]:
+def read_batches(
+    sources: str | Iterable[str], opts: ReadOptions | None = None, stats: ReadStats | None = None
+) -> Iterator[tuple[pa.Table, list[Reject]]]:
     """Yield `(table, rejects)` for every batch of every source, in input order.
 
     Each table has every column seen so far, in first-seen order, with types widened to agree
@@ -130,4 +132,3 @@ def read_table(sources: str | Iterable[str], opts: ReadOptions | None = None) ->
         return pa.table({}), rejects
     schema = unify_schemas(t.schema for t in tables)
     return pa.concat_tables([conform(t, schema) for t in tables]), rejects
-

@@ -216,7 +216,11 @@ def _utf8_rejects(table: pa.Table, source: str, first_row: int, replaced: bool =
         row = {}
         for name in table.column_names:
             v = table.column(name)[i]
-            row[name] = v.cast(pa.large_binary()).as_py().decode("utf-8", "replace") if pa.types.is_string(v.type) or pa.types.is_large_string(v.type) else v.as_py()
+            row[name] = (
+                v.cast(pa.large_binary()).as_py().decode("utf-8", "replace")
+                if pa.types.is_string(v.type) or pa.types.is_large_string(v.type)
+                else v.as_py()
+            )
         rejects.append(Reject(f"invalid UTF-8: in column '{bad_cols[i]}'", source, first_row + i + 1, row=_safe_row(row)))
     return table.filter(pc.invert(pa.array(bad_mask))), rejects
 
@@ -279,7 +283,9 @@ def _validate_table(table: pa.Table, source: str, opts: ReadOptions, first_row: 
             fixed = _text_column_as_string(table, tf, source, first_row)
             if fixed is None:
                 rows = table.to_pylist()
-                return pa.table({}), [Reject(f"text is not a string (column type {col.type})", source, first_row + i + 1, row=_safe_row(r)) for i, r in enumerate(rows)]
+                return pa.table({}), [
+                    Reject(f"text is not a string (column type {col.type})", source, first_row + i + 1, row=_safe_row(r)) for i, r in enumerate(rows)
+                ]
             table, rejects = fixed
             col = table.column(tf)
         lengths = pc.utf8_length(col)
@@ -290,7 +296,9 @@ def _validate_table(table: pa.Table, source: str, opts: ReadOptions, first_row: 
             idx = pc.indices_nonzero(bad).to_pylist()
             for i in idx:
                 row = table.slice(i, 1).to_pylist()[0]
-                rejects.append(Reject(_text_problem(row.get(tf), opts.max_text_chars) or "invalid text", source, first_row + i + 1, row=_safe_row(row)))
+                rejects.append(
+                    Reject(_text_problem(row.get(tf), opts.max_text_chars) or "invalid text", source, first_row + i + 1, row=_safe_row(row))
+                )
             table = table.filter(pc.invert(bad))
     if opts.id_field:
         table = _fill_ids(table, opts)
@@ -331,4 +339,3 @@ def _check_columns(names: list[str], source: str, opts: ReadOptions) -> None:
             f"'{source}' has no column '{opts.text_field}'; its columns are: {', '.join(names) or '(none)'}",
             "pick the text column with --text-field",
         )
-

@@ -221,7 +221,9 @@ def _copy_conformed(src: Path, dest: Path, schema: pa.Schema, compression: str, 
 def _check_dest(dest: str, want_dir: bool) -> None:
     p = Path(dest)
     if want_dir and p.exists() and not p.is_dir():
-        raise UsageError(f"'{dest}' is a file, not a directory", "give a new directory name for Parquet shards, or a name ending in .parquet for one file")
+        raise UsageError(
+            f"'{dest}' is a file, not a directory", "give a new directory name for Parquet shards, or a name ending in .parquet for one file"
+        )
     if not want_dir and p.is_dir():
         raise UsageError(f"'{dest}' is a directory", "give a file name, or the directory alone for Parquet shards")
 
@@ -430,7 +432,10 @@ def infer_format(dest: str, fmt: Format | None) -> tuple[Format, bool]:
     if low.endswith(JSONL_OUT):
         return Format.jsonl, False
     if low.endswith(UNSUPPORTED_OUT):
-        raise UsageError(f"cannot write '{dest}': that output format is not supported", "write '-', a .jsonl or .jsonl.gz file, a .parquet file, or a directory of Parquet shards")
+        raise UsageError(
+            f"cannot write '{dest}': that output format is not supported",
+            "write '-', a .jsonl or .jsonl.gz file, a .parquet file, or a directory of Parquet shards",
+        )
     return Format.parquet, True
 
 
@@ -456,8 +461,8 @@ class _Writer:
         if is_dir:
             if self.dir_sink is None:
                 raise UsageError(f"the {self.name} writer cannot write a directory ('{dest}')", f"give -o a file name ending in {self.suffixes[0]}")
-            return self.dir_sink(dest, schema, rows_per_shard)  # type: ignore[no-any-return]
-        return self.file_sink(dest) if self.name == "jsonl" else self.file_sink(dest, schema)  # type: ignore[no-any-return]
+            return self.dir_sink(dest, schema, rows_per_shard)
+        return self.file_sink(dest) if self.name == "jsonl" else self.file_sink(dest, schema)
 
 
 WRITERS.register("jsonl")(_Writer("jsonl", JSONL_OUT, JsonlSink))

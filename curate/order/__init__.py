@@ -1,5 +1,7 @@
 """`curate order`: pacing schedules materialised as ordered, sharded Parquet with a manifest.
 
+From Python:
+
     from curate.order import OrderConfig, order, verify
     manifest = order(OrderConfig(["scored.parquet"], "out/", schedule="root", seed=1))
     verify("out/")

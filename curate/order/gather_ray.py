@@ -68,7 +68,9 @@ def _scatter_task(rng: Range, rows: np.ndarray, slots: np.ndarray, buckets: np.n
     """One input range → one table per bucket it feeds, in bucket order (a single table when it feeds one)."""
     pf = pq.ParquetFile(rng.path)
     parts: dict[int, list[pa.Table]] = {}
-    for b, part in G.scatter(pf.iter_batches(batch_size=65536, row_groups=rng.row_groups, use_threads=False), rng.offset, rows, slots, buckets, schema):
+    for b, part in G.scatter(
+        pf.iter_batches(batch_size=65536, row_groups=rng.row_groups, use_threads=False), rng.offset, rows, slots, buckets, schema
+    ):
         parts.setdefault(b, []).append(part)
     out = tuple(pa.concat_tables(parts[b]) for b in sorted(parts))  # `cut` makes one chunk of all a bucket's parts
     return out[0] if len(out) == 1 else out
@@ -85,7 +87,12 @@ def _light(specs: list[G.ShardSpec]) -> list[G.ShardSpec]:
 
 
 def gather_ray(
-    sources: list[Source], schema: pa.Schema, specs: list[G.ShardSpec], root: Path, bucket_rows: int, on_shard: Callable[[G.ShardSpec, dict], None],
+    sources: list[Source],
+    schema: pa.Schema,
+    specs: list[G.ShardSpec],
+    root: Path,
+    bucket_rows: int,
+    on_shard: Callable[[G.ShardSpec, dict], None],
     range_bytes: int | None = None,
 ) -> None:
     """Gather and write every shard with Ray tasks on the connected cluster; `on_shard` is called in spec order."""
@@ -108,7 +115,7 @@ def gather_ray(
             if hi == lo:
                 continue  # no row of this range is read
             fed = np.unique(buckets[lo:hi]).tolist()
-            refs = scatter.options(num_returns=len(fed)).remote(rng, rows[lo:hi], slots[lo:hi], buckets[lo:hi], schema)
+            refs: Any = scatter.options(num_returns=len(fed)).remote(rng, rows[lo:hi], slots[lo:hi], buckets[lo:hi], schema)
             pending.append(refs)
             for b, ref in zip(fed, refs if len(fed) > 1 else [refs]):
                 parts_of[b].append(ref)

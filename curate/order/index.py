@@ -19,6 +19,7 @@ from curate.errors import InputError
 
 if TYPE_CHECKING:
     import polars as pl
+    from polars.expr.whenthen import ChainedThen, Then
 
 ROW = "__curate_row"
 TIE = "__curate_tie"
@@ -38,7 +39,7 @@ class SortKey:
     descending: bool = False
 
     @classmethod
-    def parse(cls, spec: str) -> "SortKey":
+    def parse(cls, spec: str) -> SortKey:
         name, _, direction = spec.partition(":")
         direction = direction.strip().lower() or "asc"
         if direction not in ("asc", "desc"):
@@ -88,15 +89,19 @@ def build_index(sources: list[Source], keys: list[SortKey], id_field: str | None
     missing = [k.column for k in keys if k.column not in schema.names]
     if missing:
         cols = ", ".join(n for n in schema.names) or "(none)"
-        fix = "run `curate score` first to add `difficulty`, or pick the sort key with --by COLUMN" if "difficulty" in missing else "pick an existing column with --by COLUMN"
+        fix = (
+            "run `curate score` first to add `difficulty`, or pick the sort key with --by COLUMN"
+            if "difficulty" in missing
+            else "pick an existing column with --by COLUMN"
+        )
         raise InputError(f"{label} has no column {', '.join(repr(m) for m in missing)}; its columns are: {cols}", fix)
     use_id = id_field if id_field and id_field in schema.names else None
     wanted = list(dict.fromkeys([k.column for k in keys] + ([use_id] if use_id else [])))
     frames = []
     for s in sources:
         names = pq.read_schema(s.path).names
-        cols = [c for c in wanted if c in names]
-        df = pl.read_parquet(s.path, columns=cols)
+        present = [c for c in wanted if c in names]
+        df = pl.read_parquet(s.path, columns=present)
         for c in wanted:
             if c not in df.columns:
                 df = df.with_columns(pl.from_arrow(pa.nulls(s.rows, schema.field(c).type)).alias(c))  # type: ignore[union-attr]
@@ -107,7 +112,7 @@ def build_index(sources: list[Source], keys: list[SortKey], id_field: str | None
     for k in reversed(keys):
         col = pl.col(k.column)
         dtype = df.schema[k.column]
-        reason = pl.when(col.is_null()).then(pl.lit(f"null sort key '{k.column}'"))
+        reason: Then | ChainedThen = pl.when(col.is_null()).then(pl.lit(f"null sort key '{k.column}'"))
         if dtype.is_float():
             reason = reason.when(col.is_nan()).then(pl.lit(f"NaN sort key '{k.column}'"))
             reason = reason.when(col.is_infinite()).then(pl.lit(f"infinite sort key '{k.column}'"))
@@ -125,7 +130,7 @@ def build_index(sources: list[Source], keys: list[SortKey], id_field: str | None
     return Index(rows, primary, rejected, total)
 
 
-def column_values(sources: list[Source], name: str, flag: str) -> "pl.Series":
+def column_values(sources: list[Source], name: str, flag: str) -> pl.Series:
     """Column `name` for every global row (nulls where a file lacks it); a column no file has is an error naming `flag`."""
     import polars as pl
 

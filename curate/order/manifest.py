@@ -121,8 +121,11 @@ def _self_check(manifest: dict[str, Any]) -> list[str]:
             if names != want:
                 absent = [n for n in want if n not in names]
                 detail = f"{', '.join(absent[:3])} missing" if absent else "out of order"
-                problems.append(f"{folder or './'}: shard numbering incomplete ({len(names)} of {total} listed: {detail})"
-                                if absent else f"{folder or './'}: shards listed {detail}")
+                problems.append(
+                    f"{folder or './'}: shard numbering incomplete ({len(names)} of {total} listed: {detail})"
+                    if absent
+                    else f"{folder or './'}: shards listed {detail}"
+                )
         listed = sum(e["rows"] for e in shards)
         if listed != part["rows"]:
             problems.append(f"{name}: {listed} rows in its shards, but the set lists {part['rows']}")
@@ -186,7 +189,9 @@ def verify(folder: str | Path, *, _seen: set[Path] | None = None) -> dict[str, A
     manifest = load_manifest(root)
     problems = _layout(manifest)
     if problems:
-        raise VerifyError(f"{MANIFEST} in '{folder}' is not a shard manifest: " + "; ".join(problems), "re-run `curate order` to rewrite the shard set")
+        raise VerifyError(
+            f"{MANIFEST} in '{folder}' is not a shard manifest: " + "; ".join(problems), "re-run `curate order` to rewrite the shard set"
+        )
     recorded = manifest.get(BODY_HASH)
     if recorded is not None and recorded != body_sha256(manifest):
         problems.append(f"{MANIFEST} was changed after `curate order` wrote it (body hash differs)")
@@ -204,7 +209,11 @@ def verify(folder: str | Path, *, _seen: set[Path] | None = None) -> dict[str, A
             "re-run `curate order` (or `curate feedback` for a revision) to rewrite the shard set (or restore the files named)",
         )
     sets = manifest["sets"]
-    out: dict[str, Any] = {"folder": str(root), "shards": sum(len(s["shards"]) for s in sets.values()), "rows": {k: v["rows"] for k, v in sets.items()}}
+    out: dict[str, Any] = {
+        "folder": str(root),
+        "shards": sum(len(s["shards"]) for s in sets.values()),
+        "rows": {k: v["rows"] for k, v in sets.items()},
+    }
     if recorded is None:
         out["note"] = f"{MANIFEST} has no body hash (written by an older curate): checked against itself and the shards only"
     if revision is not None:

@@ -50,8 +50,15 @@ class Mixed:
     per_group: dict[int, dict[str, int]] = field(default_factory=dict)  # group → rows, distinct entries used, repeats, unread
 
 
-def interleave(sequence: np.ndarray, groups: np.ndarray, weights: np.ndarray, batch_size: int, total: int | None = None,
-               exhausted: str = "share", first_step: int | None = None) -> Mixed:
+def interleave(
+    sequence: np.ndarray,
+    groups: np.ndarray,
+    weights: np.ndarray,
+    batch_size: int,
+    total: int | None = None,
+    exhausted: str = "share",
+    first_step: int | None = None,
+) -> Mixed:
     """Re-order `sequence` so that each step holds each group's share of rows.
 
     `groups[i]` is the group (0…G−1) of `sequence[i]`; `weights` (length G) sum to 1. `total` rows

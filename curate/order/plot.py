@@ -61,7 +61,9 @@ def plot_curriculum(
     names = [str(i) if stages > 1 else f"{i + 1}" for i in range(parts)]
     pos = np.arange(parts)
     width = 0.38 if baseline is not None else 0.6
-    b1 = box.boxplot([_thin(g) for g in groups], positions=pos - (width / 2 if baseline is not None else 0), widths=width, showfliers=False, patch_artist=True)
+    b1 = box.boxplot(
+        [_thin(g) for g in groups], positions=pos - (width / 2 if baseline is not None else 0), widths=width, showfliers=False, patch_artist=True
+    )
     for patch in b1["boxes"]:
         patch.set_facecolor("tab:blue")
         patch.set_alpha(0.5)

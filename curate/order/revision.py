@@ -103,7 +103,13 @@ def check_revision(root: Path, manifest: dict[str, Any], seen: set[Path] | None,
     info: dict[str, Any] = {"revision": manifest.get("revision")}
     fb: Any = manifest.get("feedback")
     rev = manifest.get("revision")
-    if not isinstance(rev, int) or rev < 1 or not isinstance(manifest.get("parent"), str) or not _HEX.match(manifest["parent"]) or not isinstance(fb, dict):
+    if (
+        not isinstance(rev, int)
+        or rev < 1
+        or not isinstance(manifest.get("parent"), str)
+        or not _HEX.match(manifest["parent"])
+        or not isinstance(fb, dict)
+    ):
         return ["the revision record is incomplete (revision, parent or feedback missing or malformed)"], info
     prefix: dict[str, Any] = fb["prefix"] if isinstance(fb.get("prefix"), dict) else {}
     rows = prefix.get("rows")
@@ -150,7 +156,7 @@ def check_revision(root: Path, manifest: dict[str, Any], seen: set[Path] | None,
             problems.append(f"the parent's manifest ({parent / MANIFEST}) is not the one this revision was made from")
         else:
             pm = json.loads((parent / MANIFEST).read_text())
-            for name, key in (("curriculum", "sha256"), ("baseline", "baseline_sha256")):
+            for name in ("curriculum", "baseline"):
                 if name in digests and name in pm.get("sets", {}):
                     try:
                         got, _ = prefix_digest(set_files(parent, pm, name), rows)
@@ -197,9 +203,17 @@ def revision_chain(folder: str | Path, limit: int = 50) -> list[dict[str, Any]]:
                 out[-1]["parent_status"] = "missing"
             break
         fb = m.get("feedback") if isinstance(m.get("feedback"), dict) else {}
-        entry = {"folder": str(root), "revision": m.get("revision", 0), "rows": m.get("sets", {}).get("curriculum", {}).get("rows"),
-                 "steps": m.get("config", {}).get("resolved", {}).get("steps"), "step": fb.get("step"), "strategies": fb.get("strategies"),
-                 "counts": fb.get("counts"), "stats": (fb.get("stats") or {}).get("path"), "parent": m.get("parent")}
+        entry = {
+            "folder": str(root),
+            "revision": m.get("revision", 0),
+            "rows": m.get("sets", {}).get("curriculum", {}).get("rows"),
+            "steps": m.get("config", {}).get("resolved", {}).get("steps"),
+            "step": fb.get("step"),
+            "strategies": fb.get("strategies"),
+            "counts": fb.get("counts"),
+            "stats": (fb.get("stats") or {}).get("path"),
+            "parent": m.get("parent"),
+        }
         if out:
             ok = hashlib.sha256(path.read_bytes()).hexdigest() == out[-1]["parent"]
             out[-1]["parent_status"] = "ok" if ok else "changed"

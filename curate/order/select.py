@@ -73,8 +73,10 @@ def band(index: Index, sources: list[Source], spec: str) -> tuple[Index, dict[st
     kept = keep(index, mask)
     info = {"column": col, "lo": lo, "hi": hi, "kept": kept.n, "below": int(below.sum()), "above": int(above.sum()), "null": int(null.sum())}
     if kept.n == 0:
-        raise InputError(f"no row has {col} in [{lo:g}, {hi:g}] ({info['below']:,} below, {info['above']:,} above, {info['null']:,} without a value)",
-                         "widen --band or check the column")
+        raise InputError(
+            f"no row has {col} in [{lo:g}, {hi:g}] ({info['below']:,} below, {info['above']:,} above, {info['null']:,} without a value)",
+            "widen --band or check the column",
+        )
     return kept, info
 
 
@@ -86,8 +88,10 @@ def mix_groups(index: Index, sources: list[Source], column: str, weights: dict[s
     present = set(labels[index.rows].tolist())
     absent = [n for n in names if n not in present]
     if absent:
-        raise UsageError(f"--mix names {', '.join(repr(a) for a in absent)}, but no row has {column} = {absent[0]!r}",
-                         f"values of {column}: {', '.join(sorted(present)[:10])}")
+        raise UsageError(
+            f"--mix names {', '.join(repr(a) for a in absent)}, but no row has {column} = {absent[0]!r}",
+            f"values of {column}: {', '.join(sorted(present)[:10])}",
+        )
     code = np.full(len(labels), -1, dtype=np.int64)
     for g, n in enumerate(names):
         code[labels == n] = g
@@ -104,6 +108,7 @@ def mix(ranks: np.ndarray, index: Index, code: np.ndarray, w: np.ndarray, batch_
     groups = code[index.rows[ranks]]
     mixed = interleave(ranks, groups, w, batch_size, total=len(ranks), exhausted="cycle")
     names = list(info["weights"])
-    info["values"] = {names[g]: {"read": st["rows"], "rows": st["available"], "repeats": st["repeats"], "unread": st["unread"]}
-                      for g, st in mixed.per_group.items()}
+    info["values"] = {
+        names[g]: {"read": st["rows"], "rows": st["available"], "repeats": st["repeats"], "unread": st["unread"]} for g, st in mixed.per_group.items()
+    }
     return mixed.sequence

@@ -40,7 +40,9 @@ class PipelineConfig(BaseModel):
     id_field: str = "id"
     engine: EngineSettings = Field(default_factory=EngineSettings)
     executor: Literal["local", "ray"] = "local"
-    ray_address: str | None = Field(default=None, description="Ray cluster for executor: ray ('auto' on a cluster node); default: $RAY_ADDRESS, else a local Ray.")
+    ray_address: str | None = Field(
+        default=None, description="Ray cluster for executor: ray ('auto' on a cluster node); default: $RAY_ADDRESS, else a local Ray."
+    )
     stages: list[dict[str, dict[str, Any] | None]]
 
     @field_validator("input", mode="before")
@@ -64,7 +66,7 @@ class PipelineConfig(BaseModel):
     def stage_list(self) -> list[tuple[str, dict[str, Any]]]:
         out: list[tuple[str, dict[str, Any]]] = []
         for st in self.stages:
-            (kind, opts), = st.items()
+            ((kind, opts),) = st.items()
             out.append((kind, dict(opts or {})))
         return out
 
@@ -130,7 +132,9 @@ def parse_yaml(text: str, where: str) -> Any:
     try:
         return yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader subclass
     except _Alias as exc:
-        raise UsageError(f"{where} line {exc.line}: YAML aliases are not allowed (alias *{exc.anchor})", "write the value out in full instead of &anchor / *alias") from None
+        raise UsageError(
+            f"{where} line {exc.line}: YAML aliases are not allowed (alias *{exc.anchor})", "write the value out in full instead of &anchor / *alias"
+        ) from None
     except yaml.YAMLError as exc:
         raise UsageError(f"{where} is not valid YAML: {exc}") from exc
 

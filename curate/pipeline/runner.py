@@ -207,7 +207,9 @@ def _run(cfg: PipelineConfig, opts: RunOptions, plans: list[StagePlan], out_dir:
         entry["status"] = "ran"
         entry["seconds"] = round(time.perf_counter() - t0, 3)
         if p.passes_rows:
-            ctx.info(f"  {p.name}: {summary.rows_in:,} rows in, {summary.rows_out:,} out, {summary.quarantined:,} quarantined in {entry['seconds']:.1f}s")
+            ctx.info(
+                f"  {p.name}: {summary.rows_in:,} rows in, {summary.rows_out:,} out, {summary.quarantined:,} quarantined in {entry['seconds']:.1f}s"
+            )
         entry["summary"] = data if p.summary else None
         report["stages"].append(entry)
         if summary.complete:

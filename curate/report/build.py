@@ -66,7 +66,7 @@ def build_report(folder: str | Path, opts: ReportOptions | None = None) -> Repor
 
         shards = shard_stats(run.ordered, run.manifest) if run.ordered is not None and run.manifest else []
         curve, unit = shards, "shard"
-        if shards and sum(s.set != "baseline" for s in shards) < CURVE_MIN_SHARDS:
+        if shards and run.manifest and sum(s.set != "baseline" for s in shards) < CURVE_MIN_SHARDS:
             seg = segment_stats(run.ordered, run.manifest)
             if seg:
                 curve, unit = seg, "segment"

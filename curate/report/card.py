@@ -24,8 +24,11 @@ def _fmt(v: Any) -> str:
 
 def render_card(run: RunData, facts: Facts, stats: ScoredStats | None, report_name: str | None) -> str:
     name = run.root.resolve().name
-    lines = [f"# {name}", "", "A curriculum-ordered training dataset made with `curate`"
-             + (f" {facts.curate_version}" if facts.curate_version else "") + "."]
+    lines = [
+        f"# {name}",
+        "",
+        "A curriculum-ordered training dataset made with `curate`" + (f" {facts.curate_version}" if facts.curate_version else "") + ".",
+    ]
     if report_name:
         lines += ["", f"Pictures of the signals, their agreement, pass rates, synthesis and the curriculum: [{report_name}]({report_name})."]
 
@@ -39,27 +42,47 @@ def render_card(run: RunData, facts: Facts, stats: ScoredStats | None, report_na
             "(`shuffle=True`, datatrove's tokenizer/merger, most trainer samplers) undo it; turn shuffling off.",
         ]
         if "baseline" in facts.sets:
-            lines += ["", "`baseline/` holds the same content in seeded random order: train on it as well to check that the curriculum beats a random order."]
+            lines += [
+                "",
+                "`baseline/` holds the same content in seeded random order: train on it as well to check that the curriculum beats a random order.",
+            ]
         lines += ["", "| set | shards | rows | folder |", "|---|---:|---:|---|"]
         for set_name, v in facts.sets.items():
             lines.append(f"| {set_name} | {v['shards']:,} | {v['rows']:,} | {', '.join(f'`{f}`' for f in v['folders']) or '—'} |")
         rel = _ordered_rel(run)
-        lines += ["", "Each row carries `curriculum_step` (the training step that reads it), `curriculum_position` (its place in the run), "
-                  f"`curriculum_fraction` (the pacing fraction g(t) at that step) and `{facts.sort_key}`. `{rel}manifest.json` lists "
-                  f"every shard in training order with its rows, steps, difficulty range and checksum; `curate verify {rel or '.'}` "
-                  "checks a copy against it."]
-        lines += ["", "Reading it in order:", "", "```python", "import json", "", "import pyarrow.parquet as pq", "",
-                  f'manifest = json.load(open("{rel}manifest.json"))',
-                  f"for shard in {_shards_expr(run.manifest or {})}:  # training order",
-                  f'    for batch in pq.ParquetFile("{rel}" + shard["{_path_key(run.manifest or {})}"]).iter_batches():  # rows in order',
-                  "        ...", "```"]
+        lines += [
+            "",
+            "Each row carries `curriculum_step` (the training step that reads it), `curriculum_position` (its place in the run), "
+            f"`curriculum_fraction` (the pacing fraction g(t) at that step) and `{facts.sort_key}`. `{rel}manifest.json` lists "
+            f"every shard in training order with its rows, steps, difficulty range and checksum; `curate verify {rel or '.'}` "
+            "checks a copy against it.",
+        ]
+        lines += [
+            "",
+            "Reading it in order:",
+            "",
+            "```python",
+            "import json",
+            "",
+            "import pyarrow.parquet as pq",
+            "",
+            f'manifest = json.load(open("{rel}manifest.json"))',
+            f"for shard in {_shards_expr(run.manifest or {})}:  # training order",
+            f'    for batch in pq.ParquetFile("{rel}" + shard["{_path_key(run.manifest or {})}"]).iter_batches():  # rows in order',
+            "        ...",
+            "```",
+        ]
     else:
         lines += ["No ordered shards in this folder (no `ordered/manifest.json`)."]
 
     lines += ["", "## Difficulty", ""]
     if facts.composite:
-        lines += ["`difficulty` in [0, 1] (1 = hardest) is the weighted mean of each signal's empirical CDF, flipped by its direction:", "",
-                  "| column | direction | weight |", "|---|---|---:|"]
+        lines += [
+            "`difficulty` in [0, 1] (1 = hardest) is the weighted mean of each signal's empirical CDF, flipped by its direction:",
+            "",
+            "| column | direction | weight |",
+            "|---|---|---:|",
+        ]
         for c in facts.composite:
             lines.append(f"| `{c.get('column', '?')}` | {c.get('direction') or '—'} | {_fmt(c.get('weight', '—'))} |")
     elif facts.signals:
@@ -85,13 +108,23 @@ def render_card(run: RunData, facts: Facts, stats: ScoredStats | None, report_na
 
     lines += ["", "## Counts", ""]
     c = facts.counts
-    labels = [("rows_in", "rows in"), ("rows_out", "rows scored (out)"), ("quarantined", "quarantined by scoring"),
-              ("synthesized_kept", "synthesized and kept"), ("synthesized_rows_in_scored", "synthesized rows in the scored set"),
-              ("scored_rows", "rows in the scored files")]
+    labels = [
+        ("rows_in", "rows in"),
+        ("rows_out", "rows scored (out)"),
+        ("quarantined", "quarantined by scoring"),
+        ("synthesized_kept", "synthesized and kept"),
+        ("synthesized_rows_in_scored", "synthesized rows in the scored set"),
+        ("scored_rows", "rows in the scored files"),
+    ]
     rows = [(label, c[k]) for k, label in labels if k in c]
     o = facts.order_rows
-    for k, label in (("input", "rows given to order"), ("ordered", "rows ordered"), ("read", "rows read in training order"),
-                     ("distinct_read", "distinct rows read"), ("quarantined", "quarantined by order")):
+    for k, label in (
+        ("input", "rows given to order"),
+        ("ordered", "rows ordered"),
+        ("read", "rows read in training order"),
+        ("distinct_read", "distinct rows read"),
+        ("quarantined", "quarantined by order"),
+    ):
         if o.get(k) is not None:
             rows.append((label, o[k]))
     lines += [f"- {label}: {_fmt(v)}" for label, v in rows] or ["- no counts recorded"]
@@ -111,12 +144,17 @@ def render_card(run: RunData, facts: Facts, stats: ScoredStats | None, report_na
 def _compare_lines(run: RunData) -> list[str]:
     data = run.compare
     if not isinstance(data, dict):
-        return ["Not measured here: no `compare/compare.json`. Train on the curriculum and on `baseline/` (several seeds, "
-                "each arm with its own tuned learning rate) and run `curate compare` on the logs."]
-    vs = data.get("vs_baseline") if isinstance(data.get("vs_baseline"), dict) else {}
+        return [
+            "Not measured here: no `compare/compare.json`. Train on the curriculum and on `baseline/` (several seeds, "
+            "each arm with its own tuned learning rate) and run `curate compare` on the logs."
+        ]
+    vs = data["vs_baseline"] if isinstance(data.get("vs_baseline"), dict) else {}
     better = "lower" if data.get("lower_is_better", True) else "higher"
-    lines = [f"Measured with `curate compare` on `{data.get('metric', '?')}` ({better} is better), against the "
-             f"`{data.get('baseline', 'baseline')}` arm (95 % bootstrap CIs across seeds):", ""]
+    lines = [
+        f"Measured with `curate compare` on `{data.get('metric', '?')}` ({better} is better), against the "
+        f"`{data.get('baseline', 'baseline')}` arm (95 % bootstrap CIs across seeds):",
+        "",
+    ]
     lines += [f"- **{name}**: {v.get('verdict')}" for name, v in vs.items() if isinstance(v, dict) and v.get("verdict")] or ["- no arm compared"]
     return lines
 

@@ -18,16 +18,18 @@ def _plt() -> Any:
     mpl.use("Agg")
     import matplotlib.pyplot as plt
 
-    plt.rcParams.update({
-        "svg.fonttype": "none",  # text stays text: small, crisp, searchable
-        "font.size": 9,
-        "axes.spines.top": False,
-        "axes.spines.right": False,
-        "axes.titlesize": 10,
-        "axes.titleweight": "bold",
-        "svg.hashsalt": "curate",  # stable ids: same run → same page
-        "text.parse_math": False,  # column names and labels are data, never mathtext
-    })
+    plt.rcParams.update(
+        {
+            "svg.fonttype": "none",  # text stays text: small, crisp, searchable
+            "font.size": 9,
+            "axes.spines.top": False,
+            "axes.spines.right": False,
+            "axes.titlesize": 10,
+            "axes.titleweight": "bold",
+            "svg.hashsalt": "curate",  # stable ids: same run → same page
+            "text.parse_math": False,  # column names and labels are data, never mathtext
+        }
+    )
     return plt
 
 
@@ -68,8 +70,19 @@ def histograms(hists: list[Histogram], per_row: int = 3) -> str:
     return _svg(fig)
 
 
-def matrix(values: list[list[float | None]], rows: list[str], cols: list[str], title: str, *, signed: bool, cbar: str,
-           fmt: str = "{:.2f}", size: tuple[float, float] | None = None, xlabel: str = "", ylabel: str = "") -> str:
+def matrix(
+    values: list[list[float | None]],
+    rows: list[str],
+    cols: list[str],
+    title: str,
+    *,
+    signed: bool,
+    cbar: str,
+    fmt: str = "{:.2f}",
+    size: tuple[float, float] | None = None,
+    xlabel: str = "",
+    ylabel: str = "",
+) -> str:
     """A heatmap with the number written in every cell."""
     import numpy as np
 
@@ -141,7 +154,7 @@ def curriculum(shards: list[ShardStat], key: str, unit: str = "shard") -> str:
 
     plt = _plt()
     fig, ax = plt.subplots(figsize=(10, 3.6))
-    sets = {}
+    sets: dict[str, list[ShardStat]] = {}
     for s in shards:
         sets.setdefault(s.set, []).append(s)
     fr_ax = None

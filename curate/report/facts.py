@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 
 from curate.report.load import RunData
 from curate.report.stats import ScoredStats, manifest_shards, sort_key_column
@@ -11,7 +11,7 @@ from curate.report.stats import ScoredStats, manifest_shards, sort_key_column
 FUNNEL_STAGES = ("attempted", "parsed", "verified", "novel", "kept")
 
 
-def _num(v: Any) -> bool:
+def _num(v: Any) -> TypeGuard[int | float]:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
@@ -29,7 +29,7 @@ class Funnel:
         for label, counts in self.rows:
             if label == "total":
                 return int(counts.get("kept") or 0)
-        vals = [counts.get("kept") for _, counts in self.rows if _num(counts.get("kept"))]
+        vals = [v for v in (counts.get("kept") for _, counts in self.rows) if _num(v)]
         return int(sum(vals)) if vals else None
 
 
@@ -122,22 +122,24 @@ def gather_facts(run: RunData, stats: ScoredStats | None) -> Facts:
             f.counts["synthesized_rows_in_scored"] = stats.synthesized
 
     m = run.manifest or {}
-    cfg = m.get("config") if isinstance(m.get("config"), dict) else {}
-    resolved = cfg.get("resolved") if isinstance(cfg.get("resolved"), dict) else {}
-    f.order_config = {k: v for k, v in cfg.items() if k not in ("resolved", "inputs", "output")} | {k: v for k, v in resolved.items() if v is not None}
+    cfg = m["config"] if isinstance(m.get("config"), dict) else {}
+    resolved = cfg["resolved"] if isinstance(cfg.get("resolved"), dict) else {}
+    f.order_config = {k: v for k, v in cfg.items() if k not in ("resolved", "inputs", "output")} | {
+        k: v for k, v in resolved.items() if v is not None
+    }
     sched = m.get("schedule")
     if isinstance(sched, dict):
         f.schedule, f.formula = sched.get("name"), sched.get("formula")
     elif sched:
         f.schedule = str(sched)
     f.schedule = f.schedule or (str(cfg["schedule"]) if cfg.get("schedule") else None)
-    f.params = cfg.get("params") if isinstance(cfg.get("params"), dict) else {}
+    f.params = cfg["params"] if isinstance(cfg.get("params"), dict) else {}
     if cfg.get("seed") is not None:
         f.seed = cfg["seed"]
     elif m.get("seed") is not None:
         f.seed = m["seed"]
     f.curate_version = m.get("curate_version") or cfg.get("curate_version")
-    f.order_rows = m.get("rows") if isinstance(m.get("rows"), dict) else {}
+    f.order_rows = m["rows"] if isinstance(m.get("rows"), dict) else {}
     f.sort_key = sort_key_column(m) if m else "difficulty"
     prefix = ""
     if run.ordered is not None and run.ordered.resolve() != run.root.resolve():

@@ -55,7 +55,10 @@ def render(root: Path, score_summary: dict[str, Any] | None, table: Any, missing
     out: list[str] = []
     cal = (score_summary or {}).get("calibration")
     if cal:
-        rows = [[c, r.get("spearman"), r.get("direction", "—"), r.get("weight"), r.get("rows"), r.get("kept", "")] for c, r in cal.get("columns", {}).items()]
+        rows = [
+            [c, r.get("spearman"), r.get("direction", "—"), r.get("weight"), r.get("rows"), r.get("kept", "")]
+            for c, r in cal.get("columns", {}).items()
+        ]
         out.append(f"<h3>Composite calibrated on <code>{escape(cal['label'])}</code> ({cal['labelled_rows']:,} labelled rows)</h3>")
         out.append(table(["column", "Spearman with label", "direction", "weight", "rows", "kept default because"], rows, {1, 3, 4}))
         out.append(f'<p class="note">{escape(cal.get("rule", ""))}.</p>')
@@ -67,17 +70,28 @@ def render(root: Path, score_summary: dict[str, Any] | None, table: Any, missing
         cv = meta.get("cv") or {}
         pooled = cv.get("pooled") or {}
         lo, hi = pooled.get("spearman_ci95") or (None, None)
-        out.append(f"<h3>Model <code>{escape(str(d.relative_to(root) if d.is_relative_to(root) else d))}</code>: "
-                   f"{escape(meta['label'])} ({escape(meta['kind'])}, {escape(meta['direction'])})</h3>")
-        line = (f"{escape(meta['learner'])} (strength {meta['strength']:g}) on {meta['training']['rows']:,} labelled rows, {meta.get('folds')}-fold CV: "
-                f"<b>Spearman {_fmt(pooled.get('spearman'))}</b> (95% CI {_fmt(lo)} … {_fmt(hi)})")
+        out.append(
+            f"<h3>Model <code>{escape(str(d.relative_to(root) if d.is_relative_to(root) else d))}</code>: "
+            f"{escape(meta['label'])} ({escape(meta['kind'])}, {escape(meta['direction'])})</h3>"
+        )
+        line = (
+            f"{escape(meta['learner'])} (strength {meta['strength']:g}) on {meta['training']['rows']:,} labelled rows, {meta.get('folds')}-fold CV: "
+            f"<b>Spearman {_fmt(pooled.get('spearman'))}</b> (95% CI {_fmt(lo)} … {_fmt(hi)})"
+        )
         if "auc" in pooled:
             alo, ahi = pooled.get("auc_ci95") or (None, None)
             line += f", AUC {_fmt(pooled['auc'])} (95% CI {_fmt(alo)} … {_fmt(ahi)})"
         out.append(f"<p>{line}</p>")
-        out.append(table(["fold", "train rows", "test rows", "Spearman"] + (["AUC"] if meta["kind"] == "binary" else []),
-                         [[f["fold"], f["train"], f["test"], f.get("spearman")] + ([f.get("auc")] if meta["kind"] == "binary" else []) for f in cv.get("folds", [])],
-                         {1, 2, 3, 4}))
+        out.append(
+            table(
+                ["fold", "train rows", "test rows", "Spearman"] + (["AUC"] if meta["kind"] == "binary" else []),
+                [
+                    [f["fold"], f["train"], f["test"], f.get("spearman")] + ([f.get("auc")] if meta["kind"] == "binary" else [])
+                    for f in cv.get("folds", [])
+                ],
+                {1, 2, 3, 4},
+            )
+        )
         out.append('<div class="row">')
         cvp = d / "cv.parquet"
         agreement = None
@@ -96,6 +110,8 @@ def render(root: Path, score_summary: dict[str, Any] | None, table: Any, missing
             out.append(table(["feature", "weight (coefficient × feature sd)"], [[i["feature"], i["weight"]] for i in imps], {1}))
         if agreement and agreement["rows"]:
             tab = agreement["table"]
-            out.append(f"<p>Bucket agreement, measured × predicted (out of fold): <b>{agreement['agreement']:.1%}</b> of {agreement['rows']:,} rows.</p>")
+            out.append(
+                f"<p>Bucket agreement, measured × predicted (out of fold): <b>{agreement['agreement']:.1%}</b> of {agreement['rows']:,} rows.</p>"
+            )
             out.append(table(["measured \\ predicted", *BUCKETS], [[m, *[tab[m][q] for q in BUCKETS]] for m in BUCKETS], {1, 2, 3}))
     return "".join(out)

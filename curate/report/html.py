@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Sequence
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -70,11 +71,13 @@ def _n(v: Any) -> str:
     return escape(str(v))
 
 
-def _table(head: list[str], rows: list[list[Any]], numeric: set[int] | None = None) -> str:
+def _table(head: list[str], rows: Sequence[Sequence[Any]], numeric: set[int] | None = None) -> str:
     numeric = numeric or set()
     th = "".join(f'<th class="n">{escape(h)}</th>' if i in numeric else f"<th>{escape(h)}</th>" for i, h in enumerate(head))
     body = "".join(
-        "<tr>" + "".join(f'<td class="n">{_n(c)}</td>' if i in numeric else f"<td>{c if isinstance(c, Markup) else _n(c)}</td>" for i, c in enumerate(r)) + "</tr>"
+        "<tr>"
+        + "".join(f'<td class="n">{_n(c)}</td>' if i in numeric else f"<td>{c if isinstance(c, Markup) else _n(c)}</td>" for i, c in enumerate(r))
+        + "</tr>"
         for r in rows
     )
     return f"<table><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>"
@@ -98,7 +101,11 @@ def _fig(svg: str) -> str:
 
 
 def _tiles(items: list[tuple[str, Any]]) -> str:
-    return '<div class="tiles">' + "".join(f'<div class="tile"><div class="v">{_n(v)}</div><div class="k">{escape(k)}</div></div>' for k, v in items) + "</div>"
+    return (
+        '<div class="tiles">'
+        + "".join(f'<div class="tile"><div class="v">{_n(v)}</div><div class="k">{escape(k)}</div></div>' for k, v in items)
+        + "</div>"
+    )
 
 
 def _first(d: dict[str, Any], *keys: str) -> Any:
@@ -114,8 +121,8 @@ def _ladder_levels(summary: dict[str, Any]) -> str:
     by = summary.get("pass_rate_by_level")
     if not isinstance(by, dict):
         return ""
-    measured = by.get("measured") if isinstance(by.get("measured"), dict) else {}
-    kept = by.get("kept") if isinstance(by.get("kept"), dict) else {}
+    measured = by["measured"] if isinstance(by.get("measured"), dict) else {}
+    kept = by["kept"] if isinstance(by.get("kept"), dict) else {}
     levels = sorted(set(measured) | set(kept), key=lambda x: float(x) if str(x).lstrip("-").replace(".", "").isdigit() else 0)
     if not levels:
         return ""
@@ -133,9 +140,17 @@ def _ladder_levels(summary: dict[str, Any]) -> str:
 
 def _overview(run: RunData, facts: Facts, stats: ScoredStats | None) -> str:
     c = facts.counts
-    tiles = [(label, c[k]) for k, label in (("rows_in", "rows in (score)"), ("rows_out", "rows scored"), ("quarantined", "quarantined"),
-                                            ("synthesized_kept", "synthesized, kept"), ("synthesized_rows_in_scored", "synthesized rows in scored set"))
-             if k in c]
+    tiles = [
+        (label, c[k])
+        for k, label in (
+            ("rows_in", "rows in (score)"),
+            ("rows_out", "rows scored"),
+            ("quarantined", "quarantined"),
+            ("synthesized_kept", "synthesized, kept"),
+            ("synthesized_rows_in_scored", "synthesized rows in scored set"),
+        )
+        if k in c
+    ]
     if stats is not None:
         tiles.append(("rows in scored files", stats.rows))
     o = facts.order_rows
@@ -151,11 +166,21 @@ def _overview(run: RunData, facts: Facts, stats: ScoredStats | None) -> str:
         for name, d in run.stage_summaries.items():
             reasons = d.get("reject_reasons") or {}
             top = ", ".join(f"{k} {v}" for k, v in sorted(reasons.items(), key=lambda kv: -kv[1])[:4]) if isinstance(reasons, dict) else ""
-            rows.append([name, _first(d, "rows_in", "input_rows"), _first(d, "rows_out", "rows_written", "new_rows"),
-                         _first(d, "quarantined", "rejects"), top or "—", _first(d, "seconds")])
+            rows.append(
+                [
+                    name,
+                    _first(d, "rows_in", "input_rows"),
+                    _first(d, "rows_out", "rows_written", "new_rows"),
+                    _first(d, "quarantined", "rejects"),
+                    top or "—",
+                    _first(d, "seconds"),
+                ]
+            )
         out.append("<h3>Pipeline stages</h3>" + _table(["stage", "rows in", "rows out", "quarantined", "reasons", "seconds"], rows, {1, 2, 3, 5}))
     if facts.reject_reasons:
-        out.append("<h3>Quarantine reasons (score)</h3>" + _table(["reason", "rows"], sorted(facts.reject_reasons.items(), key=lambda kv: -kv[1]), {1}))
+        out.append(
+            "<h3>Quarantine reasons (score)</h3>" + _table(["reason", "rows"], sorted(facts.reject_reasons.items(), key=lambda kv: -kv[1]), {1})
+        )
     elif c.get("quarantined") == 0:
         out.append('<p class="note">Scoring quarantined no rows.</p>')
     if stats is not None and stats.groups:
@@ -172,9 +197,11 @@ def _overview(run: RunData, facts: Facts, stats: ScoredStats | None) -> str:
 def _config(facts: Facts) -> str:
     out = []
     if facts.composite:
-        rows = [[_code(x.get("column", "?")), x.get("direction") or "—", x.get("weight", "—")] for x in facts.composite]
-        out.append("<h3>Signals in the composite <code>difficulty</code></h3>" + _table(["column", "direction", "weight"], rows, {2}))
-        out.append('<p class="note">Composite: per-signal empirical CDF, flipped by direction, weighted mean → <code>difficulty</code> in [0, 1] (1 = hardest).</p>')
+        composite = [[_code(x.get("column", "?")), x.get("direction") or "—", x.get("weight", "—")] for x in facts.composite]
+        out.append("<h3>Signals in the composite <code>difficulty</code></h3>" + _table(["column", "direction", "weight"], composite, {2}))
+        out.append(
+            '<p class="note">Composite: per-signal empirical CDF, flipped by direction, weighted mean → <code>difficulty</code> in [0, 1] (1 = hardest).</p>'
+        )
     elif facts.signals:
         out.append("<h3>Signals</h3><p>" + ", ".join(f"<code>{escape(s)}</code>" for s in facts.signals) + "</p>")
     else:
@@ -213,8 +240,10 @@ def _signals(stats: ScoredStats | None) -> str:
 def _sample_note(stats: ScoredStats) -> str:
     if not stats.sampled:
         return ""
-    return (f'<p class="note"><b>Sampled:</b> {stats.rows:,} rows are more than the limit, so these pictures use one row in every '
-            f"{stats.sample_every:,} rows, evenly spaced ({stats.sampled_rows:,} rows). Counts elsewhere use all rows.</p>")
+    return (
+        f'<p class="note"><b>Sampled:</b> {stats.rows:,} rows are more than the limit, so these pictures use one row in every '
+        f"{stats.sample_every:,} rows, evenly spaced ({stats.sampled_rows:,} rows). Counts elsewhere use all rows.</p>"
+    )
 
 
 def _agreement(stats: ScoredStats | None, run: RunData) -> str:
@@ -223,17 +252,24 @@ def _agreement(stats: ScoredStats | None, run: RunData) -> str:
         if isinstance(agree, dict) and len(agree) >= 2:
             cols = list(agree)
             vals = [[(agree.get(a) or {}).get(b) for b in cols] for a in cols]
-            return ('<p class="note">From the score summary (no scored rows to recompute from).</p>'
-                    + _fig(charts.matrix(vals, cols, cols, "Spearman correlation between signals", signed=True, cbar="Spearman ρ")))
+            return '<p class="note">From the score summary (no scored rows to recompute from).</p>' + _fig(
+                charts.matrix(vals, cols, cols, "Spearman correlation between signals", signed=True, cbar="Spearman ρ")
+            )
         return _missing("Needs at least two varying score columns in the scored rows.")
     labels = [c.removeprefix("score_") for c in stats.corr_columns]
     full = stats.corr_n[0][0] if stats.corr_n else 0
     partial = sorted({n for r in stats.corr_n for n in r if n != full}) if stats.corr_n else []
-    note = ('<p class="note">Spearman ρ of each pair of columns (rank, then Pearson) on rows where both have a value. '
-            "Positive = the two agree on which rows are higher. Read each signal's direction from the configuration.</p>")
+    note = (
+        '<p class="note">Spearman ρ of each pair of columns (rank, then Pearson) on rows where both have a value. '
+        "Positive = the two agree on which rows are higher. Read each signal's direction from the configuration.</p>"
+    )
     if partial:
         note += f'<p class="note">Some pairs cover fewer rows (a signal is missing on some rows): smallest pair n = {min(min(r) for r in stats.corr_n):,}.</p>'
-    return note + _sample_note(stats) + _fig(charts.matrix(stats.corr, labels, labels, "Spearman correlation between signals", signed=True, cbar="Spearman ρ"))
+    return (
+        note
+        + _sample_note(stats)
+        + _fig(charts.matrix(stats.corr, labels, labels, "Spearman correlation between signals", signed=True, cbar="Spearman ρ"))
+    )
 
 
 def _pass_rate(stats: ScoredStats | None) -> str:
@@ -242,18 +278,35 @@ def _pass_rate(stats: ScoredStats | None) -> str:
     out = ['<div class="row">']
     if stats.heatmap:
         hm = stats.heatmap
-        out.append(_fig(charts.matrix(hm["counts"], hm["rows"], hm["cols"], f"rows by difficulty and pass rate (n={hm['n']:,})", signed=False,
-                                      cbar="rows", fmt="{:,.0f}", size=(max(4.5, 0.5 * len(hm["cols"]) + 2.4), 3.2),
-                                      xlabel="pass rate (score_pass_rate)", ylabel="difficulty")))
+        out.append(
+            _fig(
+                charts.matrix(
+                    hm["counts"],
+                    hm["rows"],
+                    hm["cols"],
+                    f"rows by difficulty and pass rate (n={hm['n']:,})",
+                    signed=False,
+                    cbar="rows",
+                    fmt="{:,.0f}",
+                    size=(max(4.5, 0.5 * len(hm["cols"]) + 2.4), 3.2),
+                    xlabel="pass rate (score_pass_rate)",
+                    ylabel="difficulty",
+                )
+            )
+        )
     else:
         out.append(_missing("No difficulty × pass-rate picture: the rows lack score_pass_rate or difficulty (run `curate score -s pass_rate`)."))
     if stats.buckets:
         labels = list(stats.buckets)
         colours = {"mastered": charts.GREEN, "learnable": charts.BLUE, "frontier": charts.RED}
-        out.append(_fig(charts.bars(labels, [stats.buckets[k] for k in labels], "pass-rate buckets", colors=[colours.get(k, charts.GREY) for k in labels])))
+        out.append(
+            _fig(charts.bars(labels, [stats.buckets[k] for k in labels], "pass-rate buckets", colors=[colours.get(k, charts.GREY) for k in labels]))
+        )
         out.append("</div>")
-        out.append('<p class="note">mastered: every sample passed (c = k); learnable: some passed; frontier: none passed (c = 0). '
-                   "Learnable rows carry the training signal for RL (groups with c = 0 or c = k have zero advantage).</p>")
+        out.append(
+            '<p class="note">mastered: every sample passed (c = k); learnable: some passed; frontier: none passed (c = 0). '
+            "Learnable rows carry the training signal for RL (groups with c = 0 or c = k have zero advantage).</p>"
+        )
     else:
         out.append("</div>")
         if stats.heatmap:
@@ -289,19 +342,26 @@ def _synthesis(run: RunData, facts: Facts, stats: ScoredStats | None) -> str:
     if stats is not None and stats.synth_ops:
         keys = [k for k in stats.synth_ops[0] if k not in ("rows", "mean_difficulty", "mean_pass_rate")]
         cols = keys + [k for k in ("rows", "mean_difficulty", "mean_pass_rate") if k in stats.synth_ops[0]]
-        out.append("<h3>Synthesized rows in the scored set</h3>" + _table(cols, [[r[k] for k in cols] for r in stats.synth_ops], set(range(len(keys), len(cols)))))
+        out.append(
+            "<h3>Synthesized rows in the scored set</h3>"
+            + _table(cols, [[r[k] for k in cols] for r in stats.synth_ops], set(range(len(keys), len(cols))))
+        )
     if stats is not None and len(stats.synth_levels) > 1:
         cols = list(stats.synth_levels[0])
-        out.append("<h3>By ladder level (0 = original rows)</h3>" + _table(cols, [[r[k] for k in cols] for r in stats.synth_levels], set(range(len(cols)))))
+        out.append(
+            "<h3>By ladder level (0 = original rows)</h3>" + _table(cols, [[r[k] for k in cols] for r in stats.synth_levels], set(range(len(cols))))
+        )
     return "".join(out)
 
 
 def _curriculum(run: RunData, facts: Facts, shards: list[ShardStat], curve: list[ShardStat], unit: str) -> str:
     if run.ordered is None:
         return _missing("No ordered dataset (ordered/manifest.json): run `curate order` to get shards in training order.")
-    out = ['<div class="warning"><b>Read the shards in order, without shuffling.</b> The curriculum is the order of rows across '
-           "<code>part-*.parquet</code> files; a shuffling loader (e.g. <code>shuffle=True</code>) undoes it. "
-           "<code>baseline/</code> holds the same rows in seeded random order, for a fair comparison run.</div>"]
+    out = [
+        '<div class="warning"><b>Read the shards in order, without shuffling.</b> The curriculum is the order of rows across '
+        "<code>part-*.parquet</code> files; a shuffling loader (e.g. <code>shuffle=True</code>) undoes it. "
+        "<code>baseline/</code> holds the same rows in seeded random order, for a fair comparison run.</div>"
+    ]
     if facts.sets:
         rows = [[name, v["shards"], v["rows"], ", ".join(v["folders"]) or "—"] for name, v in facts.sets.items()]
         out.append(_table(["set", "shards", "rows", "folder"], rows, {1, 2}))
@@ -309,8 +369,10 @@ def _curriculum(run: RunData, facts: Facts, shards: list[ShardStat], curve: list
         out.append(_revisions(run.ordered))
     if any(s.difficulty for s in curve):
         if unit != "shard":
-            out.append(f'<p class="note">With {len([s for s in shards if s.set != "baseline"])} shard(s), the curve is drawn over '
-                       f"{len([s for s in curve if s.set != 'baseline'])} equal segments of the run, read from the shards in order.</p>")
+            out.append(
+                f'<p class="note">With {len([s for s in shards if s.set != "baseline"])} shard(s), the curve is drawn over '
+                f"{len([s for s in curve if s.set != 'baseline'])} equal segments of the run, read from the shards in order.</p>"
+            )
         out.append(_fig(charts.curriculum(curve, facts.sort_key, unit)))
     elif run.manifest is None:
         out.append(_missing(f"{run.ordered / 'manifest.json'} could not be read: no shard layout."))
@@ -321,19 +383,34 @@ def _curriculum(run: RunData, facts: Facts, shards: list[ShardStat], curve: list
     png = run.ordered / "curriculum.png"
     if png.is_file():
         data = base64.b64encode(png.read_bytes()).decode()
-        out.append(f'<h3>curriculum.png (from <code>curate order</code>)</h3><img class="png" alt="difficulty along the run" src="data:image/png;base64,{data}">')
+        out.append(
+            f'<h3>curriculum.png (from <code>curate order</code>)</h3><img class="png" alt="difficulty along the run" src="data:image/png;base64,{data}">'
+        )
     cur = [s for s in shards if s.set != "baseline"]
     if cur:
         show = cur if len(cur) <= MAX_SHARD_ROWS else cur[: MAX_SHARD_ROWS // 2] + cur[-MAX_SHARD_ROWS // 2 :]
         rows = []
         for s in show:
             d = s.difficulty or {}
-            rows.append([s.set, Markup(f"<code>{escape(s.path)}</code>"), s.rows, "—" if s.stage is None else s.stage,
-                         "—" if not s.steps else f"{s.steps[0]:,}–{s.steps[-1]:,}", d.get("min", "—"), d.get("mean", "—"), d.get("max", "—"),
-                         "—" if not s.fraction else f"{s.fraction['min']:.3f}–{s.fraction['max']:.3f}"])
+            rows.append(
+                [
+                    s.set,
+                    Markup(f"<code>{escape(s.path)}</code>"),
+                    s.rows,
+                    "—" if s.stage is None else s.stage,
+                    "—" if not s.steps else f"{s.steps[0]:,}–{s.steps[-1]:,}",
+                    d.get("min", "—"),
+                    d.get("mean", "—"),
+                    d.get("max", "—"),
+                    "—" if not s.fraction else f"{s.fraction['min']:.3f}–{s.fraction['max']:.3f}",
+                ]
+            )
         note = "" if len(show) == len(cur) else f'<p class="note">{len(cur):,} shards; the first and last {MAX_SHARD_ROWS // 2} are listed.</p>'
-        out.append("<h3>Shards in training order</h3>" + note + _table(
-            ["set", "file", "rows", "stage", "steps", f"{facts.sort_key} min", "mean", "max", "g(t)"], rows, {2, 5, 6, 7}))
+        out.append(
+            "<h3>Shards in training order</h3>"
+            + note
+            + _table(["set", "file", "rows", "stage", "steps", f"{facts.sort_key} min", "mean", "max", "g(t)"], rows, {2, 5, 6, 7})
+        )
     return "".join(out)
 
 
@@ -346,15 +423,33 @@ def _revisions(folder: Path) -> str:
     for e in chain:
         c = e.get("counts") or {}
         strat = ", ".join(f"{k} {' '.join(f'{a}={b}' for a, b in v.items())}" for k, v in (e.get("strategies") or {}).items()) or "—"
-        did = ", ".join(f"{label} {c[k]:,}" for k, label in (("dropped_reads", "dropped"), ("in_band_reads", "in band"), ("deferred_reads", "deferred"))
-                        if k in c) or "—"
+        did = (
+            ", ".join(
+                f"{label} {c[k]:,}"
+                for k, label in (("dropped_reads", "dropped"), ("in_band_reads", "in band"), ("deferred_reads", "deferred"))
+                if k in c
+            )
+            or "—"
+        )
         parent = {"ok": "matches", "changed": "changed since", "missing": "not found"}.get(str(e.get("parent_status")), "—")
-        rows.append([e.get("revision", 0), Markup(f"<code>{escape(Path(str(e['folder'])).name)}</code>"), "—" if e.get("step") is None else e["step"],
-                     strat, did, e.get("rows", "—"), e.get("steps", "—"), parent if e.get("revision") else "—"])
-    return ("<h3>Revision chain (curate feedback), newest first</h3>"
-            '<p class="note">Each revision keeps the steps its trainer had read (before <i>step</i>) and re-plans the rest from the observations; '
-            "<code>curate verify</code> checks the kept steps against the parent.</p>"
-            + _table(["revision", "folder", "re-planned from step", "strategies", "reads", "rows", "steps", "parent manifest"], rows, {0, 2, 5, 6}))
+        rows.append(
+            [
+                e.get("revision", 0),
+                Markup(f"<code>{escape(Path(str(e['folder'])).name)}</code>"),
+                "—" if e.get("step") is None else e["step"],
+                strat,
+                did,
+                e.get("rows", "—"),
+                e.get("steps", "—"),
+                parent if e.get("revision") else "—",
+            ]
+        )
+    return (
+        "<h3>Revision chain (curate feedback), newest first</h3>"
+        '<p class="note">Each revision keeps the steps its trainer had read (before <i>step</i>) and re-plans the rest from the observations; '
+        "<code>curate verify</code> checks the kept steps against the parent.</p>"
+        + _table(["revision", "folder", "re-planned from step", "strategies", "reads", "rows", "steps", "parent manifest"], rows, {0, 2, 5, 6})
+    )
 
 
 def _ci_cell(value: Any, ci: Any, pct: bool = False) -> str:
@@ -376,22 +471,29 @@ def _compare(run: RunData) -> str:
     if data is None:
         if run.compare_dir is not None:
             return _missing(f"{run.compare_dir / 'compare.json'} could not be read (see the overview).")
-        return _missing("No training comparison (compare/compare.json): train on the curriculum and on baseline/ with a few seeds each, "
-                        "then `curate compare --arm baseline=RUN,RUN --arm curriculum=RUN,RUN -o DIR/compare`.")
+        return _missing(
+            "No training comparison (compare/compare.json): train on the curriculum and on baseline/ with a few seeds each, "
+            "then `curate compare --arm baseline=RUN,RUN --arm curriculum=RUN,RUN -o DIR/compare`."
+        )
     metric = escape(str(data.get("metric", "?")))
     better = "lower" if data.get("lower_is_better", True) else "higher"
     base = str(data.get("baseline", "baseline"))
-    window = data.get("window") if isinstance(data.get("window"), dict) else {}
-    out = [f'<p class="note">Metric <code>{metric}</code> ({better} is better), baseline arm <code>{escape(base)}</code>; '
-           + (f"final values and areas over steps {_n(window['start'])}–{_n(window['end'])}, the range every run covers. "
-              if _number(window.get("start")) and _number(window.get("end")) else "")
-           + "95 % CIs: bootstrap across seeds (paired by seed where the arms have equal seed counts); "
-           "a difference counts only when its CI excludes 0.</p>"]
-    vs = data.get("vs_baseline") if isinstance(data.get("vs_baseline"), dict) else {}
+    window = data["window"] if isinstance(data.get("window"), dict) else {}
+    out = [
+        f'<p class="note">Metric <code>{metric}</code> ({better} is better), baseline arm <code>{escape(base)}</code>; '
+        + (
+            f"final values and areas over steps {_n(window['start'])}–{_n(window['end'])}, the range every run covers. "
+            if _number(window.get("start")) and _number(window.get("end"))
+            else ""
+        )
+        + "95 % CIs: bootstrap across seeds (paired by seed where the arms have equal seed counts); "
+        "a difference counts only when its CI excludes 0.</p>"
+    ]
+    vs = data["vs_baseline"] if isinstance(data.get("vs_baseline"), dict) else {}
     for name, v in vs.items():
         if isinstance(v, dict) and v.get("verdict"):
             out.append(f"<p><b>{escape(str(name))} vs {escape(base)}:</b> {escape(str(v['verdict']))}</p>")
-    arms = data.get("arms") if isinstance(data.get("arms"), dict) else {}
+    arms = data["arms"] if isinstance(data.get("arms"), dict) else {}
     rows = []
     for name, a in arms.items():
         if not isinstance(a, dict):
@@ -403,31 +505,53 @@ def _compare(run: RunData) -> str:
             if _number(reach.get("mean")):
                 steps = _ci_cell(reach["mean"], reach.get("ci")) + f" ({steps})"
         runs = a.get("runs")
-        rows.append([name, len(runs) if isinstance(runs, list) else a.get("n_runs", "—"), _ci_cell(a.get("final"), a.get("final_ci")),
-                     _ci_cell(a.get("auc"), a.get("auc_ci")), steps])
+        rows.append(
+            [
+                name,
+                len(runs) if isinstance(runs, list) else a.get("n_runs", "—"),
+                _ci_cell(a.get("final"), a.get("final_ci")),
+                _ci_cell(a.get("auc"), a.get("auc_ci")),
+                steps,
+            ]
+        )
     target = data.get("target")
-    head = ["arm", "runs", f"final {data.get('metric', '')} [95 % CI]", "mean over the window (AUC) [95 % CI]",
-            f"steps to {target:g}" if _number(target) else "steps to target"]
+    head = [
+        "arm",
+        "runs",
+        f"final {data.get('metric', '')} [95 % CI]",
+        "mean over the window (AUC) [95 % CI]",
+        f"steps to {target:g}" if _number(target) else "steps to target",
+    ]
     if rows:
         out.append("<h3>Per arm</h3>" + _table(head, rows, {1}))
     rows = []
     for name, v in vs.items():
         if not isinstance(v, dict):
             continue
-        found = v.get("findings") if isinstance(v.get("findings"), dict) else {}
-        rows.append([name, v.get("pairing", "—"), _ci_cell(v.get("final_diff"), v.get("final_diff_ci")),
-                     _ci_cell(v.get("auc_diff"), v.get("auc_diff_ci")),
-                     _ci_cell(v.get("steps_to_target_change"), v.get("steps_to_target_change_ci"), pct=True),
-                     ", ".join(f"{k}: {x}" for k, x in found.items()) or "—"])
+        found = v["findings"] if isinstance(v.get("findings"), dict) else {}
+        rows.append(
+            [
+                name,
+                v.get("pairing", "—"),
+                _ci_cell(v.get("final_diff"), v.get("final_diff_ci")),
+                _ci_cell(v.get("auc_diff"), v.get("auc_diff_ci")),
+                _ci_cell(v.get("steps_to_target_change"), v.get("steps_to_target_change_ci"), pct=True),
+                ", ".join(f"{k}: {x}" for k, x in found.items()) or "—",
+            ]
+        )
     if rows:
-        out.append(f"<h3>Versus {escape(base)} (arm − baseline)</h3>"
-                   + _table(["arm", "pairing", "final difference", "AUC difference", "steps to target", "findings"], rows))
+        out.append(
+            f"<h3>Versus {escape(base)} (arm − baseline)</h3>"
+            + _table(["arm", "pairing", "final difference", "AUC difference", "steps to target", "findings"], rows)
+        )
     notes = [n for n in data.get("notes") or [] if isinstance(n, str)]
     if notes:
         out.append('<p class="note">' + "<br>".join(escape(n) for n in notes) + "</p>")
-    out.append('<div class="caution"><b>Before trusting a gain:</b> curricula often only make up for a badly tuned optimiser. '
-               "Give each arm its own best learning rate (picked on held-out data), use the same token budget and schedule, "
-               "and several seeds; look at early and mid-training as well as the end.</div>")
+    out.append(
+        '<div class="caution"><b>Before trusting a gain:</b> curricula often only make up for a badly tuned optimiser. '
+        "Give each arm its own best learning rate (picked on held-out data), use the same token budget and schedule, "
+        "and several seeds; look at early and mid-training as well as the end.</div>"
+    )
     png = (run.compare_dir / "compare.png") if run.compare_dir is not None else None
     if png is not None and png.is_file():
         b64 = base64.b64encode(png.read_bytes()).decode()
@@ -437,8 +561,15 @@ def _compare(run: RunData) -> str:
     return "".join(out)
 
 
-def render_page(run: RunData, facts: Facts, stats: ScoredStats | None, shards: list[ShardStat], card: str | None,
-                curve: list[ShardStat] | None = None, curve_unit: str = "shard") -> str:
+def render_page(
+    run: RunData,
+    facts: Facts,
+    stats: ScoredStats | None,
+    shards: list[ShardStat],
+    card: str | None,
+    curve: list[ShardStat] | None = None,
+    curve_unit: str = "shard",
+) -> str:
     body = {
         "overview": _overview(run, facts, stats),
         "config": _config(facts),
@@ -457,10 +588,10 @@ def render_page(run: RunData, facts: Facts, stats: ScoredStats | None, shards: l
 
     card_line = f' · dataset card: <a style="color:#9cc3ff" href="{escape(card)}">{escape(card)}</a>' if card else ""
     return (
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-        f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>curate report — {escape(run.root.name or str(run.root))}</title>"
+        '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1"><title>curate report — {escape(run.root.name or str(run.root))}</title>'
         f"<style>{CSS}</style></head><body>"
-        f"<header><h1>curate report</h1><p>run folder <code style=\"background:#2c3a4f;color:#fff\">{escape(str(run.root))}</code> · curate {escape(__version__)}{card_line}</p></header>"
+        f'<header><h1>curate report</h1><p>run folder <code style="background:#2c3a4f;color:#fff">{escape(str(run.root))}</code> · curate {escape(__version__)}{card_line}</p></header>'
         f"<nav>{nav}</nav><main>{sections}</main></body></html>\n"
     )
 

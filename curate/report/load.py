@@ -91,7 +91,9 @@ def load_run(folder: str | Path, scored: list[str] | None = None, compare: str |
     """Collect summaries, scored rows, the ordered set and a training comparison from a run folder (any part may be missing)."""
     root = Path(folder)
     if not root.exists():
-        raise InputError(f"run folder '{folder}' does not exist", "pass the folder a pipeline run wrote (e.g. `curate run pipelines/demo.yaml` → out/)")
+        raise InputError(
+            f"run folder '{folder}' does not exist", "pass the folder a pipeline run wrote (e.g. `curate run pipelines/demo.yaml` → out/)"
+        )
     if not root.is_dir():
         raise InputError(f"'{folder}' is not a folder", "pass the run folder, not a file; give scored rows with --scored PATH")
     run = RunData(root=root)

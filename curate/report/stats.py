@@ -85,8 +85,8 @@ def _histogram(col: str, values: Any, nulls: int) -> Histogram:
         width = max(step, span / 40) * 0.8 if span else 0.8
         counts = [int((v == u).sum()) for u in uniq]
         return Histogram(col, counts, [], len(v), nulls, float(v.mean()), uniq.astype(float).tolist(), width)
-    counts, edges = np.histogram(v, bins=HIST_BINS)
-    return Histogram(col, counts.astype(int).tolist(), edges.tolist(), len(v), nulls, float(v.mean()))
+    binned, edges = np.histogram(v, bins=HIST_BINS)
+    return Histogram(col, binned.astype(int).tolist(), edges.tolist(), len(v), nulls, float(v.mean()))
 
 
 def spearman(df: Any, columns: list[str]) -> tuple[list[list[float | None]], list[list[int]]]:
@@ -298,8 +298,16 @@ def shard_stats(root: Any, manifest: dict[str, Any]) -> list[ShardStat]:
                     if r.get("smin") is not None:
                         steps = [r["smin"], r["smax"]]
             out.append(
-                ShardStat(name, path, int(e.get("rows") or 0), e.get("stage"), list(steps) if steps else None,
-                          diff if isinstance(diff, dict) else None, frac, e.get("sha256") or e.get("checksum"))
+                ShardStat(
+                    name,
+                    path,
+                    int(e.get("rows") or 0),
+                    e.get("stage"),
+                    list(steps) if steps else None,
+                    diff if isinstance(diff, dict) else None,
+                    frac,
+                    e.get("sha256") or e.get("checksum"),
+                )
             )
     return out
 
@@ -330,14 +338,29 @@ def segment_stats(root: Any, manifest: dict[str, Any], segments: int = CURVE_SEG
         if not total:
             continue
         w = min(segments, max(10, total // 5), total)
-        aggs = [pl.len().alias("n"), pl.col("_pos").min().alias("a"), pl.col("_pos").max().alias("b"),
-                pl.col(key).min().alias("dmin"), pl.col(key).mean().alias("dmean"), pl.col(key).max().alias("dmax")]
+        aggs = [
+            pl.len().alias("n"),
+            pl.col("_pos").min().alias("a"),
+            pl.col("_pos").max().alias("b"),
+            pl.col(key).min().alias("dmin"),
+            pl.col(key).mean().alias("dmean"),
+            pl.col(key).max().alias("dmax"),
+        ]
         if frac:
             aggs += [pl.col("curriculum_fraction").min().alias("fmin"), pl.col("curriculum_fraction").max().alias("fmax")]
         seg = (pl.col("_pos").cast(pl.Int64) * w // total).alias("_seg")
         rows = lf.group_by(seg).agg(aggs).sort("_seg").collect().to_dicts()
         for r in rows:
-            out.append(ShardStat(name, f"rows {r['a']:,}–{r['b']:,}", int(r["n"]), None, None,
-                                 {"min": r["dmin"], "mean": r["dmean"], "max": r["dmax"]} if r["dmin"] is not None else None,
-                                 {"min": r["fmin"], "max": r["fmax"]} if frac and r.get("fmin") is not None else None, None))
+            out.append(
+                ShardStat(
+                    name,
+                    f"rows {r['a']:,}–{r['b']:,}",
+                    int(r["n"]),
+                    None,
+                    None,
+                    {"min": r["dmin"], "mean": r["dmean"], "max": r["dmax"]} if r["dmin"] is not None else None,
+                    {"min": r["fmin"], "max": r["fmax"]} if frac and r.get("fmin") is not None else None,
+                    None,
+                )
+            )
     return out

@@ -112,8 +112,10 @@ class Signal:
             except ValidationError as exc:
                 from curate.errors import UsageError
 
-                raise UsageError(f"bad options for signal '{self.name}': {exc.errors()[0]['msg']} ({'.'.join(map(str, exc.errors()[0]['loc']))})",
-                                 f"see `curate signals` for {self.name}") from None
+                raise UsageError(
+                    f"bad options for signal '{self.name}': {exc.errors()[0]['msg']} ({'.'.join(map(str, exc.errors()[0]['loc']))})",
+                    f"see `curate signals` for {self.name}",
+                ) from None
         self.options = options
 
     def score(self, ctx: BatchContext) -> dict[str, Any]:

@@ -13,7 +13,7 @@ data, such as math problems, it runs the other way, so users can flip it with
 from __future__ import annotations
 
 import zlib
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 
@@ -32,7 +32,7 @@ class CompressionRatio(Signal):
     threads = True  # polars, numpy and zlib release the GIL
     description = "UTF-8 bytes / zlib-compressed bytes (level 9 unless set). Redundant text compresses well: lower = harder."
     columns = (Column("", "raw UTF-8 bytes / zlib-compressed bytes", LOWER),)
-    level: ClassVar[int] = 9
+    level: int = 9
 
     def __init__(self, **options: Any):
         super().__init__(**options)

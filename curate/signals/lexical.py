@@ -145,7 +145,9 @@ def mtld_many(tok: _text.Tokens, occ: _text.Occurrences, threshold: float = THRE
 _WINDOW = 32  # word positions per vector step
 
 
-def _factors_lockstep(offsets: np.ndarray, n: np.ndarray, rows: np.ndarray, seen: np.ndarray, forward: bool, threshold: float, kmax: np.ndarray) -> np.ndarray:
+def _factors_lockstep(
+    offsets: np.ndarray, n: np.ndarray, rows: np.ndarray, seen: np.ndarray, forward: bool, threshold: float, kmax: np.ndarray
+) -> np.ndarray:
     """`_factors` of `rows`, all at once. Each step looks at the next `_WINDOW` words of every text
     still going: running type and word counts by cumulative sums, and the first word (if any) that
     completes a factor; the next step starts after it, or after the window."""

@@ -20,7 +20,21 @@ import pyarrow as pa
 
 from curate.signals.base import LOWER, SIGNALS, BatchContext, Column, Signal, column_name
 
-_KEYS = ("k", "pass_at", "adaptive", "answer_field", "task_type_field", "tests_field", "task_type", "max_tokens", "temperature", "top_p", "prompt_file", "round_size", "min_samples")
+_KEYS = (
+    "k",
+    "pass_at",
+    "adaptive",
+    "answer_field",
+    "task_type_field",
+    "tests_field",
+    "task_type",
+    "max_tokens",
+    "temperature",
+    "top_p",
+    "prompt_file",
+    "round_size",
+    "min_samples",
+)
 
 
 def pass_rate_options(ctx_options: dict[str, Any], own: dict[str, Any]) -> Any:

@@ -204,8 +204,16 @@ class Stage(Protocol):
 
 STAGES: Registry[Stage] = Registry(
     "stages",
-    builtin_modules=("curate.stages.score", "curate.stages.synthesize", "curate.stages.order", "curate.stages.report", "curate.stages.compare",
-                     "curate.stages.fit", "curate.stages.feedback", "curate.stages.trial"),
+    builtin_modules=(
+        "curate.stages.score",
+        "curate.stages.synthesize",
+        "curate.stages.order",
+        "curate.stages.report",
+        "curate.stages.compare",
+        "curate.stages.fit",
+        "curate.stages.feedback",
+        "curate.stages.trial",
+    ),
 )
 
 

@@ -41,7 +41,9 @@ class CompareOptions(StageOptions):
         if not v and not info.data.get("runs"):
             from curate.errors import UsageError  # not a ValueError: pydantic passes it through as it is
 
-            raise UsageError("nothing to compare", "give a `curate trial` folder, or --arm NAME=PATH[,PATH...] for the baseline and for each other arm")
+            raise UsageError(
+                "nothing to compare", "give a `curate trial` folder, or --arm NAME=PATH[,PATH...] for the baseline and for each other arm"
+            )
         return v
 
 
@@ -111,9 +113,14 @@ class CompareStage:
             ctx.warn(note)
         n = sum(a["n_runs"] for a in d["arms"].values())
         return CompareSummary(
-            rows_in=n, rows_out=n, seconds=time.perf_counter() - t0,
-            compare_json=str(res.json_path), compare_png=str(res.png_path) if res.png_path else None,
-            metric=d["metric"], lower_is_better=d["lower_is_better"], baseline=d["baseline"],
+            rows_in=n,
+            rows_out=n,
+            seconds=time.perf_counter() - t0,
+            compare_json=str(res.json_path),
+            compare_png=str(res.png_path) if res.png_path else None,
+            metric=d["metric"],
+            lower_is_better=d["lower_is_better"],
+            baseline=d["baseline"],
             runs={k: a["n_runs"] for k, a in d["arms"].items()},
             verdicts={k: v["verdict"] for k, v in d["vs_baseline"].items()},
             findings={k: v["findings"] for k, v in d["vs_baseline"].items()},

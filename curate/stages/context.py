@@ -93,8 +93,16 @@ class RunContext:
         return self.reporter.progress(description, total, unit)
 
     # -- settings -----------------------------------------------------------------------------
-    def engine_config(self, *, engine: str | None = None, url: str | None = None, model: str | None = None, cache: bool | None = None,
-                      seed: int | None = None, timeout: float | None = None) -> EngineConfig:
+    def engine_config(
+        self,
+        *,
+        engine: str | None = None,
+        url: str | None = None,
+        model: str | None = None,
+        cache: bool | None = None,
+        seed: int | None = None,
+        timeout: float | None = None,
+    ) -> EngineConfig:
         """The run's engine settings with a stage's own overrides (None keeps the run's value).
 
         A URL with the default engine means an OpenAI-compatible server (see EngineConfig).

@@ -89,8 +89,10 @@ class FeedbackStage:
 
         rows = list(slot.rows)
         if len(rows) != 1 or Path(rows[0]).suffix.lower() in (".parquet", ".jsonl", ".json", ".csv", ".tsv", ".gz", ".arrow"):
-            raise UsageError(f"{slot.name}: feedback re-plans an ordered folder, but the rows before it are {', '.join(rows)}",
-                             "put it after an order stage (or give an ordered folder as the pipeline's input)")
+            raise UsageError(
+                f"{slot.name}: feedback re-plans an ordered folder, but the rows before it are {', '.join(rows)}",
+                "put it after an order stage (or give an ordered folder as the pipeline's input)",
+            )
         output = str(slot.run_dir / "feedback") if slot.last else str(slot.stages_dir / slot.name)
         return Placement({"ordered": rows[0], "output": output}, output, str(slot.stages_dir / f"{slot.name}.summary.json"))
 
@@ -98,28 +100,58 @@ class FeedbackStage:
         """What a pipeline's completion marker is keyed by: the parent's manifest and the stats."""
         from pathlib import Path
 
-        return [str(Path(options.ordered) / "manifest.json"), options.stats, *([str(Path(options.predictor) / "model.json")] if options.predictor else [])]
+        return [
+            str(Path(options.ordered) / "manifest.json"),
+            options.stats,
+            *([str(Path(options.predictor) / "model.json")] if options.predictor else []),
+        ]
 
     def run(self, options: FeedbackOptions, ctx: Any) -> FeedbackSummary:
         from curate.feedback.revision import FeedbackConfig, feedback
 
         o = options
-        res = feedback(FeedbackConfig(
-            ordered=o.ordered, stats=o.stats, step=o.step, output=o.output, drop_mastered=o.drop_mastered, band=o.band, ucb_by=o.ucb_by,
-            ucb_temperature=o.ucb_temperature, prior_column=o.prior_column, prior_strength=o.prior_strength, predictor=o.predictor,
-            reward_threshold=o.reward_threshold,
-            loss_success=o.loss_success, id_field=o.id_field, baseline=not o.no_baseline, plot=not o.no_plot, seed=o.seed,
-        ))
+        res = feedback(
+            FeedbackConfig(
+                ordered=o.ordered,
+                stats=o.stats,
+                step=o.step,
+                output=o.output,
+                drop_mastered=o.drop_mastered,
+                band=o.band,
+                ucb_by=o.ucb_by,
+                ucb_temperature=o.ucb_temperature,
+                prior_column=o.prior_column,
+                prior_strength=o.prior_strength,
+                predictor=o.predictor,
+                reward_threshold=o.reward_threshold,
+                loss_success=o.loss_success,
+                id_field=o.id_field,
+                baseline=not o.no_baseline,
+                plot=not o.no_plot,
+                seed=o.seed,
+            )
+        )
         m, rep, c = res.manifest, res.report, res.replanned.counts
         stats = m["feedback"]["stats"]
         if rep.ignored:
             ctx.warn(f"{rep.ignored:,} of {rep.rows:,} stats row(s) not used: {_why(stats)}")
         ctx.info(_done_line(m, c, o.output))
         return FeedbackSummary(
-            rows_in=c["remaining_reads"] + res.replanned.at, rows_out=len(res.replanned.plan), quarantined=0, seconds=res.seconds, output=o.output,
-            revision=m["revision"], parent=m["parent"], step=o.step, position=res.replanned.at,
-            steps={"before": c["steps_before"], "after": c["steps_after"]}, counts=c, stats=stats, strategies=m["feedback"]["strategies"],
-            shares=m["feedback"]["shares"], gathered=res.gathered,
+            rows_in=c["remaining_reads"] + res.replanned.at,
+            rows_out=len(res.replanned.plan),
+            quarantined=0,
+            seconds=res.seconds,
+            output=o.output,
+            revision=m["revision"],
+            parent=m["parent"],
+            step=o.step,
+            position=res.replanned.at,
+            steps={"before": c["steps_before"], "after": c["steps_after"]},
+            counts=c,
+            stats=stats,
+            strategies=m["feedback"]["strategies"],
+            shares=m["feedback"]["shares"],
+            gathered=res.gathered,
         )
 
 
@@ -139,12 +171,20 @@ def _why(stats: dict[str, Any]) -> str:
 
 def _done_line(m: dict[str, Any], c: dict[str, int], output: str) -> str:
     fb = m["feedback"]
-    what = [f"{c[k]:,} {label}" for k, label in (("dropped_reads", "read(s) of mastered rows dropped"), ("in_band_reads", "in the band first"),
-                                                  ("deferred_reads", "deferred")) if k in c]
+    what = [
+        f"{c[k]:,} {label}"
+        for k, label in (
+            ("dropped_reads", "read(s) of mastered rows dropped"),
+            ("in_band_reads", "in the band first"),
+            ("deferred_reads", "deferred"),
+        )
+        if k in c
+    ]
     kept = f"steps 0–{fb['step'] - 1} kept ({fb['position']:,} rows)" if fb["step"] else "nothing read yet"
-    return (f"[green]✓[/] revision {m['revision']}: {kept}, "
-            f"{c['kept_reads']:,} re-planned in {c['steps_after'] - fb['step']:,} steps"
-            + (f" ({', '.join(what)})" if what else "") + f" → {output}")
+    return (
+        f"[green]✓[/] revision {m['revision']}: {kept}, "
+        f"{c['kept_reads']:,} re-planned in {c['steps_after'] - fb['step']:,} steps" + (f" ({', '.join(what)})" if what else "") + f" → {output}"
+    )
 
 
 STAGES.register("feedback")(FeedbackStage())

@@ -1,5 +1,7 @@
 """The fit stage: a difficulty predictor trained on the labelled rows (curate.fit), saved as a model folder.
 
+From Python:
+
     from curate.stages import RunContext
     from curate.stages.fit import FitOptions, FitStage
     with RunContext() as ctx:
@@ -99,9 +101,21 @@ class FitStage:
         from curate.fit.run import FitConfig, fit
 
         o = options
-        cfg = FitConfig(label=o.label, output=o.output, text_field=o.text_field, id_field=o.id_field, extra_text=list(o.extra_text),
-                        direction=o.label_direction, kind=o.kind, features=list(o.features), folds=o.folds, seed=o.seed, suggest=o.suggest,
-                        batch_rows=o.batch_rows, max_text_chars=o.max_text_chars)
+        cfg = FitConfig(
+            label=o.label,
+            output=o.output,
+            text_field=o.text_field,
+            id_field=o.id_field,
+            extra_text=list(o.extra_text),
+            direction=o.label_direction,
+            kind=o.kind,
+            features=list(o.features),
+            folds=o.folds,
+            seed=o.seed,
+            suggest=o.suggest,
+            batch_rows=o.batch_rows,
+            max_text_chars=o.max_text_chars,
+        )
 
         def engine() -> Any:
             return ctx.engine(ctx.engine_config(engine=o.engine, url=o.engine_url, model=o.model, cache=False if o.no_cache else None, seed=o.seed))

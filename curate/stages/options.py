@@ -110,7 +110,9 @@ class EngineActorFields(StageOptions):
         from curate.errors import UsageError
 
         if executor != "ray" and (self.ray_engines != 1 or self.ray_engine_cpus != 1.0):
-            raise UsageError("--ray-engines and --ray-engine-cpus apply to engine actors on Ray", "add --executor ray (or --ray-address), or drop them")
+            raise UsageError(
+                "--ray-engines and --ray-engine-cpus apply to engine actors on Ray", "add --executor ray (or --ray-address), or drop them"
+            )
 
 
 class RowOutputFields(StageOptions):

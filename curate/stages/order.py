@@ -122,8 +122,14 @@ class OrderSummary(Summary):
     gathered: dict[str, Any] = Field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        return {"rows_in": self.rows_in, "rows_out": self.rows_out, "quarantined": self.quarantined, "seconds": round(self.seconds, 3),
-                "gathered": self.gathered, "manifest": self.manifest}
+        return {
+            "rows_in": self.rows_in,
+            "rows_out": self.rows_out,
+            "quarantined": self.quarantined,
+            "seconds": round(self.seconds, 3),
+            "gathered": self.gathered,
+            "manifest": self.manifest,
+        }
 
 
 class OrderStage:
@@ -143,21 +149,46 @@ class OrderStage:
         o = options
         where = ctx.executor_config(o.executor, o.ray_address)
         cfg = OrderConfig(
-            inputs=list(o.inputs), output=o.output, schedule=o.schedule, by=list(o.by or ["difficulty"]),
+            inputs=list(o.inputs),
+            output=o.output,
+            schedule=o.schedule,
+            by=list(o.by or ["difficulty"]),
             params=Params(start=o.start, full_at=o.full_at, k=o.k, warmup=o.warmup, p=o.p, sigma=o.sigma),
-            steps=o.steps, batch_size=o.batch_size, num_samples=o.num_samples, exhausted=o.exhausted, seed=o.seed, stages=o.stages,
-            rows_per_shard=o.rows_per_shard, shard_size_mb=o.shard_size_mb, baseline=not o.no_baseline, plot=not o.no_plot,
-            id_field=o.id_field, memory_mb=o.memory_mb, gather=o.gather, executor=where.name, executor_address=where.address,
-            band=o.band, mix_by=o.mix_by, mix=dict(o.mix) if o.mix else None, token_budget=o.token_budget, token_decay=o.token_decay,
+            steps=o.steps,
+            batch_size=o.batch_size,
+            num_samples=o.num_samples,
+            exhausted=o.exhausted,
+            seed=o.seed,
+            stages=o.stages,
+            rows_per_shard=o.rows_per_shard,
+            shard_size_mb=o.shard_size_mb,
+            baseline=not o.no_baseline,
+            plot=not o.no_plot,
+            id_field=o.id_field,
+            memory_mb=o.memory_mb,
+            gather=o.gather,
+            executor=where.name,
+            executor_address=where.address,
+            band=o.band,
+            mix_by=o.mix_by,
+            mix=dict(o.mix) if o.mix else None,
+            token_budget=o.token_budget,
+            token_decay=o.token_decay,
         )
         how: dict[str, Any] = {}
         t0 = time.perf_counter()
         m = order(cfg, run_info=how, executor=ctx.executor(where) if where.name == "ray" else None)
         rows = m["rows"]
         ctx.info(_done_line(m, o.output, how))
-        return OrderSummary(rows_in=rows["input"], rows_out=m["sets"]["curriculum"]["rows"], quarantined=rows["quarantined"],
-                            rejects_path=f"{o.output}/rejects.jsonl" if rows["quarantined"] else None, seconds=time.perf_counter() - t0,
-                            manifest=m, gathered=how)
+        return OrderSummary(
+            rows_in=rows["input"],
+            rows_out=m["sets"]["curriculum"]["rows"],
+            quarantined=rows["quarantined"],
+            rejects_path=f"{o.output}/rejects.jsonl" if rows["quarantined"] else None,
+            seconds=time.perf_counter() - t0,
+            manifest=m,
+            gathered=how,
+        )
 
 
 def _done_line(m: dict[str, Any], output: str, how: dict[str, Any]) -> str:

@@ -46,9 +46,17 @@ class ReportStage:
 
     def plan(self, slot: Slot) -> Placement:
         """The report describes the whole run folder: its inputs are the run's results."""
-        names = ["scored.parquet", "score-summary.json", "synth-summary.json", "ordered/manifest.json", "feedback/manifest.json", "compare/compare.json"]
-        return Placement({"folder": str(slot.run_dir)}, str(slot.run_dir / "report.html"), None, passes_rows=False,
-                         inputs=[str(slot.run_dir / n) for n in names])
+        names = [
+            "scored.parquet",
+            "score-summary.json",
+            "synth-summary.json",
+            "ordered/manifest.json",
+            "feedback/manifest.json",
+            "compare/compare.json",
+        ]
+        return Placement(
+            {"folder": str(slot.run_dir)}, str(slot.run_dir / "report.html"), None, passes_rows=False, inputs=[str(slot.run_dir / n) for n in names]
+        )
 
     def run(self, options: ReportOptions, ctx: Any) -> ReportSummary:
         import time
@@ -63,10 +71,27 @@ class ReportStage:
         if o.card_only and o.output:
             raise UsageError("--card-only writes no HTML page, so --output has nothing to name", "drop --output or --card-only")
         t0 = time.perf_counter()
-        res = build_report(o.folder, Build(output=o.output, card=o.card, write_html=not o.card_only, write_card=not o.no_card, scored=list(o.scored),
-                                           sample_rows=o.sample_rows, compare=o.compare))
-        return ReportSummary(rows_in=res.rows or 0, rows_out=res.rows or 0, seconds=time.perf_counter() - t0, html=str(res.html) if res.html else None,
-                             card=str(res.card) if res.card else None, missing=list(res.missing), sampled=res.sampled)
+        res = build_report(
+            o.folder,
+            Build(
+                output=o.output,
+                card=o.card,
+                write_html=not o.card_only,
+                write_card=not o.no_card,
+                scored=list(o.scored),
+                sample_rows=o.sample_rows,
+                compare=o.compare,
+            ),
+        )
+        return ReportSummary(
+            rows_in=res.rows or 0,
+            rows_out=res.rows or 0,
+            seconds=time.perf_counter() - t0,
+            html=str(res.html) if res.html else None,
+            card=str(res.card) if res.card else None,
+            missing=list(res.missing),
+            sampled=res.sampled,
+        )
 
 
 STAGES.register("report")(ReportStage())

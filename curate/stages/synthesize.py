@@ -103,7 +103,6 @@ class SynthesizeOptions(RowOutputFields, ExecutorFields, EngineActorFields):
     prompts_dir: str | None = None
     """Directory overriding prompt files synth_*.txt."""
 
-
     @field_validator("fractions", mode="before")
     @classmethod
     def _fractions_as_text(cls, v: Any) -> Any:
@@ -132,23 +131,49 @@ class SynthesizeStage:
 
         o = options
         opts = SynthOptions(
-            mode=Mode(o.mode), text_field=o.text_field, answer_field=o.answer_field, id_field=o.id_field, task_field=o.task_type_field,
-            solution_field=o.solution_field, fractions=tuple(o.fractions) if o.fractions else SynthOptions.fractions, keep=KeepPolicy(o.keep),
-            variants=o.variants, harder_digits=o.harder_digits,
-            seed_buckets=tuple(o.seed_bucket), seed_max_pass_rate=o.seed_max_pass_rate, max_seeds=o.max_seeds,
-            per_seed=o.per_seed, rounds=o.rounds, critic_rounds=o.critic_rounds, max_pass_rate=o.max_pass_rate,
-            harder=o.harder, easier=o.easier, monotonic=MonotonicPolicy(o.monotonic), monotonic_margin=o.monotonic_margin,
-            sc_samples=o.sc_samples, sc_min_agree=o.sc_min if o.sc_min is not None else max(1, min(3, o.sc_samples)), k=o.k,
-            json_retries=o.json_retries, structured=not o.no_structured, max_tokens=o.max_tokens, solve_max_tokens=o.solve_max_tokens,
-            prompts_dir=o.prompts_dir, near_dup_threshold=o.near_dup_threshold, decontaminate=tuple(o.decontaminate or ()), ngram=o.ngram,
-            append=o.append, seed=o.seed,
+            mode=Mode(o.mode),
+            text_field=o.text_field,
+            answer_field=o.answer_field,
+            id_field=o.id_field,
+            task_field=o.task_type_field,
+            solution_field=o.solution_field,
+            fractions=tuple(o.fractions) if o.fractions else SynthOptions.fractions,
+            keep=KeepPolicy(o.keep),
+            variants=o.variants,
+            harder_digits=o.harder_digits,
+            seed_buckets=tuple(o.seed_bucket),
+            seed_max_pass_rate=o.seed_max_pass_rate,
+            max_seeds=o.max_seeds,
+            per_seed=o.per_seed,
+            rounds=o.rounds,
+            critic_rounds=o.critic_rounds,
+            max_pass_rate=o.max_pass_rate,
+            harder=o.harder,
+            easier=o.easier,
+            monotonic=MonotonicPolicy(o.monotonic),
+            monotonic_margin=o.monotonic_margin,
+            sc_samples=o.sc_samples,
+            sc_min_agree=o.sc_min if o.sc_min is not None else max(1, min(3, o.sc_samples)),
+            k=o.k,
+            json_retries=o.json_retries,
+            structured=not o.no_structured,
+            max_tokens=o.max_tokens,
+            solve_max_tokens=o.solve_max_tokens,
+            prompts_dir=o.prompts_dir,
+            near_dup_threshold=o.near_dup_threshold,
+            decontaminate=tuple(o.decontaminate or ()),
+            ngram=o.ngram,
+            append=o.append,
+            seed=o.seed,
         )
         from curate.io.writers import Format
 
         out = Output(o.output, Format(o.format.value) if o.format else None, o.rows_per_shard, o.rejects or default_rejects_path(o.output), None)
 
         def cfg(model: str | None, url: str | None) -> Any:
-            return ctx.engine_config(engine=o.engine, url=url, model=model, cache=False if o.no_cache else None, seed=o.seed, timeout=o.engine_timeout)
+            return ctx.engine_config(
+                engine=o.engine, url=url, model=model, cache=False if o.no_cache else None, seed=o.seed, timeout=o.engine_timeout
+            )
 
         gen = cfg(o.generator_model, o.generator_engine_url)
         roles = {"generator": gen, "target": cfg(o.target_model, o.target_engine_url), "critic": cfg(o.critic_model, None) if o.critic_model else gen}
@@ -159,9 +184,11 @@ class SynthesizeStage:
         EXECUTORS.get(where.name)
         # On Ray, in-process engines become engine actors on the cluster; servers are called from here.
         on_cluster = where.name != "local" and any(not c.is_remote for c in roles.values())
-        ex = ctx.executor(ctx.executor_config(o.executor, o.ray_address, engines=o.ray_engines, engine_cpus=o.ray_engine_cpus)) if on_cluster else None
+        ex = (
+            ctx.executor(ctx.executor_config(o.executor, o.ray_address, engines=o.ray_engines, engine_cpus=o.ray_engine_cpus)) if on_cluster else None
+        )
         opened: dict[int, _Failures] = {}
-        for role, c in roles.items():
+        for c in roles.values():
             eng = ctx.engine(c, executor=ex)
             opened.setdefault(id(eng), _Failures(eng))
         engines = {role: opened[id(ctx.engine(c, executor=ex))] for role, c in roles.items()}
@@ -178,8 +205,12 @@ class SynthesizeStage:
                 "fix the engine and rerun the same command: answered requests come from the request cache, only the failed ones are asked again",
             )
         return SynthesizeSummary(
-            rows_in=int(details.get("input_rows") or 0), rows_out=int(details.get("rows_written") or 0), quarantined=int(details.get("input_rejects") or 0),
-            rejects_path=details.get("rejects_path"), seconds=float(details.get("seconds") or 0.0), new_rows=int(details.get("new_rows") or 0),
+            rows_in=int(details.get("input_rows") or 0),
+            rows_out=int(details.get("rows_written") or 0),
+            quarantined=int(details.get("input_rejects") or 0),
+            rejects_path=details.get("rejects_path"),
+            seconds=float(details.get("seconds") or 0.0),
+            new_rows=int(details.get("new_rows") or 0),
             details=details,
         )
 
@@ -201,7 +232,7 @@ class _Failures:
             if c.error:
                 self.failed += 1
                 self.reasons[c.error] = self.reasons.get(c.error, 0) + 1
-        return out  # type: ignore[no-any-return]
+        return out
 
     def __getattr__(self, item: str) -> Any:
         return getattr(self._engine, item)

@@ -115,8 +115,13 @@ class TrialStage:
 
         ordered = slot.rows[0] if slot.rows else ""
         output = str(slot.run_dir / "trial")
-        return Placement({"ordered": ordered, "output": output}, str(Path(output) / "trial.json"), str(slot.stages_dir / f"{slot.name}.summary.json"),
-                         passes_rows=False, inputs=[str(Path(ordered) / "manifest.json")])
+        return Placement(
+            {"ordered": ordered, "output": output},
+            str(Path(output) / "trial.json"),
+            str(slot.stages_dir / f"{slot.name}.summary.json"),
+            passes_rows=False,
+            inputs=[str(Path(ordered) / "manifest.json")],
+        )
 
     def inputs(self, options: TrialOptions) -> list[str]:
         from pathlib import Path
@@ -134,13 +139,24 @@ class TrialStage:
         d, c = res.data, res.compare.data
         for note in c["notes"]:
             ctx.warn(note)
-        arms = {name: {"lr": a["lr"], "runs": len(a["runs"]), "final_eval_loss": [r["final_eval_loss"] for r in a["runs"]]} for name, a in d["arms"].items()}
+        arms = {
+            name: {"lr": a["lr"], "runs": len(a["runs"]), "final_eval_loss": [r["final_eval_loss"] for r in a["runs"]]}
+            for name, a in d["arms"].items()
+        }
         return TrialSummary(
-            rows_in=d["rows"]["source"], rows_out=d["rows"]["train"],
-            seconds=time.perf_counter() - t0, trial_json=str(res.trial_json), compare_json=str(res.compare.json_path),
-            compare_png=str(res.compare.png_path) if res.compare.png_path else None, baseline=d["baseline"], arms=arms,
-            held_out=d["held_out"], steps=d["training"]["steps"], verdicts={k: v["verdict"] for k, v in c["vs_baseline"].items()},
-            notes=res.notes + list(c["notes"]), compute=d["compute"],
+            rows_in=d["rows"]["source"],
+            rows_out=d["rows"]["train"],
+            seconds=time.perf_counter() - t0,
+            trial_json=str(res.trial_json),
+            compare_json=str(res.compare.json_path),
+            compare_png=str(res.compare.png_path) if res.compare.png_path else None,
+            baseline=d["baseline"],
+            arms=arms,
+            held_out=d["held_out"],
+            steps=d["training"]["steps"],
+            verdicts={k: v["verdict"] for k, v in c["vs_baseline"].items()},
+            notes=res.notes + list(c["notes"]),
+            compute=d["compute"],
             reused={"runs": sum(1 for r in res.runs if r.reused)},
         )
 

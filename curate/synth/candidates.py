@@ -30,12 +30,32 @@ def generate_candidates(engine: Engine, requests: list[Request], n: int, opts: S
     """`n` candidates per request, in request order, from one batched engine call."""
     out: list[Candidate] = []
     if requests:
-        res = ask_json(engine, [r.prompt for r in requests], Problem, n=n, temperature=opts.temperature, max_tokens=opts.max_tokens,
-                       retries=opts.json_retries, structured=opts.structured, stats=stats["generate"], prompts_dir=opts.prompts_dir)
+        res = ask_json(
+            engine,
+            [r.prompt for r in requests],
+            Problem,
+            n=n,
+            temperature=opts.temperature,
+            max_tokens=opts.max_tokens,
+            retries=opts.json_retries,
+            structured=opts.structured,
+            stats=stats["generate"],
+            prompts_dir=opts.prompts_dir,
+        )
         for r, samples in zip(requests, res):
             for i, p in enumerate(samples):
-                c = Candidate(parent_id=r.parent_id, parent_text=r.parent_text, mode=r.mode, op=r.op, level=r.level,
-                              round=r.round, sample=i, task=r.task, raw=p.raw, source_text=r.source_text)
+                c = Candidate(
+                    parent_id=r.parent_id,
+                    parent_text=r.parent_text,
+                    mode=r.mode,
+                    op=r.op,
+                    level=r.level,
+                    round=r.round,
+                    sample=i,
+                    task=r.task,
+                    raw=p.raw,
+                    source_text=r.source_text,
+                )
                 if p.obj is not None:
                     c.problem, c.solution, c.answer = p.obj.problem, p.obj.solution, p.obj.answer
                     c.notes["json_attempts"] = p.attempts

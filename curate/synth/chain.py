@@ -28,6 +28,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from fractions import Fraction
+from typing import Any
 
 _NUM = r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|\.\d+"
 NUMBER = re.compile(rf"(?<![\w.,])(?:{_NUM})(?![\w]|,\d{{3}}|\.\d)")
@@ -38,8 +39,12 @@ _OPERAND = rf"\(*\s*\$?\s*(?:{_NUM})%?\s*\)*"
 _PLAIN_STEP = re.compile(rf"(?<![\w.,])(?P<expr>{_OPERAND}(?:\s*{_OP}\s*{_OPERAND})+)\s*=\s*\$?\s*(?P<res>{_NUM})(?![\w]|\.\d)")
 _FINAL = re.compile(r"####\s*\$?\s*(" + _NUM + r")")
 
-_WORDS = {w: i for i, w in enumerate("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
-                                       "fifteen sixteen seventeen eighteen nineteen".split())}
+_WORDS = {
+    w: i
+    for i, w in enumerate(
+        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen".split()
+    )
+}
 _TENS = {w: 10 * (i + 2) for i, w in enumerate("twenty thirty forty fifty sixty seventy eighty ninety".split())}
 _ORDINALS = {w: i + 2 for i, w in enumerate("second third fourth fifth sixth seventh eighth ninth tenth".split())}
 # Words that name a constant a solution may use without the problem writing it as a number.
@@ -66,12 +71,20 @@ CUES: dict[str, tuple[Fraction, ...]] = {
     r"thousands?|kilo\w*": (Fraction(1000),),
     r"hundreds?": (Fraction(100),),
 }
-_CUE_RES = [(re.compile(rf"(?<![a-z])(?:{k})(?![a-z])" if k != r"percent|percentage|%" else r"%|(?<![a-z])percent", re.I), v) for k, v in CUES.items()]
+_CUE_RES = [
+    (re.compile(rf"(?<![a-z])(?:{k})(?![a-z])" if k != r"percent|percentage|%" else r"%|(?<![a-z])percent", re.I), v) for k, v in CUES.items()
+]
 
 _SQUARE = re.compile(r"(?<![a-z])(?:squared?|squares|cubed?|cubic)(?![a-z])", re.I)
 
-_OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
-        ast.USub: operator.neg, ast.UAdd: operator.pos}
+_OPS = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.USub: operator.neg,
+    ast.UAdd: operator.pos,
+}
 
 
 class ChainError(ValueError):
@@ -139,7 +152,7 @@ def _attached(text: str, nums: list[Num]) -> list[re.Match[str]]:
 @dataclass(frozen=True)
 class Source:
     kind: str  # "var" | "fixed" | "step"
-    ref: object  # variable key (value, pct), the fixed value, or the step index
+    ref: Any  # by kind: the variable key (value, pct), the fixed value, or the step index
     scale: Fraction = Fraction(1)
 
 
@@ -200,10 +213,10 @@ class Chain:
 
     def source_value(self, s: Source, values: dict, steps: list[Fraction]) -> Fraction:
         if s.kind == "var":
-            return values[s.ref] * s.scale  # type: ignore[index]
+            return values[s.ref] * s.scale
         if s.kind == "step":
-            return steps[s.ref] * s.scale  # type: ignore[index]
-        return s.ref  # type: ignore[return-value]
+            return steps[s.ref] * s.scale
+        return s.ref
 
     def render(self, values: dict[tuple[Fraction, bool], Fraction]) -> tuple[str, str, Fraction, list[Fraction]] | None:
         """(problem, solution, answer, step values) with the variables set to `values`; None when an
@@ -300,8 +313,8 @@ def _problem_sources(problem: str) -> tuple[dict[tuple[Fraction, bool], Var], li
             continue
         key = (n.value, n.pct)
         zeros = len(n.text) - len(n.text.rstrip("0")) if "." in n.text else 0
-        v = vars_.setdefault(key, Var(key, n.value, n.pct, n.dp, zeros))
-        v.dp, v.trailing_zeros = max(v.dp, n.dp), max(v.trailing_zeros, zeros)
+        var = vars_.setdefault(key, Var(key, n.value, n.pct, n.dp, zeros))
+        var.dp, var.trailing_zeros = max(var.dp, n.dp), max(var.trailing_zeros, zeros)
         out.append((n, key))
     return vars_, out, fixed
 
@@ -417,8 +430,18 @@ def _find_steps(solution: str, sol_nums: list[Num]) -> tuple[list[Step], list[tu
     return steps, spans, results
 
 
-def _compile_step(st: Step, i: int, solution: str, s: int, e: int, sol_nums: list[Num], tokens: _Tokens, vars_: dict,
-                  fixed: set[Fraction], step_values: list[Fraction]) -> None:
+def _compile_step(
+    st: Step,
+    i: int,
+    solution: str,
+    s: int,
+    e: int,
+    sol_nums: list[Num],
+    tokens: _Tokens,
+    vars_: dict,
+    fixed: set[Fraction],
+    step_values: list[Fraction],
+) -> None:
     """Give step i its template (literals as names), find each literal's sources, and check the step holds exactly."""
     parts, pos = [], s
     for n in sol_nums:
@@ -464,15 +487,20 @@ def _check_uses(problem: str, solution: str, steps: list[Step], tokens: list[Tok
         for key, n in uses.items():
             written = sum(1 for _, k in pnums if k == key)
             if n > written and not _SQUARE.search(problem):
-                raise ChainError("unexplained_number", f"step '{st.text}' uses {_show(key[0])} {n} times but the problem writes it {written} "
-                                 "time(s): one of them may stand for an unwritten number")
+                raise ChainError(
+                    "unexplained_number",
+                    f"step '{st.text}' uses {_show(key[0])} {n} times but the problem writes it {written} "
+                    "time(s): one of them may stand for an unwritten number",
+                )
     for w in re.finditer(r"[A-Za-z]+(?:-[A-Za-z]+)?", solution):
         val = _word_value(w.group(0).lower())
         if val is not None and any(v.value == val for v in vars_.values()):
             raise ChainError("unexplained_number", f"the solution writes '{w.group(0)}' in words, and {_show(val)} changes")
     unused = [v for v in vars_.values() if not v.used and v.value not in fixed]  # pinned variables never change
     if unused:
-        raise ChainError("unused_number", f"the chain does not use {', '.join(_show(v.value) + ('%' if v.pct else '') for v in unused)} from the problem")
+        raise ChainError(
+            "unused_number", f"the chain does not use {', '.join(_show(v.value) + ('%' if v.pct else '') for v in unused)} from the problem"
+        )
     if not vars_:
         raise ChainError("no_chain", "the problem has no number written in digits to vary")
     if all(v.value in fixed for v in vars_.values()):
@@ -488,5 +516,10 @@ def written_steps(chain: Chain, values: dict, steps: list[Fraction]) -> list[str
     out = []
     for st, v in zip(chain.steps, steps):
         lits = [chain.literal_value(chain.tokens[t], values, steps) for t in st.literals]
-        out.append(re.sub(r"n(\d+)", lambda m: _show(lits[int(m.group(1))]), st.template).strip() + f" = {_show(v)}")
+        out.append(_fill(st.template, lits).strip() + f" = {_show(v)}")
     return out
+
+
+def _fill(template: str, lits: list[Fraction]) -> str:
+    """A step's template (`n0 / n1`) with its literals written in."""
+    return re.sub(r"n(\d+)", lambda m: _show(lits[int(m.group(1))]), template)

@@ -20,8 +20,18 @@ def critique_and_refine(critic: Engine, generator: Engine, cands: list[Candidate
         if not pending:
             return
         reqs = [render("critic", opts.prompts_dir, problem=c.problem, solution=c.solution, answer=c.answer) for c in pending]
-        res = ask_json(critic, reqs, Critique, n=1, temperature=0.0, max_tokens=min(opts.max_tokens, 160),
-                       retries=opts.json_retries, structured=opts.structured, stats=stats["critic"], prompts_dir=opts.prompts_dir)
+        res = ask_json(
+            critic,
+            reqs,
+            Critique,
+            n=1,
+            temperature=0.0,
+            max_tokens=min(opts.max_tokens, 160),
+            retries=opts.json_retries,
+            structured=opts.structured,
+            stats=stats["critic"],
+            prompts_dir=opts.prompts_dir,
+        )
         rejected: list[tuple[Candidate, str]] = []
         for c, (p,) in zip(pending, res):
             if p.obj is not None and p.obj.verdict == "accept":
@@ -34,10 +44,21 @@ def critique_and_refine(critic: Engine, generator: Engine, cands: list[Candidate
             for c, why in rejected:
                 c.drop("critic_rejected", f"still rejected after {opts.critic_rounds} refinement(s): {why[:200]}")
             return
-        reqs = [render("refine", opts.prompts_dir, problem=c.problem, solution=c.solution, answer=c.answer, critique=why[:400])
-                for c, why in rejected]
-        res = ask_json(generator, reqs, Problem, n=1, temperature=opts.temperature, max_tokens=opts.max_tokens,
-                       retries=opts.json_retries, structured=opts.structured, stats=stats["refine"], prompts_dir=opts.prompts_dir)
+        reqs = [
+            render("refine", opts.prompts_dir, problem=c.problem, solution=c.solution, answer=c.answer, critique=why[:400]) for c, why in rejected
+        ]
+        res = ask_json(
+            generator,
+            reqs,
+            Problem,
+            n=1,
+            temperature=opts.temperature,
+            max_tokens=opts.max_tokens,
+            retries=opts.json_retries,
+            structured=opts.structured,
+            stats=stats["refine"],
+            prompts_dir=opts.prompts_dir,
+        )
         pending = []
         for (c, _), (p,) in zip(rejected, res):
             if p.obj is None:

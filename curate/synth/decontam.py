@@ -44,7 +44,7 @@ class Decontaminator:
     hits: dict[str, int] = field(default_factory=dict)
 
     @classmethod
-    def from_files(cls, files: tuple[str, ...] | list[str], n: int) -> "Decontaminator":
+    def from_files(cls, files: tuple[str, ...] | list[str], n: int) -> Decontaminator:
         d = cls(n)
         for f in files:
             d.hits.setdefault(f, 0)

@@ -20,9 +20,10 @@ from curate.synth.options import SynthOptions
 from curate.synth.prompts import render
 
 
-def run_defect_round(seeds: list[Seed], rnd: int, generator: Engine, critic: Engine, opts: SynthOptions, stats: dict[str, JsonStats]) -> list[Candidate]:
-    reqs = [Request(render("defect", opts.prompts_dir, problem=s.text), s.id, s.text, s.text, "defect", "defect", None, rnd, s.task)
-            for s in seeds]
+def run_defect_round(
+    seeds: list[Seed], rnd: int, generator: Engine, critic: Engine, opts: SynthOptions, stats: dict[str, JsonStats]
+) -> list[Candidate]:
+    reqs = [Request(render("defect", opts.prompts_dir, problem=s.text), s.id, s.text, s.text, "defect", "defect", None, rnd, s.task) for s in seeds]
     cands = generate_candidates(generator, reqs, opts.per_seed, opts, stats)
     for c in cands:
         eliminate(c, [c.parent_text], opts.parent_dup_threshold, opts.prompts_dir)

@@ -57,7 +57,9 @@ def parse_rungs(specs: tuple[str, ...] | list[str]) -> list[Rung]:
             except (ValueError, ZeroDivisionError):
                 f = None
             if f is None or not 0 < f <= 1:
-                raise UsageError(f"--fractions: '{p}' is not a hint rung", "use fractions in (0, 1] such as 0.25,0.5,1, or n-1 for all steps but the last")
+                raise UsageError(
+                    f"--fractions: '{p}' is not a hint rung", "use fractions in (0, 1] such as 0.25,0.5,1, or n-1 for all steps but the last"
+                )
             out.append(Rung(p, fraction=f))
     if not out:
         raise UsageError("--fractions is empty", "give at least one rung, e.g. --fractions 0.5,n-1,1")
@@ -96,8 +98,20 @@ def run_hints(seeds: list[Seed], opts: SynthOptions) -> list[Candidate]:
             continue
         for rank, (k, labels) in enumerate(sorted(sizes.items()), start=1):
             hint = text[: ends[k - 1]].strip()
-            c = Candidate(parent_id=s.id, parent_text=s.text, mode="hint", op=OP, level=-rank, round=1, task=s.task, source_text=s.text,
-                          problem=render("hint", opts.prompts_dir, problem=s.text, hint=hint), solution=solution, answer=s.answer, hint=hint)
+            c = Candidate(
+                parent_id=s.id,
+                parent_text=s.text,
+                mode="hint",
+                op=OP,
+                level=-rank,
+                round=1,
+                task=s.task,
+                source_text=s.text,
+                problem=render("hint", opts.prompts_dir, problem=s.text, hint=hint),
+                solution=solution,
+                answer=s.answer,
+                hint=hint,
+            )
             c.notes.update({"hint_steps": f"{k}/{n}", "hint_rungs": labels})
             c.stage = "parsed"
             out.append(c)

@@ -52,8 +52,11 @@ def run_ladder(seeds: list[Seed], generator: Engine, opts: SynthOptions, stats: 
                 if src is None or t > limit or not ops:
                     continue
                 op = ops[(h + t - 1) % len(ops)]
-                reqs.append(Request(render("ladder", opts.prompts_dir, instruction=instr[op], problem=src), s.id, s.text, src,
-                                    "ladder", op, sign * t, 1, s.task))
+                reqs.append(
+                    Request(
+                        render("ladder", opts.prompts_dir, instruction=instr[op], problem=src), s.id, s.text, src, "ladder", op, sign * t, 1, s.task
+                    )
+                )
         if not reqs:
             break
         cands = generate_candidates(generator, reqs, 1, opts, stats)

@@ -92,7 +92,7 @@ class Candidate:
         rec.update(self.notes)
         return orjson.dumps(rec, option=orjson.OPT_SORT_KEYS).decode()
 
-    def row(self, opts: Any, generator_model: str) -> dict[str, Any]:
+    def row(self, opts: Any, generator_model: str | None) -> dict[str, Any]:
         return {
             opts.id_field: self.id,
             opts.text_field: self.problem,
@@ -110,7 +110,7 @@ class Candidate:
             "synth_hint": self.hint,
         }
 
-    def reject_record(self, opts: Any, generator_model: str) -> dict[str, Any]:
+    def reject_record(self, opts: Any, generator_model: str | None) -> dict[str, Any]:
         rec = self.row(opts, generator_model)
         rec["raw_output"] = self.raw[:2000] if not self.problem else None
         rec["reject_stage"] = self.stage

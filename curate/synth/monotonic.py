@@ -44,6 +44,7 @@ def check_ladders(cands: list[Candidate], parent_rates: dict[str, float], policy
                         c.drop("not_monotonic", f"level {c.level} pass rate {pr:.2f} vs {prev:.2f} on the level before")
                         stats["dropped"] += 1
         else:
+
             def rank(c: Candidate) -> tuple[float, int]:
                 return (-(c.target_pass_rate or 0.0), c.level or 0)
 
@@ -105,8 +106,11 @@ def check_rungs(cands: list[Candidate], parents: dict[str, tuple[float | None, i
                     if (sign > 0 and pr > hi) or (sign < 0 and pr < lo):
                         c.notes["monotonic"] = "dropped"
                         side = "above the upper" if sign > 0 else "below the lower"
-                        c.drop("not_monotonic", f"level {c.level} pass rate {pr:.2f} is {side} Wilson bound {hi if sign > 0 else lo:.2f} "
-                                                f"of the level before ({passes}/{n})")
+                        c.drop(
+                            "not_monotonic",
+                            f"level {c.level} pass rate {pr:.2f} is {side} Wilson bound {hi if sign > 0 else lo:.2f} "
+                            f"of the level before ({passes}/{n})",
+                        )
                         stats["dropped"] += 1
                     else:
                         c.notes["monotonic"] = "ok"
@@ -150,5 +154,11 @@ def pooled(counts: list[tuple[int, int]]) -> dict[str, object]:
     p, n = sum(a for a, _ in counts), sum(b for _, b in counts)
     lo, hi = wilson(p, n)
     mean = sum(a / b for a, b in counts if b) / len(counts) if counts else None
-    return {"n": len(counts), "mean_pass_rate": None if mean is None else round(mean, 4), "passes": p, "samples": n,
-            "pass_rate": round(p / n, 4) if n else None, "wilson": [round(lo, 4), round(hi, 4)]}
+    return {
+        "n": len(counts),
+        "mean_pass_rate": None if mean is None else round(mean, 4),
+        "passes": p,
+        "samples": n,
+        "pass_rate": round(p / n, 4) if n else None,
+        "wilson": [round(lo, 4), round(hi, 4)],
+    }

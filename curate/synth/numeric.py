@@ -74,8 +74,9 @@ def run_numeric(seeds: list[Seed], opts: SynthOptions) -> list[Candidate]:
             continue
         for level in range(opts.harder_digits + 1):
             for i in range(opts.variants):
-                c = Candidate(parent_id=s.id, parent_text=s.text, mode="numeric", op=OP, level=level, round=1, sample=i, task=s.task,
-                              source_text=s.text)
+                c = Candidate(
+                    parent_id=s.id, parent_text=s.text, mode="numeric", op=OP, level=level, round=1, sample=i, task=s.task, source_text=s.text
+                )
                 c.stage = "parsed"
                 rng = random.Random(f"{opts.seed}:{s.id}:{level}:{i}")
                 got = instance(chain, level, rng, opts.max_draws)
@@ -85,12 +86,14 @@ def run_numeric(seeds: list[Seed], opts: SynthOptions) -> list[Candidate]:
                     continue
                 values, (problem, new_solution, answer, steps), draws = got
                 c.problem, c.solution, c.answer = problem, new_solution, _fmt(answer)
-                c.notes.update({
-                    "digits_added": level,
-                    "numbers": {_fmt(k[0]) + ("%" if k[1] else ""): _fmt(v) for k, v in sorted(values.items())},
-                    "chain": written_steps(chain, values, steps),
-                    "chain_steps": len(chain.steps),
-                    "draws": draws,
-                })
+                c.notes.update(
+                    {
+                        "digits_added": level,
+                        "numbers": {_fmt(k[0]) + ("%" if k[1] else ""): _fmt(v) for k, v in sorted(values.items())},
+                        "chain": written_steps(chain, values, steps),
+                        "chain_steps": len(chain.steps),
+                        "draws": draws,
+                    }
+                )
                 out.append(c)
     return out

@@ -12,8 +12,8 @@ from curate.errors import InputError, UsageError
 from curate.synth.decontam import Decontaminator
 from curate.synth.dedup import Deduper, dedup
 from curate.synth.defect import run_defect_round
-from curate.synth.funnel import advance, funnel
 from curate.synth.eliminator import eliminate
+from curate.synth.funnel import advance, funnel
 from curate.synth.generation import JsonStats
 from curate.synth.hint import keep_smallest_learnable, parse_rungs, pass_rate_by_rung, run_hints
 from curate.synth.ladder import check_ops, run_ladder
@@ -60,12 +60,16 @@ def uses_generator(opts: SynthOptions) -> bool:
 
 def _measure_targets(cands: list[Candidate], target: Engine, opts: SynthOptions) -> None:
     alive = [c for c in cands if c.alive]
-    for c, pr in zip(alive, pass_rates(target, [c.problem for c in alive], [c.answer for c in alive], opts.k, opts.solve_max_tokens, [c.task for c in alive])):
+    for c, pr in zip(
+        alive, pass_rates(target, [c.problem for c in alive], [c.answer for c in alive], opts.k, opts.solve_max_tokens, [c.task for c in alive])
+    ):
         c.target_pass_rate, c.target_k = pr, opts.k
         c.notes["target_model"] = target.model
 
 
-def run(rows: list[dict[str, Any]], opts: SynthOptions, generator: Engine, target: Engine, critic: Engine | None = None) -> tuple[list[Candidate], dict[str, Any]]:
+def run(
+    rows: list[dict[str, Any]], opts: SynthOptions, generator: Engine, target: Engine, critic: Engine | None = None
+) -> tuple[list[Candidate], dict[str, Any]]:
     """The whole synthesis on in-memory rows: every candidate (kept or dropped, in a stable order) and a summary."""
     _validate(opts)
     critic = critic or generator
@@ -90,8 +94,12 @@ def run(rows: list[dict[str, Any]], opts: SynthOptions, generator: Engine, targe
         advance(cands, "novel")
         with clock("target_pass_rate"):
             _measure_targets(cands, target, opts)
-            info["measured_parent_pass_rates"] = measure_missing([s for s in seeds if any(c.parent_id == s.id and c.alive for c in cands)], target, opts)
-        extra["monotonic"] = check_ladders(cands, {s.id: s.pass_rate for s in seeds if s.pass_rate is not None}, opts.monotonic, opts.monotonic_margin)
+            info["measured_parent_pass_rates"] = measure_missing(
+                [s for s in seeds if any(c.parent_id == s.id and c.alive for c in cands)], target, opts
+            )
+        extra["monotonic"] = check_ladders(
+            cands, {s.id: s.pass_rate for s in seeds if s.pass_rate is not None}, opts.monotonic, opts.monotonic_margin
+        )
         advance(cands, "kept")
         extra["pass_rate_by_level"] = _by_level(cands, seeds)
     elif opts.mode in (Mode.hint, Mode.numeric):
@@ -132,8 +140,15 @@ def run(rows: list[dict[str, Any]], opts: SynthOptions, generator: Engine, targe
     return cands, summary
 
 
-def _run_by_rule(seeds: list[Seed], inputs: list[tuple[str, str]], decon: Decontaminator | None, target: Engine, opts: SynthOptions,
-                 clock: "_Clock", info: dict[str, Any]) -> tuple[list[Candidate], dict[str, Any]]:
+def _run_by_rule(
+    seeds: list[Seed],
+    inputs: list[tuple[str, str]],
+    decon: Decontaminator | None,
+    target: Engine,
+    opts: SynthOptions,
+    clock: _Clock,
+    info: dict[str, Any],
+) -> tuple[list[Candidate], dict[str, Any]]:
     """Hint and numeric modes: variants built by rule, then novelty, the target's pass rate, monotonicity, the keep policy."""
     extra: dict[str, Any] = {}
     with clock("generate_and_verify"):
@@ -166,7 +181,7 @@ class _Clock:
     def __init__(self, timings: dict[str, float]):
         self.timings = timings
 
-    def __call__(self, stage: str) -> "_Clock":
+    def __call__(self, stage: str) -> _Clock:
         self._stage = stage
         return self
 
@@ -202,8 +217,13 @@ def _by_level(cands: list[Candidate], seeds: list[Seed]) -> dict[str, Any]:
 def output_schema(input_schema: Any, opts: SynthOptions, append: bool) -> Any:
     import pyarrow as pa
 
-    fields = [pa.field(opts.id_field, pa.string()), pa.field(opts.text_field, pa.string()), pa.field(opts.answer_field, pa.string()),
-              pa.field("solution", pa.string()), pa.field(opts.task_field, pa.string())]
+    fields = [
+        pa.field(opts.id_field, pa.string()),
+        pa.field(opts.text_field, pa.string()),
+        pa.field(opts.answer_field, pa.string()),
+        pa.field("solution", pa.string()),
+        pa.field(opts.task_field, pa.string()),
+    ]
     fields += [pa.field(n, pa.type_for_alias(t)) for n, t in LINEAGE_COLUMNS]
     if not append:
         return pa.schema(fields)
@@ -213,20 +233,22 @@ def output_schema(input_schema: Any, opts: SynthOptions, append: bool) -> Any:
     return pa.schema(out + [f for f in fields if f.name not in names])
 
 
-def synthesize(sources: list[str], opts: SynthOptions, out: Output, *, generator: Engine, target: Engine, critic: Engine | None = None) -> dict[str, Any]:
+def synthesize(
+    sources: list[str], opts: SynthOptions, out: Output, *, generator: Engine, target: Engine, critic: Engine | None = None
+) -> dict[str, Any]:
     """Read `sources`, synthesize, write new rows (or input + new with `append`), rejects and the summary."""
     import orjson
     import pyarrow as pa
 
-    from curate.io import RejectWriter, conform, open_sink, read_table
-    from curate.io.readers import ReadOptions, Reject
-
-    from curate.io import expand_inputs
+    from curate.io import RejectWriter, conform, expand_inputs, open_sink, read_table
     from curate.io.inputs import without_own_outputs
+    from curate.io.readers import ReadOptions, Reject
 
     srcs, own = without_own_outputs(expand_inputs(sources), out.dest, out.rejects)  # never read this command's own output
     if not srcs:
-        raise InputError(f"the only input files are this command's own output ({', '.join(own[:3])})", "synthesize from another input, or write elsewhere with -o")
+        raise InputError(
+            f"the only input files are this command's own output ({', '.join(own[:3])})", "synthesize from another input, or write elsewhere with -o"
+        )
     table, in_rejects = read_table(srcs, ReadOptions(text_field=opts.text_field, id_field=opts.id_field))
     if table.num_rows and opts.answer_field not in table.column_names:
         raise InputError(f"input has no '{opts.answer_field}' column", "synthesis needs reference answers: pass --answer-field")
@@ -248,11 +270,25 @@ def synthesize(sources: list[str], opts: SynthOptions, out: Output, *, generator
         raise
     rejects = RejectWriter(out.rejects)
     rejects.write(in_rejects)
-    rejects.write([Reject(f"{c.reason}: {c.detail}" if c.detail else str(c.reason), f"synth:{c.mode}/{c.op}", row=c.reject_record(opts, gen_model))
-                   for c in cands if not c.alive])
+    rejects.write(
+        [
+            Reject(f"{c.reason}: {c.detail}" if c.detail else str(c.reason), f"synth:{c.mode}/{c.op}", row=c.reject_record(opts, gen_model))
+            for c in cands
+            if not c.alive
+        ]
+    )
     rejects.close()
-    summary.update({"input_rows": table.num_rows, "output": written, "rows_written": written["rows"], "new_rows": len(kept), "rejects": rejects.count,
-                    "rejects_path": out.rejects if rejects.count else None, "input_rejects": len(in_rejects)})
+    summary.update(
+        {
+            "input_rows": table.num_rows,
+            "output": written,
+            "rows_written": written["rows"],
+            "new_rows": len(kept),
+            "rejects": rejects.count,
+            "rejects_path": out.rejects if rejects.count else None,
+            "input_rejects": len(in_rejects),
+        }
+    )
     if out.summary_json:
         from pathlib import Path
 

@@ -53,15 +53,18 @@ def usable_rows(rows: list[dict[str, Any]], opts: SynthOptions) -> tuple[list[Se
             continue
         ans = reference_answer(str(ans))
         k = _float(r.get(f"{opts.pass_rate_field}_k"))
-        seeds.append(Seed(str(r[opts.id_field]), str(r[opts.text_field]), ans, task, _float(r.get(opts.pass_rate_field)), r,
-                          int(k) if k is not None else None))
+        seeds.append(
+            Seed(str(r[opts.id_field]), str(r[opts.text_field]), ans, task, _float(r.get(opts.pass_rate_field)), r, int(k) if k is not None else None)
+        )
     return seeds, skipped
 
 
 def measure_missing(seeds: list[Seed], target: Engine, opts: SynthOptions) -> int:
     """Fill in pass rates the input did not carry; returns how many were measured."""
     todo = [s for s in seeds if s.pass_rate is None]
-    for s, pr in zip(todo, pass_rates(target, [s.text for s in todo], [s.answer for s in todo], opts.k, opts.solve_max_tokens, [s.task for s in todo])):
+    for s, pr in zip(
+        todo, pass_rates(target, [s.text for s in todo], [s.answer for s in todo], opts.k, opts.solve_max_tokens, [s.task for s in todo])
+    ):
         s.pass_rate, s.samples = pr, opts.k
     return len(todo)
 

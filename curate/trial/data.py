@@ -67,8 +67,10 @@ def read_source(folder: str | Path, text_field: str = "text") -> Source:
         raise InputError(f"'{root}' has no {MANIFEST}", "pass the folder `curate order -o` wrote (an interrupted `curate order` leaves none)")
     manifest = load_manifest(root)
     if BASELINE not in manifest.get("sets", {}) or not (root / BASELINE).is_dir():
-        raise InputError(f"'{root}' has no {BASELINE}/ to compare with",
-                         "run `curate order` again without --no-baseline: a trial trains the curriculum and its same-content random baseline")
+        raise InputError(
+            f"'{root}' has no {BASELINE}/ to compare with",
+            "run `curate order` again without --no-baseline: a trial trains the curriculum and its same-content random baseline",
+        )
     verify(root)
     cfg = manifest["config"]
     id_field = cfg.get("id_field") or "id"
@@ -78,9 +80,12 @@ def read_source(folder: str | Path, text_field: str = "text") -> Source:
     names = pq.read_schema(shards[0]).names
     for col, flag in ((id_field, "the id column"), (text_field, "--text-field")):
         if col not in names:
-            raise InputError(f"the shards of '{root}' have no '{col}' column ({flag}); columns: {', '.join(names)}",
-                             "score the rows with `curate score` (it adds ids) or pass --text-field NAME" if col == text_field else
-                             "order rows that carry an id (curate score adds one)")
+            raise InputError(
+                f"the shards of '{root}' have no '{col}' column ({flag}); columns: {', '.join(names)}",
+                "score the rows with `curate score` (it adds ids) or pass --text-field NAME"
+                if col == text_field
+                else "order rows that carry an id (curate score adds one)",
+            )
     return Source(root, manifest, id_field, text_field)
 
 
@@ -113,8 +118,13 @@ class HeldOut:
     notes: list[str] = field(default_factory=list)
 
     def describe(self, fraction: float | None, split_seed: int, eval_file: str | None) -> dict[str, Any]:
-        d: dict[str, Any] = {"how": self.how, "eval_rows": len(self.eval), "tune_rows": len(self.tune), "split_seed": split_seed,
-                             "ids_sha256": _ids_digest([i for i, _ in self.eval] + ["|"] + [i for i, _ in self.tune])}
+        d: dict[str, Any] = {
+            "how": self.how,
+            "eval_rows": len(self.eval),
+            "tune_rows": len(self.tune),
+            "split_seed": split_seed,
+            "ids_sha256": _ids_digest([i for i, _ in self.eval] + ["|"] + [i for i, _ in self.tune]),
+        }
         if self.how == "carved":
             d["fraction"] = fraction
         else:
@@ -141,8 +151,13 @@ def carve(frame: Any, src: Source, fraction: float, split_seed: int, tune: bool)
     u = unit_hash(ids, split_seed)
     held = sorted((i, t, x) for i, t, x in zip(ids, texts, u) if x < fraction)
     ev, tu = _split_tune([(i, t) for i, t, _ in held], np.array([x for *_, x in held]), fraction / 2, tune)
-    _check_sizes(ev, tu, tune, f"--eval-fraction {fraction} of {len(ids)} rows",
-                 "raise --eval-fraction, order more rows, or give held-out text with --eval FILE")
+    _check_sizes(
+        ev,
+        tu,
+        tune,
+        f"--eval-fraction {fraction} of {len(ids)} rows",
+        "raise --eval-fraction, order more rows, or give held-out text with --eval FILE",
+    )
     held_ids = {i for i, *_ in held}
     train = {i for i in ids if i not in held_ids}
     return HeldOut("carved", _clean(ev), _clean(tu), train_ids=train)
@@ -166,7 +181,9 @@ def given(path: str, text_field: str, id_field: str, split_seed: int, tune: bool
         notes.append(f"--eval {path}: {len(rejects)} row(s) could not be used (e.g. {rejects[0].reason}) and are not part of the held-out text")
     overlap = sum(1 for _, t in rows if t in train_texts)
     if overlap:
-        notes.append(f"--eval {path}: {overlap} of {len(rows)} held-out texts also occur in the training rows; their loss measures memory, not generalisation")
+        notes.append(
+            f"--eval {path}: {overlap} of {len(rows)} held-out texts also occur in the training rows; their loss measures memory, not generalisation"
+        )
     return HeldOut("given", _clean(ev), _clean(tu), notes=notes)
 
 
@@ -252,9 +269,19 @@ def order_config(src: Source, inputs: list[str], output: Path, schedule: str, ba
     samples = max(1, round(resolved["samples"] * rows / max(1, source_rows)))
     known = {k: v for k, v in cfg.get("params", {}).items() if k in Params.__dataclass_fields__}
     return OrderConfig(
-        inputs=inputs, output=str(output), schedule=schedule, by=list(cfg.get("by") or ["difficulty"]), params=Params(**known),
-        batch_size=int(resolved["batch_size"]), num_samples=samples, exhausted=cfg.get("exhausted", "widen"), seed=int(cfg.get("seed", 0)),
-        stages=int(cfg.get("stages", 1)), baseline=baseline, plot=False, id_field=src.id_field,
+        inputs=inputs,
+        output=str(output),
+        schedule=schedule,
+        by=list(cfg.get("by") or ["difficulty"]),
+        params=Params(**known),
+        batch_size=int(resolved["batch_size"]),
+        num_samples=samples,
+        exhausted=cfg.get("exhausted", "widen"),
+        seed=int(cfg.get("seed", 0)),
+        stages=int(cfg.get("stages", 1)),
+        baseline=baseline,
+        plot=False,
+        id_field=src.id_field,
     )
 
 
@@ -265,15 +292,19 @@ def prepare_arms(src: Source, frame: Any, held: HeldOut, controls: list[str], da
     curriculum = src.schedule
     names = [curriculum, BASELINE, "train.parquet", *controls]
     if len(set(names)) != len(names):
-        raise UsageError(f"--controls {','.join(controls)} repeats an arm (the curriculum is '{curriculum}', the baseline 'baseline')",
-                         "give each control schedule once, other than the curriculum's own")
+        raise UsageError(
+            f"--controls {','.join(controls)} repeats an arm (the curriculum is '{curriculum}', the baseline 'baseline')",
+            "give each control schedule once, other than the curriculum's own",
+        )
     data_dir.mkdir(parents=True, exist_ok=True)
     rows_file = data_dir / "train.parquet"
     source_rows = frame.height
     train = training_rows(frame, src, held)
     if train.height < 2 * src.batch_size:
-        raise InputError(f"only {train.height} training rows are left after the held-out split (batch size {src.batch_size})",
-                         "order more rows, or lower --eval-fraction")
+        raise InputError(
+            f"only {train.height} training rows are left after the held-out split (batch size {src.batch_size})",
+            "order more rows, or lower --eval-fraction",
+        )
     train.write_parquet(rows_file)
     arms: list[Arm] = []
     if held.train_ids is None:  # nothing carved: the given folder's own streams

@@ -41,8 +41,10 @@ class ModelSpec:
         if self.model in PRESETS and self.width % HEAD_DIM:
             raise UsageError(f"--width {self.width} is not a multiple of {HEAD_DIM}", f"use e.g. 128 or 256 (heads of {HEAD_DIM} dimensions)")
         if self.model not in PRESETS and not Path(self.model).is_dir():
-            raise UsageError(f"--model '{self.model}' is neither a preset ({', '.join(PRESETS)}) nor a folder",
-                             "use --model llama, --model gpt2, or a folder holding a config.json")
+            raise UsageError(
+                f"--model '{self.model}' is neither a preset ({', '.join(PRESETS)}) nor a folder",
+                "use --model llama, --model gpt2, or a folder holding a config.json",
+            )
 
     def describe(self) -> dict[str, Any]:
         return {"model": self.model, "layers": self.layers, "width": self.width, "max_length": self.max_length}
@@ -59,8 +61,10 @@ def load_tokenizer(name: str | None) -> tuple[Any, str]:
     try:
         tok = AutoTokenizer.from_pretrained(path, local_files_only=True)
     except (OSError, ValueError, TypeError, KeyError) as exc:
-        raise InputError(f"--tokenizer '{path}' cannot be loaded ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})",
-                         "pass a folder holding a Hugging Face tokenizer, or leave --tokenizer out for the bundled SmolLM2 one") from None
+        raise InputError(
+            f"--tokenizer '{path}' cannot be loaded ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})",
+            "pass a folder holding a Hugging Face tokenizer, or leave --tokenizer out for the bundled SmolLM2 one",
+        ) from None
     return tok, (BUNDLED if name is None else path)
 
 
@@ -122,24 +126,47 @@ def model_config(spec: ModelSpec, vocab_size: int) -> Any:
     heads = max(1, spec.width // HEAD_DIM)
     if spec.model == "llama":
         return transformers.LlamaConfig(
-            vocab_size=vocab_size, hidden_size=spec.width, intermediate_size=4 * spec.width, num_hidden_layers=spec.layers,
-            num_attention_heads=heads, num_key_value_heads=heads, max_position_embeddings=spec.max_length, tie_word_embeddings=True,
-            attention_dropout=0.0, bos_token_id=None, eos_token_id=None, pad_token_id=None,
+            vocab_size=vocab_size,
+            hidden_size=spec.width,
+            intermediate_size=4 * spec.width,
+            num_hidden_layers=spec.layers,
+            num_attention_heads=heads,
+            num_key_value_heads=heads,
+            max_position_embeddings=spec.max_length,
+            tie_word_embeddings=True,
+            attention_dropout=0.0,
+            bos_token_id=None,
+            eos_token_id=None,
+            pad_token_id=None,
         )
     if spec.model == "gpt2":
         return transformers.GPT2Config(
-            vocab_size=vocab_size, n_positions=spec.max_length, n_embd=spec.width, n_layer=spec.layers, n_head=heads, n_inner=4 * spec.width,
-            resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0, tie_word_embeddings=True, bos_token_id=None, eos_token_id=None,
+            vocab_size=vocab_size,
+            n_positions=spec.max_length,
+            n_embd=spec.width,
+            n_layer=spec.layers,
+            n_head=heads,
+            n_inner=4 * spec.width,
+            resid_pdrop=0.0,
+            embd_pdrop=0.0,
+            attn_pdrop=0.0,
+            tie_word_embeddings=True,
+            bos_token_id=None,
+            eos_token_id=None,
         )
     try:
         config = transformers.AutoConfig.from_pretrained(spec.model, local_files_only=True)
     except (OSError, ValueError, TypeError, KeyError) as exc:
-        raise InputError(f"--model '{spec.model}' cannot be loaded ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})",
-                         "pass a folder whose config.json names a causal-LM architecture (e.g. a Hugging Face model folder), or --model llama") from None
+        raise InputError(
+            f"--model '{spec.model}' cannot be loaded ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})",
+            "pass a folder whose config.json names a causal-LM architecture (e.g. a Hugging Face model folder), or --model llama",
+        ) from None
     config.vocab_size = vocab_size
     limit = getattr(config, "max_position_embeddings", None) or getattr(config, "n_positions", None)
     if limit is not None and limit < spec.max_length:
-        raise UsageError(f"--model '{spec.model}' takes at most {limit} positions, less than --max-length {spec.max_length}", f"use --max-length {limit} or less")
+        raise UsageError(
+            f"--model '{spec.model}' takes at most {limit} positions, less than --max-length {spec.max_length}", f"use --max-length {limit} or less"
+        )
     return config
 
 
@@ -150,6 +177,8 @@ def build_model(config: Any) -> Any:
     try:
         return transformers.AutoModelForCausalLM.from_config(config)
     except (ValueError, TypeError, KeyError, AttributeError) as exc:
-        raise InputError(f"cannot build a causal LM from the config of '{getattr(config, '_name_or_path', '') or config.model_type}' "
-                         f"({type(exc).__name__}: {str(exc).splitlines()[0][:200]})",
-                         "pass a folder whose config.json names a causal-LM architecture, or --model llama") from None
+        raise InputError(
+            f"cannot build a causal LM from the config of '{getattr(config, '_name_or_path', '') or config.model_type}' "
+            f"({type(exc).__name__}: {str(exc).splitlines()[0][:200]})",
+            "pass a folder whose config.json names a causal-LM architecture, or --model llama",
+        ) from None

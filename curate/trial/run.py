@@ -199,9 +199,11 @@ def run_trial(cfg: TrialConfig, reporter: Any = None) -> TrialResult:
         at += len(split)
     corpus = Corpus(vocab.size, rows, held_rows)
     build_model(model_config(ModelSpec(cfg.model, cfg.layers, cfg.width, cfg.max_length), vocab.size))  # fails here, not after the first run
-    say.info(f"tokenized {len(train_ids):,} training rows ({sum(len(r) for r in rows.values()):,} tokens after truncation to {cfg.max_length}); "
-             f"vocabulary of the trial: {vocab.size:,} ids for the tokenizer's {len(tok):,} tokens"
-             + (f" (the {vocab.size - 1:,} most frequent in the training rows, and one for all others)" if vocab.shared else ""))
+    say.info(
+        f"tokenized {len(train_ids):,} training rows ({sum(len(r) for r in rows.values()):,} tokens after truncation to {cfg.max_length}); "
+        f"vocabulary of the trial: {vocab.size:,} ids for the tokenizer's {len(tok):,} tokens"
+        + (f" (the {vocab.size - 1:,} most frequent in the training rows, and one for all others)" if vocab.shared else "")
+    )
 
     lengths = {a.name: len(D.stream_ids(a.folder, D.CURRICULUM, src.id_field)) for a in arms}
     if len(set(lengths.values())) != 1:
@@ -209,17 +211,33 @@ def run_trial(cfg: TrialConfig, reporter: Any = None) -> TrialResult:
         say.warn(notes[-1])
     stream_steps = math.ceil(min(lengths.values()) / src.batch_size)
     if cfg.max_steps is not None and cfg.max_steps > stream_steps:
-        raise UsageError(f"--max-steps {cfg.max_steps} is more than the {stream_steps} steps of {src.batch_size} rows the arms hold",
-                         "lower --max-steps, or order a longer run (`curate order --steps/--num-samples`)")
+        raise UsageError(
+            f"--max-steps {cfg.max_steps} is more than the {stream_steps} steps of {src.batch_size} rows the arms hold",
+            "lower --max-steps, or order a longer run (`curate order --steps/--num-samples`)",
+        )
     steps = cfg.max_steps or stream_steps
     if steps < stream_steps:
-        notes.append(f"the trial trains {steps} of the {stream_steps} steps the order was planned for: a curriculum arm reads only its first "
-                     f"{steps / stream_steps:.0%} (the easier part); order with --steps {steps} for a schedule paced to this budget")
+        notes.append(
+            f"the trial trains {steps} of the {stream_steps} steps the order was planned for: a curriculum arm reads only its first "
+            f"{steps / stream_steps:.0%} (the easier part); order with --steps {steps} for a schedule paced to this budget"
+        )
         say.warn(notes[-1])
-    settings = TrainSettings(ModelSpec(cfg.model, cfg.layers, cfg.width, cfg.max_length), steps, src.batch_size,
-                             cfg.eval_every or max(1, steps // 10), cfg.lr_warmup, cfg.weight_decay, device)
-    common = {"settings": settings.describe(), "held_out": held.describe(cfg.eval_fraction, cfg.split_seed, cfg.eval), "tokenizer": tok_name,
-              "vocab": vocab.size, "versions": [curate.__version__, transformers.__version__, __import__("torch").__version__]}
+    settings = TrainSettings(
+        ModelSpec(cfg.model, cfg.layers, cfg.width, cfg.max_length),
+        steps,
+        src.batch_size,
+        cfg.eval_every or max(1, steps // 10),
+        cfg.lr_warmup,
+        cfg.weight_decay,
+        device,
+    )
+    common = {
+        "settings": settings.describe(),
+        "held_out": held.describe(cfg.eval_fraction, cfg.split_seed, cfg.eval),
+        "tokenizer": tok_name,
+        "vocab": vocab.size,
+        "versions": [curate.__version__, transformers.__version__, __import__("torch").__version__],
+    }
     digests = {a.name: D.manifest_digest(a.folder) for a in arms}
 
     def key(arm: Arm, seed: int, lr: float) -> str:
@@ -252,9 +270,11 @@ def run_trial(cfg: TrialConfig, reporter: Any = None) -> TrialResult:
             trained["trained"] += 1
             trained["seconds"] += r.seconds
             eta = trained["seconds"] / trained["steps"] * steps * (len(plan) - trained["runs"])
-            say.info(f"{arm.name} seed {seed} lr {lr:g}: {EVAL_METRIC} {r.final.get(EVAL_METRIC, float('nan')):.4f}"
-                     + (f", {TUNE_METRIC} {r.final[TUNE_METRIC]:.4f}" if TUNE_METRIC in r.final else "")
-                     + f" ({r.seconds:.0f} s); {trained['runs']}/{len(plan)} runs, about {_minutes(eta)} left")
+            say.info(
+                f"{arm.name} seed {seed} lr {lr:g}: {EVAL_METRIC} {r.final.get(EVAL_METRIC, float('nan')):.4f}"
+                + (f", {TUNE_METRIC} {r.final[TUNE_METRIC]:.4f}" if TUNE_METRIC in r.final else "")
+                + f" ({r.seconds:.0f} s); {trained['runs']}/{len(plan)} runs, about {_minutes(eta)} left"
+            )
             return r
 
         for arm in arms:  # the sweep first: it decides each arm's rate
@@ -274,17 +294,25 @@ def run_trial(cfg: TrialConfig, reporter: Any = None) -> TrialResult:
                     where.parent.mkdir(parents=True, exist_ok=True)
                     shutil.copytree(src_run, where)
                     r0 = next(r for r in results if r.arm == arm.name and r.lr == lr and r.seed == 0)
-                    results.append(RunResult(arm.name, 0, lr, where, r0.final, r0.tokens, r0.rows, r0.rows_without_loss, r0.seconds, reused=r0.reused))
+                    results.append(
+                        RunResult(arm.name, 0, lr, where, r0.final, r0.tokens, r0.rows, r0.rows_without_loss, r0.seconds, reused=r0.reused)
+                    )
                     continue
                 results.append(do(arm, seed, lr, where))
 
     finals = [r for r in results if r.path.parent.parent.name == "runs"]
     data = _trial_json(cfg, src, arms, held, settings, out, finals, chosen, sweep_losses, sweep, base_lr, tok_name, vocab.size, notes)
     data["rows"] = {"source": frame.height, "train": train.height, "eval": len(held.eval), "tune": len(held.tune)}
-    data["compute"] = {"seconds": round(time.perf_counter() - t_start, 1), "trained_runs": trained["trained"],
-                       "trained_steps": trained["steps"], "training_seconds": round(trained["seconds"], 1), "device": device,
-                       "threads": __import__("torch").get_num_threads(), "load_average_start": [round(x, 2) for x in load_start],
-                       "load_average_end": [round(x, 2) for x in os.getloadavg()]}
+    data["compute"] = {
+        "seconds": round(time.perf_counter() - t_start, 1),
+        "trained_runs": trained["trained"],
+        "trained_steps": trained["steps"],
+        "training_seconds": round(trained["seconds"], 1),
+        "device": device,
+        "threads": __import__("torch").get_num_threads(),
+        "load_average_start": [round(x, 2) for x in load_start],
+        "load_average_end": [round(x, 2) for x in os.getloadavg()],
+    }
     path = out / TRIAL_JSON
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(data, indent=2, allow_nan=False) + "\n")
@@ -306,7 +334,9 @@ def _plan(arms: list[Arm], seeds: int, sweep: list[float], lr: float, out: Path)
 def _choose(arm: str, losses: dict[float, float], notes: list[str], say: _Say) -> float:
     ok = {lr: v for lr, v in losses.items() if math.isfinite(v)}
     if not ok:
-        raise CurateError(f"every learning rate of the sweep diverged for arm '{arm}' ({TUNE_METRIC} not finite)", "give smaller values to --lr-sweep")
+        raise CurateError(
+            f"every learning rate of the sweep diverged for arm '{arm}' ({TUNE_METRIC} not finite)", "give smaller values to --lr-sweep"
+        )
     best = min(ok, key=lambda lr: (ok[lr], lr))
     ordered = sorted(losses)
     if len(ordered) > 1 and best in (ordered[0], ordered[-1]):
@@ -317,9 +347,22 @@ def _choose(arm: str, losses: dict[float, float], notes: list[str], say: _Say) -
     return best
 
 
-def _trial_json(cfg: TrialConfig, src: Source, arms: list[Arm], held: Any, settings: TrainSettings, out: Path, finals: list[RunResult],
-                chosen: dict[str, float], sweep_losses: dict[str, dict[float, float]], sweep: list[float], base_lr: float,
-                tok_name: str, vocab: int, notes: list[str]) -> dict[str, Any]:
+def _trial_json(
+    cfg: TrialConfig,
+    src: Source,
+    arms: list[Arm],
+    held: Any,
+    settings: TrainSettings,
+    out: Path,
+    finals: list[RunResult],
+    chosen: dict[str, float],
+    sweep_losses: dict[str, dict[float, float]],
+    sweep: list[float],
+    base_lr: float,
+    tok_name: str,
+    vocab: int,
+    notes: list[str],
+) -> dict[str, Any]:
     from curate.trial import data as D
 
     arms_out: dict[str, Any] = {}
@@ -327,11 +370,16 @@ def _trial_json(cfg: TrialConfig, src: Source, arms: list[Arm], held: Any, setti
         runs = sorted((r for r in finals if r.arm == a.name), key=lambda r: r.seed)
         entry: dict[str, Any] = {
             "runs": [{"seed": r.seed, "path": _rel(r.path, out), "lr": r.lr, "final_eval_loss": _num(r.final.get(EVAL_METRIC))} for r in runs],
-            "lr": chosen[a.name], **a.record(out), "rows": runs[0].rows if runs else None, "tokens": runs[0].tokens if runs else None,
+            "lr": chosen[a.name],
+            **a.record(out),
+            "rows": runs[0].rows if runs else None,
+            "tokens": runs[0].tokens if runs else None,
         }
         if sweep:
-            entry["sweep"] = {f"{lr:g}": {"path": _rel(out / "sweep" / a.name / _lr_label(lr), out), TUNE_METRIC: _num(v)}
-                              for lr, v in sorted(sweep_losses[a.name].items())}
+            entry["sweep"] = {
+                f"{lr:g}": {"path": _rel(out / "sweep" / a.name / _lr_label(lr), out), TUNE_METRIC: _num(v)}
+                for lr, v in sorted(sweep_losses[a.name].items())
+            }
         arms_out[a.name] = entry
     return {
         "format": "curate-trial/1",
@@ -340,8 +388,12 @@ def _trial_json(cfg: TrialConfig, src: Source, arms: list[Arm], held: Any, setti
         "arms": arms_out,
         "source": {"ordered": str(src.folder), "manifest_sha256": D.manifest_digest(src.folder), "schedule": src.schedule},
         "held_out": held.describe(cfg.eval_fraction if cfg.eval is None else None, cfg.split_seed, cfg.eval),
-        "lr_selection": ("per arm: seed 0 trained at each --lr-sweep value; the lowest eval_tune_loss at the last step wins "
-                         "(ties: the smaller rate; non-finite losses never win); that run is the arm's seed 0") if sweep else f"every arm at {base_lr:g}",
+        "lr_selection": (
+            "per arm: seed 0 trained at each --lr-sweep value; the lowest eval_tune_loss at the last step wins "
+            "(ties: the smaller rate; non-finite losses never win); that run is the arm's seed 0"
+        )
+        if sweep
+        else f"every arm at {base_lr:g}",
         "lr_sweep": sweep,
         "seeds": cfg.seeds,
         "seeds_vary": "the model's initialisation; every seed of an arm reads the same order",
@@ -364,5 +416,4 @@ def _compare(out: Path) -> Any:
     try:
         return compare(arms, out / "compare", baseline=baseline or BASELINE, metric=metric or EVAL_METRIC)
     except InputError as exc:
-        raise InputError(f"the trial's runs are written, but comparing them failed: {exc.what}",
-                         exc.fix or f"see {out / TRIAL_JSON}") from None
+        raise InputError(f"the trial's runs are written, but comparing them failed: {exc.what}", exc.fix or f"see {out / TRIAL_JSON}") from None

@@ -63,10 +63,17 @@ class TrainSettings:
         return int(round(self.lr_warmup * self.steps))
 
     def describe(self) -> dict[str, Any]:
-        return {**self.spec.describe(), "steps": self.steps, "batch_size": self.batch_size, "eval_every": self.eval_every,
-                "optimizer": "AdamW (HF Trainer default: betas 0.9, 0.999, eps 1e-8)", "weight_decay": self.weight_decay,
-                "lr_schedule": f"linear warm-up over {self.warmup_steps} steps, then cosine decay to 0 at step {self.steps}",
-                "max_grad_norm": 1.0, "device": self.device}
+        return {
+            **self.spec.describe(),
+            "steps": self.steps,
+            "batch_size": self.batch_size,
+            "eval_every": self.eval_every,
+            "optimizer": "AdamW (HF Trainer default: betas 0.9, 0.999, eps 1e-8)",
+            "weight_decay": self.weight_decay,
+            "lr_schedule": f"linear warm-up over {self.warmup_steps} steps, then cosine decay to 0 at step {self.steps}",
+            "max_grad_norm": 1.0,
+            "device": self.device,
+        }
 
 
 @dataclass
@@ -180,7 +187,9 @@ def _trainer_class() -> type:
         row_log: _RowLog
         held_out: dict[str, list[np.ndarray]]
 
-        def compute_loss(self, model: Any, inputs: dict[str, Any], return_outputs: bool = False, num_items_in_batch: Any = None) -> Any:
+        def compute_loss(
+            self, model: Any, inputs: dict[str, Any], return_outputs: bool = False, num_items_in_batch: Any = None, **kwargs: Any
+        ) -> Any:
             ids = inputs.pop("row_ids")
             sums, counts = row_nll(model, inputs["input_ids"], inputs["attention_mask"], inputs["labels"])
             loss = sums.sum() / counts.sum().clamp(min=1)
@@ -189,8 +198,12 @@ def _trainer_class() -> type:
             return (loss, None) if return_outputs else loss
 
         def evaluate(self, eval_dataset: Any = None, ignore_keys: Any = None, metric_key_prefix: str = "eval") -> dict[str, float]:
-            metrics = {(EVAL_METRIC if name == "eval" else f"eval_{name}_loss"): held_out_loss(self.model, rows, self.args.per_device_eval_batch_size, self.args.device)
-                       for name, rows in self.held_out.items()}
+            metrics = {
+                (EVAL_METRIC if name == "eval" else f"eval_{name}_loss"): held_out_loss(
+                    self.model, rows, self.args.per_device_eval_batch_size, self.args.device
+                )
+                for name, rows in self.held_out.items()
+            }
             self.log(dict(metrics))
             self.control = self.callback_handler.on_evaluate(self.args, self.state, self.control, metrics)
             return metrics
@@ -207,8 +220,17 @@ def _collator(corpus: Corpus, id_field: str) -> Callable[[list[dict[str, Any]]],
     return collate
 
 
-def train_run(arm: Arm, seed: int, lr: float, out: Path, corpus: Corpus, settings: TrainSettings, id_field: str, key: str,
-              on_step: Callable[[int], None] | None = None) -> RunResult:
+def train_run(
+    arm: Arm,
+    seed: int,
+    lr: float,
+    out: Path,
+    corpus: Corpus,
+    settings: TrainSettings,
+    id_field: str,
+    key: str,
+    on_step: Callable[[int], None] | None = None,
+) -> RunResult:
     """Train one run into `out` (written atomically: trainer_state.json, row_losses.jsonl, run.json)."""
     import torch
     import transformers
@@ -242,14 +264,31 @@ def train_run(arm: Arm, seed: int, lr: float, out: Path, corpus: Corpus, setting
             sampler = CurriculumSampler(arm.folder, id_field=id_field)
             dataset = sampler.dataset.select_columns([id_field])
             args = TrainingArguments(
-                output_dir=str(tmp / "hf"), per_device_train_batch_size=settings.batch_size, per_device_eval_batch_size=max(settings.batch_size, 32),
-                max_steps=settings.steps, learning_rate=lr, lr_scheduler_type="cosine", warmup_steps=settings.warmup_steps,
-                weight_decay=settings.weight_decay, max_grad_norm=1.0, logging_steps=settings.eval_every, eval_strategy="steps",
-                eval_steps=settings.eval_every, eval_on_start=True, save_strategy="no", report_to="none", disable_tqdm=True,
-                remove_unused_columns=False, dataloader_num_workers=0, seed=seed, data_seed=seed, use_cpu=settings.device == "cpu",
+                output_dir=str(tmp / "hf"),
+                per_device_train_batch_size=settings.batch_size,
+                per_device_eval_batch_size=max(settings.batch_size, 32),
+                max_steps=settings.steps,
+                learning_rate=lr,
+                lr_scheduler_type="cosine",
+                warmup_steps=settings.warmup_steps,
+                weight_decay=settings.weight_decay,
+                max_grad_norm=1.0,
+                logging_steps=settings.eval_every,
+                eval_strategy="steps",
+                eval_steps=settings.eval_every,
+                eval_on_start=True,
+                save_strategy="no",
+                report_to="none",
+                disable_tqdm=True,
+                remove_unused_columns=False,
+                dataloader_num_workers=0,
+                seed=seed,
+                data_seed=seed,
+                use_cpu=settings.device == "cpu",
             )
-            trainer = _trainer_class()(model=model, args=args, train_dataset=dataset, eval_dataset=dataset, data_collator=_collator(corpus, id_field),
-                                       curriculum=sampler)
+            trainer = _trainer_class()(
+                model=model, args=args, train_dataset=dataset, eval_dataset=dataset, data_collator=_collator(corpus, id_field), curriculum=sampler
+            )
             trainer.row_log = row_log
             trainer.held_out = corpus.held
             trainer.remove_callback(PrinterCallback)
@@ -287,8 +326,17 @@ def _final(history: list[dict[str, Any]]) -> dict[str, float]:
 
 
 def _run_record(r: RunResult, key: str) -> dict[str, Any]:
-    return {"key": key, "arm": r.arm, "seed": r.seed, "lr": r.lr, "final": {k: (v if math.isfinite(v) else None) for k, v in r.final.items()},
-            "tokens": r.tokens, "rows": r.rows, "rows_without_loss": r.rows_without_loss, "seconds": round(r.seconds, 3)}
+    return {
+        "key": key,
+        "arm": r.arm,
+        "seed": r.seed,
+        "lr": r.lr,
+        "final": {k: (v if math.isfinite(v) else None) for k, v in r.final.items()},
+        "tokens": r.tokens,
+        "rows": r.rows,
+        "rows_without_loss": r.rows_without_loss,
+        "seconds": round(r.seconds, 3),
+    }
 
 
 def reuse(out: Path, key: str) -> RunResult | None:
@@ -300,4 +348,6 @@ def reuse(out: Path, key: str) -> RunResult | None:
     if rec.get("key") != key or not (out / TRAINER_STATE).is_file() or not (out / ROW_LOSSES).is_file():
         return None
     final = {k: (float("nan") if v is None else float(v)) for k, v in rec["final"].items()}
-    return RunResult(rec["arm"], rec["seed"], rec["lr"], out, final, rec["tokens"], rec["rows"], rec["rows_without_loss"], rec["seconds"], reused=True)
+    return RunResult(
+        rec["arm"], rec["seed"], rec["lr"], out, final, rec["tokens"], rec["rows"], rec["rows_without_loss"], rec["seconds"], reused=True
+    )

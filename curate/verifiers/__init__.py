@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-
 from curate.verifiers.base import VERIFIERS, Verifier, VerifierPlugin, VerifyResult
 
 ALIASES = {
@@ -46,7 +45,7 @@ def resolve_task_type(task_type: str | None, row: Mapping[str, Any], answer_fiel
         return "code"
     if row.get("choices") or row.get("options"):
         return "choice"
-    from curate.verifiers.math import parse_number, extract_reference
+    from curate.verifiers.math import extract_reference, parse_number
 
     ans = row.get(answer_field)
     if ans is not None and parse_number(extract_reference(str(ans)), strict=True) is not None:
@@ -86,4 +85,15 @@ def verify(task_type: str | None, completion: str, row: Mapping[str, Any], **fie
     return check(task_type, completion, row, **fields).ok
 
 
-__all__ = ["ALIASES", "VERIFIERS", "VerifyResult", "Verifier", "VerifierPlugin", "check", "get_verifier", "reference_of", "resolve_task_type", "verify"]
+__all__ = [
+    "ALIASES",
+    "VERIFIERS",
+    "VerifyResult",
+    "Verifier",
+    "VerifierPlugin",
+    "check",
+    "get_verifier",
+    "reference_of",
+    "resolve_task_type",
+    "verify",
+]

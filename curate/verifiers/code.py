@@ -49,7 +49,7 @@ RECORD = "__curate_record__"  # the name split assertions call inside the sandbo
 
 # The trusted program that runs first in the sandbox. Everything it uses after the candidate
 # has run is bound before the candidate runs, so patched builtins or modules cannot change it.
-_HARNESS = r'''
+_HARNESS = r"""
 def _harness():
     import builtins, marshal, os, sys
     chan = int(sys.argv[1])
@@ -196,7 +196,7 @@ def _harness():
 
 
 _harness()
-'''.replace("RECORD", repr(RECORD))
+""".replace("RECORD", repr(RECORD))
 
 
 def extract_code(completion: str) -> str:

@@ -11,7 +11,7 @@ HEAVY = ["polars", "pyarrow", "numpy", "vllm", "torch", "datasets", "transformer
 
 
 def test_help_imports_nothing_heavy():
-    code = "import sys, curate.cli; print(','.join(m for m in %r if m in sys.modules))" % (HEAVY,)
+    code = f"import sys, curate.cli; print(','.join(m for m in {HEAVY!r} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
 
@@ -23,9 +23,9 @@ def test_console_help_runs():
 
 
 def _commands():
-    from curate.cli import app
-
     import typer.main
+
+    from curate.cli import app
 
     group = typer.main.get_group(app)
     return group.commands

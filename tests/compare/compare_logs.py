@@ -38,8 +38,15 @@ def hf_state(path: Path, steps, values, metric: str = "eval_loss", train: bool =
             history.append({"epoch": s / 1000, "grad_norm": 1.0, "learning_rate": 1e-3, "loss": float(v) + 0.05, "step": s})
         history.append({"epoch": s / 1000, metric: float(v), f"{metric.removesuffix('_loss')}_runtime": 0.5, "step": s})
     history.append({"epoch": 1.0, "step": int(steps[-1]), "total_flos": 1.0, "train_loss": 3.0, "train_runtime": 10.0})
-    state = {"best_metric": None, "epoch": 1.0, "eval_steps": 100, "global_step": int(steps[-1]), "log_history": history,
-             "logging_steps": 100, "max_steps": int(steps[-1])}
+    state = {
+        "best_metric": None,
+        "epoch": 1.0,
+        "eval_steps": 100,
+        "global_step": int(steps[-1]),
+        "log_history": history,
+        "logging_steps": 100,
+        "max_steps": int(steps[-1]),
+    }
     path.write_text(json.dumps(state, indent=2))
     return path
 

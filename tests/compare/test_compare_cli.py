@@ -8,10 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from compare_logs import STEPS, curve, hf_state, trial_folder
 
 from curate.cli import app
-
-from compare_logs import STEPS, curve, hf_state, trial_folder  # noqa: I001
 
 
 def _arms(tmp_path: Path, scale: float = 0.9) -> list[str]:
@@ -32,8 +31,9 @@ def test_cli_writes_json_and_picture_and_prints_the_verdict(runner, tmp_path):
 
 
 def test_cli_reads_a_trial_folder_and_globs(runner, tmp_path):
-    trial = trial_folder(tmp_path / "trial", {"baseline": [(s, curve(seed=s)) for s in (0, 1)],
-                                              "warmup": [(s, curve(seed=s, shift=0.2)) for s in (0, 1)]})
+    trial = trial_folder(
+        tmp_path / "trial", {"baseline": [(s, curve(seed=s)) for s in (0, 1)], "warmup": [(s, curve(seed=s, shift=0.2)) for s in (0, 1)]}
+    )
     extra = f"anti={trial}/runs/warmup/seed-*"
     res = runner.invoke(app, ["compare", str(trial), "--arm", extra, "-o", str(tmp_path / "cmp"), "--no-plot"])
     assert res.exit_code == 0, res.output
@@ -72,8 +72,11 @@ def test_cli_usage_and_input_errors(runner, tmp_path, args, code, message):
 
 @pytest.mark.parametrize(
     "content",
-    ['{"log_history": [', '{"log_history": [{"step": 0, "eval_loss": NaN}, {"step": 1, "eval_loss": 2}]}',
-     '{"log_history": [{"step": 5, "eval_loss": 2}, {"step": 1, "eval_loss": 3}]}'],
+    [
+        '{"log_history": [',
+        '{"log_history": [{"step": 0, "eval_loss": NaN}, {"step": 1, "eval_loss": 2}]}',
+        '{"log_history": [{"step": 5, "eval_loss": 2}, {"step": 1, "eval_loss": 3}]}',
+    ],
     ids=["truncated", "nan", "backwards"],
 )
 def test_console_script_turns_broken_logs_into_one_error_line(tmp_path, content):
@@ -104,8 +107,9 @@ def test_pipeline_stage_then_report(tmp_path, monkeypatch):
     args = _arms(tmp_path)
     (tmp_path / "rows.jsonl").write_text('{"id": "a", "text": "one"}\n')
     pipe = tmp_path / "p.yaml"
-    pipe.write_text(json.dumps({"input": "rows.jsonl", "output": "out", "stages": [
-        {"compare": {"arms": [args[1], args[3]], "target": 3.2}}, {"report": {}}]}))
+    pipe.write_text(
+        json.dumps({"input": "rows.jsonl", "output": "out", "stages": [{"compare": {"arms": [args[1], args[3]], "target": 3.2}}, {"report": {}}]})
+    )
     monkeypatch.chdir(tmp_path)
     first = run_pipeline(load_pipeline(pipe), RunOptions(base_dir=tmp_path))
     assert [s["status"] for s in first["stages"]] == ["ran", "ran"]
@@ -125,6 +129,8 @@ def test_pipeline_rejects_unknown_compare_keys(tmp_path):
     from curate.pipeline import RunOptions, load_pipeline, run_pipeline
 
     pipe = tmp_path / "p.yaml"
-    pipe.write_text(json.dumps({"input": "x.jsonl", "output": str(tmp_path / "out"), "stages": [{"compare": {"arms": ["a=b"], "output": "elsewhere"}}]}))
+    pipe.write_text(
+        json.dumps({"input": "x.jsonl", "output": str(tmp_path / "out"), "stages": [{"compare": {"arms": ["a=b"], "output": "elsewhere"}}]})
+    )
     with pytest.raises(UsageError, match="'output' is set by `curate run` itself"):
         run_pipeline(load_pipeline(pipe), RunOptions(base_dir=tmp_path))

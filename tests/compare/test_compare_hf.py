@@ -31,9 +31,19 @@ def _train(out: Path, lr: float, seed: int) -> list[dict]:
     y = x @ torch.tensor([1.0, -2.0, 0.5, 3.0])
     rows = [{"x": x[i], "labels": y[i]} for i in range(256)]
     args = transformers.TrainingArguments(
-        output_dir=str(out), max_steps=MAX_STEPS, per_device_train_batch_size=16, learning_rate=lr, eval_strategy="steps",
-        eval_steps=EVAL_EVERY, logging_steps=EVAL_EVERY, save_strategy="no", report_to=[], use_cpu=True, seed=seed,
-        disable_tqdm=True, dataloader_num_workers=0,
+        output_dir=str(out),
+        max_steps=MAX_STEPS,
+        per_device_train_batch_size=16,
+        learning_rate=lr,
+        eval_strategy="steps",
+        eval_steps=EVAL_EVERY,
+        logging_steps=EVAL_EVERY,
+        save_strategy="no",
+        report_to=[],
+        use_cpu=True,
+        seed=seed,
+        disable_tqdm=True,
+        dataloader_num_workers=0,
     )
     trainer = transformers.Trainer(model=Regression(), args=args, train_dataset=rows[:192], eval_dataset=rows[192:])
     trainer.train()
@@ -45,8 +55,10 @@ def _train(out: Path, lr: float, seed: int) -> list[dict]:
 @pytest.fixture(scope="module")
 def hf_runs(tmp_path_factory) -> dict[str, list[tuple[Path, list[dict]]]]:
     root = tmp_path_factory.mktemp("hf")
-    return {arm: [(root / arm / f"seed-{s}", _train(root / arm / f"seed-{s}", lr, s)) for s in (0, 1)]
-            for arm, lr in (("baseline", 0.005), ("high-lr", 0.05))}
+    return {
+        arm: [(root / arm / f"seed-{s}", _train(root / arm / f"seed-{s}", lr, s)) for s in (0, 1)]
+        for arm, lr in (("baseline", 0.005), ("high-lr", 0.05))
+    }
 
 
 def test_reads_what_the_trainer_logged(hf_runs):

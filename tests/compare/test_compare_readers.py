@@ -7,11 +7,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from compare_logs import STEPS, csv_log, curve, hf_state, jsonl_log, tensorboard_csv, trial_folder, wandb_history_csv
 
 from curate.compare import parse_arm, read_series, read_trial, resolve_arms
 from curate.errors import InputError, UsageError
-
-from compare_logs import STEPS, csv_log, curve, hf_state, jsonl_log, tensorboard_csv, trial_folder, wandb_history_csv  # noqa: I001
 
 VALUES = curve(seed=3)
 
@@ -23,8 +22,18 @@ VALUES = curve(seed=3)
         (lambda p: hf_state(p / "state.json", STEPS, VALUES), "eval_loss", "hf_trainer_state"),
         (lambda p: csv_log(p / "log.csv", STEPS, VALUES), "eval_loss", "csv"),
         (lambda p: csv_log(p / "log.tsv", STEPS, VALUES, step_col="global_step", sep="\t"), "eval_loss", "csv"),
-        (lambda p: csv_log(p / "wb.csv", STEPS, VALUES, step_col="Step", metric_col="my-run - eval/loss",
-                           extra={"my-run - eval/loss__MIN": VALUES, "my-run - eval/loss__MAX": VALUES}), "eval/loss", "csv"),
+        (
+            lambda p: csv_log(
+                p / "wb.csv",
+                STEPS,
+                VALUES,
+                step_col="Step",
+                metric_col="my-run - eval/loss",
+                extra={"my-run - eval/loss__MIN": VALUES, "my-run - eval/loss__MAX": VALUES},
+            ),
+            "eval/loss",
+            "csv",
+        ),
         (lambda p: wandb_history_csv(p / "history.csv", STEPS, VALUES), "eval/loss", "csv"),
         (lambda p: tensorboard_csv(p / "run-eval-tag-loss.csv", STEPS, VALUES), "eval_loss", "tensorboard_csv"),
         (lambda p: jsonl_log(p / "log.jsonl", STEPS, VALUES), "eval_loss", "jsonl"),
@@ -95,8 +104,7 @@ E = [{"step": 0, "eval_loss": 5.0}, {"step": 100, "eval_loss": 4.0}, {"step": 20
         (lambda p: _state(p, E[:1]), "only one eval_loss value (step 0)"),
         (lambda p: _state(p, [{"step": 0, "loss": 5.0}, {"step": 10, "loss": 4.0}]), "has no 'eval_loss' values (it has: loss)"),
         (lambda p: _state(p, []), "holds no log entries"),
-        (lambda p: _w(p / "trainer_state.json", '{"log_history": [{"step": 0,}]}'),
-         "is not valid JSON (line 1, column 29"),
+        (lambda p: _w(p / "trainer_state.json", '{"log_history": [{"step": 0,}]}'), "is not valid JSON (line 1, column 29"),
         (lambda p: _w(p / "trainer_state.json", ""), "is empty"),
         (lambda p: _w(p / "trainer_state.json", "\n  \n"), "is empty"),
         (lambda p: _w(p / "trainer_state.json", '{"global_step": 3}'), "has no log_history"),
@@ -115,10 +123,37 @@ E = [{"step": 0, "eval_loss": 5.0}, {"step": 100, "eval_loss": 4.0}, {"step": 20
         (lambda p: (p / "empty-dir").mkdir() or p / "empty-dir", "holds no trainer_state.json"),
         (lambda p: _w(p / "log.csv", b"step,eval_loss\n0,\xff\n"), "could not be read"),
     ],
-    ids=["nan", "inf", "backwards", "duplicate-step", "string-value", "string-step", "no-step", "not-object", "one-point",
-         "missing-metric", "no-entries", "bad-json", "empty-text", "whitespace", "no-log-history", "log-history-type",
-         "csv-empty", "csv-header-only", "csv-bad-number", "csv-nan", "csv-short-row", "csv-no-step", "csv-missing-metric",
-         "csv-metric-empty", "jsonl-bad-line", "unknown-suffix", "missing", "empty-folder", "not-utf8"],
+    ids=[
+        "nan",
+        "inf",
+        "backwards",
+        "duplicate-step",
+        "string-value",
+        "string-step",
+        "no-step",
+        "not-object",
+        "one-point",
+        "missing-metric",
+        "no-entries",
+        "bad-json",
+        "empty-text",
+        "whitespace",
+        "no-log-history",
+        "log-history-type",
+        "csv-empty",
+        "csv-header-only",
+        "csv-bad-number",
+        "csv-nan",
+        "csv-short-row",
+        "csv-no-step",
+        "csv-missing-metric",
+        "csv-metric-empty",
+        "jsonl-bad-line",
+        "unknown-suffix",
+        "missing",
+        "empty-folder",
+        "not-utf8",
+    ],
 )
 def test_bad_logs_are_input_errors_naming_the_file(tmp_path, make, message):
     path = make(tmp_path)

@@ -8,11 +8,10 @@ import shutil
 from pathlib import Path
 
 import pytest
+from report_fixtures import make_run, write_compare  # tests/, on the path through its conftest.py
 
 from curate.errors import InputError
 from curate.report import ReportOptions, build_report
-
-from report_fixtures import make_run, write_compare  # noqa: I001  (tests/, on the path through its conftest.py)
 
 
 def _section(html: str, sid: str) -> str:

@@ -7,11 +7,10 @@ import shutil
 
 import numpy as np
 import pytest
+from compare_logs import STEPS, csv_log, curve, hf_state, linear, tensorboard_csv, trial_folder
 
 from curate.compare import compare, resolve_arms
 from curate.errors import InputError, UsageError
-
-from compare_logs import STEPS, csv_log, curve, hf_state, linear, tensorboard_csv, trial_folder  # noqa: I001
 
 SEEDS = (0, 1, 2)
 
@@ -149,10 +148,13 @@ def test_hf_and_csv_logs_of_the_same_curves_agree(tmp_path):
 def test_trial_folder_pairs_runs_by_seed(tmp_path):
     """Seeds differ a lot from each other; the arm is each seed's baseline run minus 0.1. Paired by seed, the CI is exact."""
     scale = {0: 1.0, 1: 1.6, 2: 0.7}
-    trial = trial_folder(tmp_path / "trial", {
-        "baseline": [(s, curve(seed=s, scale=scale[s])) for s in (2, 0, 1)],  # listed out of order
-        "warmup": [(s, curve(seed=s, scale=scale[s], shift=-0.1)) for s in (0, 1, 2)],
-    })
+    trial = trial_folder(
+        tmp_path / "trial",
+        {
+            "baseline": [(s, curve(seed=s, scale=scale[s])) for s in (2, 0, 1)],  # listed out of order
+            "warmup": [(s, curve(seed=s, scale=scale[s], shift=-0.1)) for s in (0, 1, 2)],
+        },
+    )
     arms, baseline, metric = resolve_arms([str(trial)])
     res = compare(arms, tmp_path / "out", baseline=baseline, metric=metric, plot=False)
     v = res.data["vs_baseline"]["warmup"]

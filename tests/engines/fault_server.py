@@ -104,7 +104,9 @@ class FaultServer:
             words = str(body["prompt"]).split()
             lps = [None] + [-1.0] * len(words[1:])
             tops = [None] + [{w: -1.0, "<other>": -2.0} for w in words[1:]]
-            choices = [{"index": 0, "text": None if mode == "null_content" else body["prompt"], "logprobs": {"token_logprobs": lps, "top_logprobs": tops}}][:n]
+            choices = [
+                {"index": 0, "text": None if mode == "null_content" else body["prompt"], "logprobs": {"token_logprobs": lps, "top_logprobs": tops}}
+            ][:n]
             return {"choices": choices, "usage": {"prompt_tokens": len(words)}}
         else:
             prompt = str(body["prompt"])
@@ -165,4 +167,3 @@ class FaultServer:
                 self._send(200, data)
 
         return Handler
-

@@ -19,8 +19,14 @@ CHAT = [{"role": "user", "content": "q"}]
 
 
 def _cfg(url, tmp_path, **kw):
-    return EngineConfig(url=url, cache_dir=str(tmp_path), timeout=kw.pop("timeout", 5.0), retries=kw.pop("retries", RETRIES), concurrency=2,
-                        extra={"backoff": 0.001, "max_backoff": 0.005, **kw})
+    return EngineConfig(
+        url=url,
+        cache_dir=str(tmp_path),
+        timeout=kw.pop("timeout", 5.0),
+        retries=kw.pop("retries", RETRIES),
+        concurrency=2,
+        extra={"backoff": 0.001, "max_backoff": 0.005, **kw},
+    )
 
 
 def _cached_entries(tmp_path) -> int:

@@ -67,7 +67,13 @@ class Stub:
                     toks = body["prompt"].split()
                     lps = [None] + [-1.0] * (len(toks) - 1) + [-0.5]
                     tops = [None] + [{t: -1.0, "x": -2.0} for t in toks[1:]] + [{"y": -0.5}]
-                    return self._send(200, {"choices": [{"index": 0, "text": body["prompt"], "logprobs": {"token_logprobs": lps, "top_logprobs": tops}}], "usage": {"prompt_tokens": len(toks)}})
+                    return self._send(
+                        200,
+                        {
+                            "choices": [{"index": 0, "text": body["prompt"], "logprobs": {"token_logprobs": lps, "top_logprobs": tops}}],
+                            "usage": {"prompt_tokens": len(toks)},
+                        },
+                    )
                 else:
                     choices = [{"index": i, "text": f"text {i}: {body['prompt']}", "finish_reason": "length"} for i in range(n)]
                 self._send(200, {"choices": choices, "usage": {"completion_tokens": 3 * n}})
@@ -90,7 +96,9 @@ def stub():
 
 
 def _engine(url, **kw):
-    cfg = EngineConfig(url=url, timeout=kw.pop("timeout", 5.0), retries=kw.pop("retries", 3), concurrency=4, extra={"backoff": 0.01, "max_backoff": 0.05, **kw})
+    cfg = EngineConfig(
+        url=url, timeout=kw.pop("timeout", 5.0), retries=kw.pop("retries", 3), concurrency=4, extra={"backoff": 0.01, "max_backoff": 0.05, **kw}
+    )
     return build_engine(cfg)
 
 

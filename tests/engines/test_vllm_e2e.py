@@ -16,8 +16,14 @@ pytestmark = pytest.mark.vllm
 
 EASY = [{"text": f"What is {a} + {b}?", "answer": str(a + b)} for a, b in [(1, 1), (4, 1), (3, 3), (2, 3)]]
 HARD = [
-    {"text": "A store sells pencils at 3 for $2. Maria buys 27 pencils and pays with a $50 bill. She spends half of her change on notebooks at $4 each. How many notebooks does she buy?", "answer": "4"},
-    {"text": "Janet has 3 times as many marbles as Tom. Tom has 8 more than Sue, who has 14. Janet gives away a quarter of her marbles and buys 17 more. How many does she have?", "answer": "68"},
+    {
+        "text": "A store sells pencils at 3 for $2. Maria buys 27 pencils and pays with a $50 bill. She spends half of her change on notebooks at $4 each. How many notebooks does she buy?",
+        "answer": "4",
+    },
+    {
+        "text": "Janet has 3 times as many marbles as Tom. Tom has 8 more than Sue, who has 14. Janet gives away a quarter of her marbles and buys 17 more. How many does she have?",
+        "answer": "68",
+    },
     {"text": "A rectangle's length is 4 more than twice its width. Its perimeter is 68. What is its area?", "answer": "240"},
 ]
 K = 4
@@ -30,7 +36,9 @@ def cached(vllm_engine, tmp_path):
 
 
 def test_chat_generation_and_samples(vllm_engine):
-    out = vllm_engine.generate([[{"role": "user", "content": "Say hello."}], "The capital of France is"], SamplingParams(max_tokens=8, temperature=0.8, n=3, logprobs=2))
+    out = vllm_engine.generate(
+        [[{"role": "user", "content": "Say hello."}], "The capital of France is"], SamplingParams(max_tokens=8, temperature=0.8, n=3, logprobs=2)
+    )
     assert [len(o.texts) for o in out] == [3, 3]
     assert all(o.texts[0].strip() for o in out)
     assert all(0 < n <= 8 for o in out for n in o.token_counts)
@@ -104,8 +112,24 @@ def vllm_server(tmp_path_factory):
     set_env_defaults()
     env = {**os.environ, "VLLM_ENABLE_V1_MULTIPROCESSING": "1"}
     log = tmp_path_factory.mktemp("server") / "server.log"
-    cmd = [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--host", "127.0.0.1", "--port", str(port), "--model", str(path),
-           "--served-model-name", "smollm2", "--enforce-eager", "--max-model-len", "1024", "--seed", "0"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "vllm.entrypoints.openai.api_server",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--model",
+        str(path),
+        "--served-model-name",
+        "smollm2",
+        "--enforce-eager",
+        "--max-model-len",
+        "1024",
+        "--seed",
+        "0",
+    ]
     with open(log, "wb") as fh:
         proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, env=env, start_new_session=True)
     url = f"http://127.0.0.1:{port}"

@@ -28,7 +28,13 @@ def test_every_exit_code_is_documented_and_nothing_else():
 
 def test_each_error_class_exits_with_its_documented_code():
     documented = readme_codes()
-    for cls, words in [(E.UsageError, "bad flags"), (E.InputError, "input unreadable"), (E.EngineError, "engine"), (E.VerifyError, "verify"),
-                       (E.OutputError, "output could not be written"), (E.RejectRateExceeded, "--max-reject-rate")]:
+    for cls, words in [
+        (E.UsageError, "bad flags"),
+        (E.InputError, "input unreadable"),
+        (E.EngineError, "engine"),
+        (E.VerifyError, "verify"),
+        (E.OutputError, "output could not be written"),
+        (E.RejectRateExceeded, "--max-reject-rate"),
+    ]:
         assert words in documented[cls.exit_code], (cls.__name__, documented[cls.exit_code])
     assert re.search(r"SIGTERM", documented[E.EXIT_TERMINATED]) and re.search(r"Ctrl-C", documented[E.EXIT_INTERRUPTED])

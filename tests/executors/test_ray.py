@@ -129,7 +129,12 @@ def test_pipeline_with_executor_ray_matches_local(ray_cluster, runner, tmp_path)
 
     outs = {}
     for ex in ("local", "ray"):
-        cfg = {"input": str(SAMPLE), "output": str(tmp_path / ex), "executor": ex, "stages": [{"score": {"signals": ["toy_len", "ray_words"], "workers": 2}}]}
+        cfg = {
+            "input": str(SAMPLE),
+            "output": str(tmp_path / ex),
+            "executor": ex,
+            "stages": [{"score": {"signals": ["toy_len", "ray_words"], "workers": 2}}],
+        }
         p = tmp_path / f"{ex}.yaml"
         p.write_text(yaml.safe_dump(cfg))
         res = runner.invoke(app, ["run", str(p)])
@@ -252,6 +257,8 @@ def test_recut_blocks_write_the_same_parquet_bytes(tmp_path):
 
 def test_cli_does_not_import_ray():
     code = "import sys, curate.cli, curate.score, curate.executors; from curate.cli import app; print(json.dumps(sorted(m for m in ('ray', 'ray.data') if m in sys.modules)))"
-    res = subprocess.run([sys.executable, "-c", "import json; " + code], capture_output=True, text=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    res = subprocess.run(
+        [sys.executable, "-c", "import json; " + code], capture_output=True, text=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}
+    )
     assert res.returncode == 0, res.stderr
     assert json.loads(res.stdout) == []

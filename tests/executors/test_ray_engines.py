@@ -49,8 +49,15 @@ def _score(tmp_path: Path, name: str, engine: EngineConfig, **kw):
     from curate.score import ScoreConfig, score
 
     out = tmp_path / f"{name}.parquet"
-    opts = ScoreConfig(signals=["pass_rate", "lm_perplexity", "length"], output=str(out), rejects=str(tmp_path / f"{name}.rej"),
-                        engine=engine, batch_rows=40, signal_options={"k": 3, "temperature": 0.7}, **kw)
+    opts = ScoreConfig(
+        signals=["pass_rate", "lm_perplexity", "length"],
+        output=str(out),
+        rejects=str(tmp_path / f"{name}.rej"),
+        engine=engine,
+        batch_rows=40,
+        signal_options={"k": 3, "temperature": 0.7},
+        **kw,
+    )
     return score([str(SAMPLE / "math.jsonl"), str(SAMPLE / "prose.jsonl")], opts), out.read_bytes()
 
 
@@ -137,7 +144,11 @@ def test_one_engine_actor_larger_than_every_node_is_a_usage_error():
             return {"CPU": 16.0}
 
         def nodes(self):
-            return [{"Alive": True, "Resources": {"CPU": 8.0}}, {"Alive": True, "Resources": {"CPU": 8.0}}, {"Alive": False, "Resources": {"CPU": 64.0}}]
+            return [
+                {"Alive": True, "Resources": {"CPU": 8.0}},
+                {"Alive": True, "Resources": {"CPU": 8.0}},
+                {"Alive": False, "Resources": {"CPU": 64.0}},
+            ]
 
     check_capacity(TwoSmallNodes(), 2, 8.0, 0.0, 0.0, {})
     with pytest.raises(UsageError, match="one engine actor needs 12 CPUs on one node; the largest node has 8 CPUs"):
@@ -156,8 +167,12 @@ def test_engine_actor_options_without_ray_are_a_usage_error(runner, tmp_path):
 def test_a_pipeline_on_ray_starts_ray_once_stops_it_and_does_not_start_it_for_a_rerun_with_nothing_to_do(tmp_path):
     import yaml
 
-    cfg = {"input": str(SAMPLE / "prose.jsonl"), "output": str(tmp_path / "run"), "executor": "ray",
-           "stages": [{"score": {"signals": ["length", "word_entropy"]}}, {"order": {"batch_size": 8}}]}
+    cfg = {
+        "input": str(SAMPLE / "prose.jsonl"),
+        "output": str(tmp_path / "run"),
+        "executor": "ray",
+        "stages": [{"score": {"signals": ["length", "word_entropy"]}}, {"order": {"batch_size": 8}}],
+    }
     p = tmp_path / "p.yaml"
     p.write_text(yaml.safe_dump(cfg))
     code = (
@@ -195,8 +210,14 @@ def test_synthesis_on_engine_actors_matches_local(ray_cluster, tmp_path):
             if ex is not None:
                 assert type(engines.generator.engine).__name__ == "RayEnginePool"
             out = tmp_path / f"{where}.jsonl"
-            s = synthesize([str(src)], SynthOptions(mode=Mode.ladder, harder=2, easier=1), Output(str(out), rejects=str(tmp_path / f"{where}.rej")),
-                           generator=engines.generator, target=engines.target, critic=engines.critic)
+            s = synthesize(
+                [str(src)],
+                SynthOptions(mode=Mode.ladder, harder=2, easier=1),
+                Output(str(out), rejects=str(tmp_path / f"{where}.rej")),
+                generator=engines.generator,
+                target=engines.target,
+                critic=engines.critic,
+            )
         finally:
             engines.close()
             if ex is not None:
@@ -223,8 +244,9 @@ def test_real_vllm_pass_rate_and_perplexity_on_ray_match_local(tmp_path):
     common = [str(src), "-s", "pass_rate", "-s", "lm_perplexity", "--k", "2", "--max-tokens", "32"]
     local = _cli(["score", *common, "-o", str(tmp_path / "local.parquet")], tmp_path / "rc-local")
     assert local.returncode == 0, local.stderr
-    on_ray = _cli(["score", *common, "-o", str(tmp_path / "ray.parquet"), "--executor", "ray", "--summary-json", str(tmp_path / "s.json")],
-                  tmp_path / "rc-ray")
+    on_ray = _cli(
+        ["score", *common, "-o", str(tmp_path / "ray.parquet"), "--executor", "ray", "--summary-json", str(tmp_path / "s.json")], tmp_path / "rc-ray"
+    )
     assert on_ray.returncode == 0, on_ray.stderr
     assert json.loads((tmp_path / "s.json").read_text())["executor"]["engine_actors"] == 1
     assert (tmp_path / "ray.parquet").read_bytes() == (tmp_path / "local.parquet").read_bytes()
@@ -239,13 +261,45 @@ def test_real_vllm_pass_rate_and_perplexity_on_ray_match_local(tmp_path):
 def test_real_vllm_synthesis_on_ray_matches_local(tmp_path):
     src = tmp_path / "in.jsonl"
     src.write_text("".join((SAMPLE / "math.jsonl").read_text().splitlines(keepends=True)[40:42]))
-    common = ["synthesize", str(src), "--mode", "ladder", "-L", "1", "-E", "0", "--sc-samples", "1", "--sc-min", "1", "--k", "2",
-              "--max-tokens", "96", "--solve-max-tokens", "48", "--json-retries", "1"]
+    common = [
+        "synthesize",
+        str(src),
+        "--mode",
+        "ladder",
+        "-L",
+        "1",
+        "-E",
+        "0",
+        "--sc-samples",
+        "1",
+        "--sc-min",
+        "1",
+        "--k",
+        "2",
+        "--max-tokens",
+        "96",
+        "--solve-max-tokens",
+        "48",
+        "--json-retries",
+        "1",
+    ]
     runs = {}
     for where in ("local", "ray"):
         out = tmp_path / f"{where}.jsonl"
-        res = _cli([*common, "-o", str(out), "--executor", where, "--summary-json", str(tmp_path / f"{where}.json"),
-                    "--rejects", str(tmp_path / f"{where}.rej")], tmp_path / f"rc-{where}")
+        res = _cli(
+            [
+                *common,
+                "-o",
+                str(out),
+                "--executor",
+                where,
+                "--summary-json",
+                str(tmp_path / f"{where}.json"),
+                "--rejects",
+                str(tmp_path / f"{where}.rej"),
+            ],
+            tmp_path / f"rc-{where}",
+        )
         assert res.returncode == 0, res.stderr
         summary = json.loads((tmp_path / f"{where}.json").read_text())
         runs[where] = (out.read_bytes() if out.exists() else b"", summary["funnel"], summary["json"])
@@ -261,16 +315,26 @@ def test_pipeline_with_model_signals_and_synthesis_on_ray_matches_local(ray_clus
     outs = {}
     for where in ("local", "ray"):
         monkeypatch.setenv("CURATE_REQUEST_CACHE", str(tmp_path / f"rc-{where}"))
-        cfg = {"input": str(SAMPLE / "math.jsonl"), "output": str(tmp_path / where), "executor": where, "engine": {"engine": "fake"},
-               "stages": [{"score": {"signals": ["pass_rate", "length"], "k": 2, "workers": 1}},
-                          {"synthesize": {"mode": "ladder", "harder": 1, "easier": 0, "max_seeds": 4}}]}
+        cfg = {
+            "input": str(SAMPLE / "math.jsonl"),
+            "output": str(tmp_path / where),
+            "executor": where,
+            "engine": {"engine": "fake"},
+            "stages": [
+                {"score": {"signals": ["pass_rate", "length"], "k": 2, "workers": 1}},
+                {"synthesize": {"mode": "ladder", "harder": 1, "easier": 0, "max_seeds": 4}},
+            ],
+        }
         p = tmp_path / f"{where}.yaml"
         p.write_text(yaml.safe_dump(cfg))
         res = runner.invoke(app, ["run", str(p)])
         assert res.exit_code == 0, res.output
         run = tmp_path / where
-        outs[where] = {str(f.relative_to(run)): f.read_bytes() for f in sorted(run.rglob("*"))
-                      if f.is_file() and "summary" not in f.name and ".curate" not in f.parts}
+        outs[where] = {
+            str(f.relative_to(run)): f.read_bytes()
+            for f in sorted(run.rglob("*"))
+            if f.is_file() and "summary" not in f.name and ".curate" not in f.parts
+        }
     assert outs["ray"] == outs["local"]
     assert {"scored.parquet", "stages/02-synthesize.parquet"} <= set(outs["local"])
     summary = json.loads((tmp_path / "ray" / "score-summary.json").read_text())

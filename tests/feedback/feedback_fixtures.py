@@ -17,22 +17,38 @@ N, B = 120, 6
 
 def scored(path: Path, n: int = N, seed: int = 0) -> Path:
     rng = np.random.default_rng(seed)
-    pq.write_table(pa.table({
-        "id": [f"r{i:03d}" for i in range(n)],
-        "text": [f"row {i} " * (1 + i % 4) for i in range(n)],
-        "difficulty": rng.random(n),
-        "source": np.where(np.arange(n) % 3 == 0, "gsm", "math"),
-        "score_pass_rate_passes": rng.integers(0, 5, n),
-        "score_pass_rate_k": np.full(n, 4),
-    }), path)
+    pq.write_table(
+        pa.table(
+            {
+                "id": [f"r{i:03d}" for i in range(n)],
+                "text": [f"row {i} " * (1 + i % 4) for i in range(n)],
+                "difficulty": rng.random(n),
+                "source": np.where(np.arange(n) % 3 == 0, "gsm", "math"),
+                "score_pass_rate_passes": rng.integers(0, 5, n),
+                "score_pass_rate_k": np.full(n, 4),
+            }
+        ),
+        path,
+    )
     return path
 
 
 def ordered(root: Path, passes: int = 2, rows_per_shard: int = 30, **kw) -> Path:
     src = scored(root / "scored.parquet")
     out = root / "ordered"
-    order(OrderConfig([str(src)], str(out), schedule=kw.pop("schedule", "linear"), batch_size=B, num_samples=passes * N, seed=3, plot=False,
-                      rows_per_shard=rows_per_shard, **kw))
+    order(
+        OrderConfig(
+            [str(src)],
+            str(out),
+            schedule=kw.pop("schedule", "linear"),
+            batch_size=B,
+            num_samples=passes * N,
+            seed=3,
+            plot=False,
+            rows_per_shard=rows_per_shard,
+            **kw,
+        )
+    )
     return out
 
 

@@ -193,8 +193,14 @@ def test_bad_stats_are_clear_errors_or_counted(runner, parent, tmp_path):
     assert res.exit_code == 2 and "outside the run's steps" in res.output
     assert "Traceback" not in res.output
     # NaN rewards and unknown ids beside good rows: counted, reported, the rest used
-    res = bad(runner, parent, tmp_path, f'{{"id": "{first}", "step": 1, "reward": 1.0}}\n{{"id": "{first}", "reward": NaN}}\n{{"id": "ghost", "reward": 1}}\n',
-              "--summary-json", tmp_path / "s.json")
+    res = bad(
+        runner,
+        parent,
+        tmp_path,
+        f'{{"id": "{first}", "step": 1, "reward": 1.0}}\n{{"id": "{first}", "reward": NaN}}\n{{"id": "ghost", "reward": 1}}\n',
+        "--summary-json",
+        tmp_path / "s.json",
+    )
     assert res.exit_code == 0, res.output
     assert "2 of 3 stats row(s) not used" in res.output
     stats = json.loads((tmp_path / "s.json").read_text())["stats"]
@@ -204,8 +210,12 @@ def test_bad_stats_are_clear_errors_or_counted(runner, parent, tmp_path):
 
 def test_bad_flags_are_usage_errors(runner, parent, tmp_path):
     stats = first_steps_stats(parent, 2, tmp_path / "s.jsonl")
-    for flag, value, msg in (("--drop-mastered", "high", "TAU or TAU:M"), ("--band", "0.8:0.2", "LO ≤ HI"), ("--loss-success", "median", "rank, exp"),
-                             ("--ucb-by", "nope", "no column 'nope'")):
+    for flag, value, msg in (
+        ("--drop-mastered", "high", "TAU or TAU:M"),
+        ("--band", "0.8:0.2", "LO ≤ HI"),
+        ("--loss-success", "median", "rank, exp"),
+        ("--ucb-by", "nope", "no column 'nope'"),
+    ):
         res = run(runner, "feedback", parent, "--stats", stats, "--step", 2, "-o", tmp_path / "x", flag, value)
         assert res.exit_code == 2 and msg in res.output, res.output
     res = run(runner, "feedback", parent, "--stats", stats, "--step", 2, "-o", parent / "inside")
@@ -216,8 +226,21 @@ def test_losses_from_a_trainer_feed_the_posterior(runner, parent, tmp_path):
     df = curriculum(parent).filter(pl.col("curriculum_step") < S)
     rng = np.random.default_rng(0)
     pl.DataFrame({"id": df["id"], "step": df["curriculum_step"], "loss": rng.gamma(2.0, 1.0, df.height)}).write_parquet(tmp_path / "losses.parquet")
-    res = run(runner, "feedback", parent, "--stats", tmp_path / "losses.parquet", "--step", S, "-o", tmp_path / "r", "--band", "0.2:0.8",
-              "--summary-json", tmp_path / "s.json")
+    res = run(
+        runner,
+        "feedback",
+        parent,
+        "--stats",
+        tmp_path / "losses.parquet",
+        "--step",
+        S,
+        "-o",
+        tmp_path / "r",
+        "--band",
+        "0.2:0.8",
+        "--summary-json",
+        tmp_path / "s.json",
+    )
     assert res.exit_code == 0, res.output
     s = json.loads((tmp_path / "s.json").read_text())
     assert s["stats"]["loss_success"] == "rank" and s["stats"]["kinds"] == {"loss": df.height}
@@ -265,16 +288,37 @@ def test_a_curate_fit_model_is_the_prior_of_rows_without_a_pass_rate(runner, tmp
     rate = np.round(rng.random(n), 2)
     words = [" ".join(["hard"] * int(1 + 9 * (1 - r)) + ["word"] * 3) for r in rate]
     labelled = np.arange(n) < 60  # a pass rate measured on 60 rows; the other 30 only predicted
-    table = pa.table({"id": [f"r{i:03d}" for i in range(n)], "text": words, "difficulty": rng.random(n),
-                      "score_pass_rate": pa.array(np.where(labelled, rate, np.nan), from_pandas=True),
-                      "score_pass_rate_passes": pa.array([int(r * 4) if m else None for r, m in zip(rate, labelled)], pa.int64()),
-                      "score_pass_rate_k": pa.array([4 if m else None for m in labelled], pa.int64())})
+    table = pa.table(
+        {
+            "id": [f"r{i:03d}" for i in range(n)],
+            "text": words,
+            "difficulty": rng.random(n),
+            "score_pass_rate": pa.array(np.where(labelled, rate, np.nan), from_pandas=True),
+            "score_pass_rate_passes": pa.array([int(r * 4) if m else None for r, m in zip(rate, labelled)], pa.int64()),
+            "score_pass_rate_k": pa.array([4 if m else None for m in labelled], pa.int64()),
+        }
+    )
     pq.write_table(table, tmp_path / "scored.parquet")
     fit([str(tmp_path / "scored.parquet")], FitConfig(label="score_pass_rate", output=str(tmp_path / "model"), features=["text", "length"]))
     order(OrderConfig([str(tmp_path / "scored.parquet")], str(tmp_path / "o"), batch_size=6, plot=False, baseline=False))
     stats = first_steps_stats(tmp_path / "o", 2, tmp_path / "s.jsonl")
-    res = run(runner, "feedback", tmp_path / "o", "--stats", stats, "--step", 2, "-o", tmp_path / "r", "--predictor", tmp_path / "model",
-              "--band", "0.3:0.7", "--prior-strength", "4")
+    res = run(
+        runner,
+        "feedback",
+        tmp_path / "o",
+        "--stats",
+        stats,
+        "--step",
+        2,
+        "-o",
+        tmp_path / "r",
+        "--predictor",
+        tmp_path / "model",
+        "--band",
+        "0.3:0.7",
+        "--prior-strength",
+        "4",
+    )
     assert res.exit_code == 0, res.output
     m = json.loads((tmp_path / "r" / "manifest.json").read_text())
     assert m["feedback"]["prior"]["rows"] == {"pass_rate": 60, "predictor": 30}

@@ -24,8 +24,11 @@ def pipeline(tmp_path, stages):
 def test_feedback_after_order_then_report(runner, tmp_path):
     stats = tmp_path / "stats.jsonl"
     stats.write_text("".join(json.dumps({"id": f"r{i:03d}", "step": 0, "correct": 1}) + "\n" for i in range(0, 120, 7)))
-    stages = [{"order": {"batch_size": 6, "num_samples": 240, "no_plot": True}},
-              {"feedback": {"stats": str(stats), "step": 3, "drop_mastered": "0.7", "no_plot": True}}, {"report": {"no_card": True}}]
+    stages = [
+        {"order": {"batch_size": 6, "num_samples": 240, "no_plot": True}},
+        {"feedback": {"stats": str(stats), "step": 3, "drop_mastered": "0.7", "no_plot": True}},
+        {"report": {"no_card": True}},
+    ]
     p = pipeline(tmp_path, stages)
     res = runner.invoke(app, ["run", str(p)])
     assert res.exit_code == 0, res.output
@@ -33,7 +36,9 @@ def test_feedback_after_order_then_report(runner, tmp_path):
     m = json.loads((run / "feedback" / "manifest.json").read_text())
     assert m["revision"] == 1 and m["feedback"]["step"] == 3
     assert "Revision chain" in (run / "report.html").read_text()
-    first = pl.read_parquet([str(run / "ordered" / s["path"]) for s in json.loads((run / "ordered" / "manifest.json").read_text())["sets"]["curriculum"]["shards"]])
+    first = pl.read_parquet(
+        [str(run / "ordered" / s["path"]) for s in json.loads((run / "ordered" / "manifest.json").read_text())["sets"]["curriculum"]["shards"]]
+    )
     again = pl.read_parquet([str(run / "feedback" / s["path"]) for s in m["sets"]["curriculum"]["shards"]])
     assert again.head(18).equals(first.head(18))
     from curate.pipeline.runner import RunOptions, run_pipeline

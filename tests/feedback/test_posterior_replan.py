@@ -23,8 +23,16 @@ def run(tmp_path_factory):
 
 def observe(run, pairs: list[tuple[str, float, float]]):
     post = prior(run)
-    obs = pl.DataFrame({"id": [p[0] for p in pairs], "step": [0] * len(pairs), "s": [p[1] for p in pairs], "m": [p[2] for p in pairs],
-                        "kind": ["passes"] * len(pairs)}, schema={"id": pl.String, "step": pl.Int64, "s": pl.Float64, "m": pl.Float64, "kind": pl.String})
+    obs = pl.DataFrame(
+        {
+            "id": [p[0] for p in pairs],
+            "step": [0] * len(pairs),
+            "s": [p[1] for p in pairs],
+            "m": [p[2] for p in pairs],
+            "kind": ["passes"] * len(pairs),
+        },
+        schema={"id": pl.String, "step": pl.Int64, "s": pl.Float64, "m": pl.Float64, "kind": pl.String},
+    )
     rep = StatsReport()
     rows, known = match(obs, run, rep)
     return update(post, rows, known, rep), rep
@@ -155,7 +163,11 @@ def test_the_prefix_digest_sees_values_not_layout(tmp_path):
     from curate.order.revision import prefix_digest
 
     n = 200
-    base = {"id": [f"r{i}" for i in range(n)], "x": [None if i % 7 == 0 else float(i) for i in range(n)], "s": [None if i % 5 else f"t{i}" for i in range(n)]}
+    base = {
+        "id": [f"r{i}" for i in range(n)],
+        "x": [None if i % 7 == 0 else float(i) for i in range(n)],
+        "s": [None if i % 5 else f"t{i}" for i in range(n)],
+    }
     one = pa.table(base)
     other_tail = pa.table({k: v[:120] + [("z" if k != "x" else 9.0)] * 80 for k, v in base.items()})
     pq.write_table(one, tmp_path / "a.parquet")

@@ -23,14 +23,20 @@ def obs_of(rows: list[dict], **kw) -> tuple[pl.DataFrame, StatsReport]:
 
 
 def test_each_outcome_kind_becomes_successes_of_trials():
-    got, rep = obs_of([
-        {"id": "a", "step": 1, "passes": 3, "k": 4},
-        {"id": "b", "step": 2, "correct": True},
-        {"id": "c", "correct": 0},
-        {"id": "d", "reward": 0.25},
-    ])
-    assert got.select("id", "s", "m", "kind").rows() == [("a", 3.0, 4.0, "passes"), ("b", 1.0, 1.0, "correct"), ("c", 0.0, 1.0, "correct"),
-                                                         ("d", 0.25, 1.0, "reward")]
+    got, rep = obs_of(
+        [
+            {"id": "a", "step": 1, "passes": 3, "k": 4},
+            {"id": "b", "step": 2, "correct": True},
+            {"id": "c", "correct": 0},
+            {"id": "d", "reward": 0.25},
+        ]
+    )
+    assert got.select("id", "s", "m", "kind").rows() == [
+        ("a", 3.0, 4.0, "passes"),
+        ("b", 1.0, 1.0, "correct"),
+        ("c", 0.0, 1.0, "correct"),
+        ("d", 0.25, 1.0, "reward"),
+    ]
     assert got["step"].to_list() == [1, 2, None, None]
     assert rep.ignored == 0
 
@@ -57,34 +63,46 @@ def test_losses_map_to_a_success_proxy():
 
 
 def test_bad_rows_are_counted_by_reason():
-    got, rep = obs_of([
-        {"id": None, "reward": 1.0},
-        {"id": "a", "reward": float("nan")},
-        {"id": "a", "reward": float("inf")},
-        {"id": "a", "loss": -1.0},
-        {"id": "a", "passes": 5, "k": 4},
-        {"id": "a", "passes": 1},
-        {"id": "a", "correct": 2},
-        {"id": "a", "step": -3, "reward": 1.0},
-        {"id": "a", "step": 1.5, "reward": 1.0},
-        {"id": "a"},
-        {"id": "a", "correct": 1, "reward": 0.0},
-        {"id": "a", "correct": 1, "reward": 1.0},
-    ])
+    got, rep = obs_of(
+        [
+            {"id": None, "reward": 1.0},
+            {"id": "a", "reward": float("nan")},
+            {"id": "a", "reward": float("inf")},
+            {"id": "a", "loss": -1.0},
+            {"id": "a", "passes": 5, "k": 4},
+            {"id": "a", "passes": 1},
+            {"id": "a", "correct": 2},
+            {"id": "a", "step": -3, "reward": 1.0},
+            {"id": "a", "step": 1.5, "reward": 1.0},
+            {"id": "a"},
+            {"id": "a", "correct": 1, "reward": 0.0},
+            {"id": "a", "correct": 1, "reward": 1.0},
+        ]
+    )
     assert got.height == 1 and got["kind"].to_list() == ["correct"]  # correct=1 and reward=1 agree
     assert rep.contradictory == 1
     assert rep.invalid == {
-        "no id": 1, "reward is NaN, infinite or not a number": 2, "negative loss": 1, "passes/k out of range (need 0 ≤ passes ≤ k, k ≥ 1)": 1,
-        "passes/k not whole numbers": 1, "correct is not true/false or 1/0": 1, "negative step": 1, "step is not a whole number": 1,
+        "no id": 1,
+        "reward is NaN, infinite or not a number": 2,
+        "negative loss": 1,
+        "passes/k out of range (need 0 ≤ passes ≤ k, k ≥ 1)": 1,
+        "passes/k not whole numbers": 1,
+        "correct is not true/false or 1/0": 1,
+        "negative step": 1,
+        "step is not a whole number": 1,
         "no outcome (reward, correct, passes + k or loss all empty)": 1,
     }
     assert rep.rows == 12 and rep.ignored == 11
 
 
 def test_duplicate_rollouts_need_a_sample_index():
-    rows = [{"id": "a", "step": 1, "sample_index": 0, "reward": 1.0}, {"id": "a", "step": 1, "sample_index": 0, "reward": 1.0},
-            {"id": "a", "step": 1, "sample_index": 1, "reward": 0.0}, {"id": "a", "step": 1, "sample_index": 2, "reward": 0.0},
-            {"id": "a", "step": 1, "sample_index": 2, "reward": 1.0}]
+    rows = [
+        {"id": "a", "step": 1, "sample_index": 0, "reward": 1.0},
+        {"id": "a", "step": 1, "sample_index": 0, "reward": 1.0},
+        {"id": "a", "step": 1, "sample_index": 1, "reward": 0.0},
+        {"id": "a", "step": 1, "sample_index": 2, "reward": 0.0},
+        {"id": "a", "step": 1, "sample_index": 2, "reward": 1.0},
+    ]
     got, rep = obs_of(rows)
     assert got["s"].to_list() == [1.0, 0.0]  # sample 0 once; sample 2 disagrees with itself: dropped
     assert rep.duplicates == 1 and rep.contradictory == 2

@@ -53,7 +53,7 @@ def test_unparseable_labels_and_null_texts_are_quarantined_with_reasons(tmp_path
     rows[9]["y"] = "4.5"  # a number written as text is a number
     s = _fit(tmp_path, rows_file(rows))
     assert s.rows_in == 40 and s.rows_labelled == 37 and s.quarantined == 3
-    rejects = [json.loads(l) for l in (tmp_path / "m" / "rejects.jsonl").read_text().splitlines()]
+    rejects = [json.loads(line) for line in (tmp_path / "m" / "rejects.jsonl").read_text().splitlines()]
     reasons = sorted(r["reject_reason"] for r in rejects)
     assert any(r.startswith("label: not a number ('n/a')") for r in reasons)
     assert any(r.startswith("label: not a finite number") for r in reasons)

@@ -85,7 +85,7 @@ def test_model_json_records_what_the_issue_asks(tmp_path, rows_file):
 def test_suggest_picks_distinct_unlabelled_rows(tmp_path, rows_file):
     rows = make_rows(300, seed=7, label=lambda r, rng: r["score_x"], labelled=0.2)
     s = fit([rows_file(rows)], FitConfig(label="y", output=str(tmp_path / "m"), suggest=12))
-    got = [json.loads(l) for l in (tmp_path / "m" / "suggest.jsonl").read_text().splitlines()]
+    got = [json.loads(line) for line in (tmp_path / "m" / "suggest.jsonl").read_text().splitlines()]
     unlabelled = {r["id"] for r in rows if r["y"] is None}
     assert s.suggest["rows"] == 12 and len({g["id"] for g in got}) == 12
     assert {g["id"] for g in got} <= unlabelled
@@ -98,5 +98,5 @@ def test_suggested_rows_are_more_uncertain_than_typical(tmp_path, rows_file):
     fit([rows_file(rows)], FitConfig(label="y", output=str(tmp_path / "m"), suggest=10))
     model = load_model(tmp_path / "m")
     _, std = model.predict(pa.Table.from_pylist([r for r in rows if r["y"] is None]))
-    got = [json.loads(l)["score_predicted_std"] for l in (tmp_path / "m" / "suggest.jsonl").read_text().splitlines()]
+    got = [json.loads(line)["score_predicted_std"] for line in (tmp_path / "m" / "suggest.jsonl").read_text().splitlines()]
     assert np.median(got) > np.median(std)

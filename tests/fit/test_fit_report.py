@@ -21,11 +21,21 @@ def test_report_shows_the_fit(tmp_path, rows_file):
     rows = [{"id": r["id"], "text": r["text"], "score_x": r["score_x"], "score_pass_rate": r["y"], "score_pass_rate_k": 4} for r in rows]
     run = tmp_path / "run"
     fit([rows_file(rows)], FitConfig(label="score_pass_rate", output=str(run / "model")))
-    (run / "score-summary.json").write_text(json.dumps({"calibration": {"label": "score_pass_rate", "labelled_rows": 120, "rule": "direction = sign",
-                                                                         "columns": {"score_x": {"spearman": -0.9, "direction": "lower-is-harder", "weight": 0.9, "rows": 120}}}}))
+    (run / "score-summary.json").write_text(
+        json.dumps(
+            {
+                "calibration": {
+                    "label": "score_pass_rate",
+                    "labelled_rows": 120,
+                    "rule": "direction = sign",
+                    "columns": {"score_x": {"spearman": -0.9, "direction": "lower-is-harder", "weight": 0.9, "rows": 120}},
+                }
+            }
+        )
+    )
     res = build_report(run, ReportOptions(write_card=False))
     page = res.html.read_text()
-    section = page[page.index('<section id="fit">'):]
+    section = page[page.index('<section id="fit">') :]
     section = section[: section.index("</section>")]
     assert "Learned difficulty" in section and "score_pass_rate" in section and "lower-is-harder" in section
     assert "Spearman" in section and "95% CI" in section and "<svg" in section

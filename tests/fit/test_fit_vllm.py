@@ -18,13 +18,20 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_fit_on_measured_pass_rates_predicts_held_out_rows(vllm_engine, tmp_path):
-    rows = [json.loads(l) for l in (ROOT / "sample_data" / "math.jsonl").read_text().splitlines()][::6]  # 25 rows, levels 1–5
+    rows = [json.loads(line) for line in (ROOT / "sample_data" / "math.jsonl").read_text().splitlines()][::6]  # 25 rows, levels 1–5
     src = tmp_path / "math.jsonl"
     src.write_text("".join(json.dumps(r) + "\n" for r in rows))
     scored = tmp_path / "scored.parquet"
-    score([str(src)], ScoreConfig(signals=["length", "word_entropy", "pass_rate"], output=str(scored), workers=1,
-                                  signal_options={"k": 4, "max_tokens": 40, "temperature": 0.7, "seed": 0},
-                                  engine=EngineConfig(cache_dir=str(tmp_path / "cache"))))
+    score(
+        [str(src)],
+        ScoreConfig(
+            signals=["length", "word_entropy", "pass_rate"],
+            output=str(scored),
+            workers=1,
+            signal_options={"k": 4, "max_tokens": 40, "temperature": 0.7, "seed": 0},
+            engine=EngineConfig(cache_dir=str(tmp_path / "cache")),
+        ),
+    )
     table = pq.read_table(scored)
     measured = np.array(table.column("score_pass_rate").to_pylist(), dtype=float)
     assert np.nanmax(measured) > np.nanmin(measured), measured  # the model solves some rows and not others
@@ -35,8 +42,10 @@ def test_fit_on_measured_pass_rates_predicts_held_out_rows(vllm_engine, tmp_path
     s = fit([str(tmp_path / "train.parquet")], FitConfig(label="score_pass_rate", output=str(tmp_path / "model"), folds=3, suggest=3))
     assert s.direction == "lower-is-harder" and s.rows_labelled == 17 and s.suggest["rows"] == 3
     pq.write_table(table.filter(pa.array(held)).select(["id", "text"]), tmp_path / "rest.parquet")
-    score([str(tmp_path / "rest.parquet")], ScoreConfig(signals=["predicted"], output=str(tmp_path / "pred.parquet"), workers=1,
-                                                       signal_options={"predictor": str(tmp_path / "model")}))
+    score(
+        [str(tmp_path / "rest.parquet")],
+        ScoreConfig(signals=["predicted"], output=str(tmp_path / "pred.parquet"), workers=1, signal_options={"predictor": str(tmp_path / "model")}),
+    )
     pred = pq.read_table(tmp_path / "pred.parquet").column("score_predicted").to_numpy()
     assert ((pred >= 0) & (pred <= 1)).all()
     rho = spearmanr(pred, measured[held]).statistic

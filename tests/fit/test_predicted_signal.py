@@ -31,8 +31,10 @@ def test_cli_fit_then_score_predicted(runner, tmp_path, pass_rate_model):
     data = json.loads((tmp_path / "f.json").read_text())
     assert data["direction"] == "lower-is-harder" and data["rows_labelled"] == sum(r["score_pass_rate"] is not None for r in rows)
     out = tmp_path / "p.parquet"
-    res = runner.invoke(app, ["score", src, "-s", "predicted", "--predictor", str(tmp_path / "m2"), "-o", str(out), "-j", "2",
-                              "--summary-json", str(tmp_path / "s.json")])
+    res = runner.invoke(
+        app,
+        ["score", src, "-s", "predicted", "--predictor", str(tmp_path / "m2"), "-o", str(out), "-j", "2", "--summary-json", str(tmp_path / "s.json")],
+    )
     assert res.exit_code == 0, res.output
     df = pl.read_parquet(out)
     assert df.height == len(rows) and df["score_predicted"].null_count() == 0
@@ -66,10 +68,27 @@ def test_fit_bad_label_exit_code_and_message(runner, tmp_path, rows_file):
 def test_only_ids_scores_just_the_suggested_rows(runner, tmp_path, pass_rate_model):
     model, src, rows = pass_rate_model
     out = tmp_path / "o.parquet"
-    res = runner.invoke(app, ["score", src, "-s", "predicted", "--predictor", str(model), "--only-ids", str(model / "suggest.jsonl"), "-o", str(out),
-                              "-j", "1", "--summary-json", str(tmp_path / "s.json")])
+    res = runner.invoke(
+        app,
+        [
+            "score",
+            src,
+            "-s",
+            "predicted",
+            "--predictor",
+            str(model),
+            "--only-ids",
+            str(model / "suggest.jsonl"),
+            "-o",
+            str(out),
+            "-j",
+            "1",
+            "--summary-json",
+            str(tmp_path / "s.json"),
+        ],
+    )
     assert res.exit_code == 0, res.output
-    wanted = {json.loads(l)["id"] for l in (model / "suggest.jsonl").read_text().splitlines()}
+    wanted = {json.loads(line)["id"] for line in (model / "suggest.jsonl").read_text().splitlines()}
     df = pl.read_parquet(out)
     assert df.height == len(rows)  # the other rows pass through
     scored = set(df.filter(pl.col("score_predicted").is_not_null())["id"])
@@ -81,8 +100,25 @@ def test_calibrate_on_turns_and_weighs_signals_by_the_label(runner, tmp_path, ro
     """Longer = easier here: calibration must flip length and weigh it above an unrelated signal."""
     rows = make_rows(120, seed=12, label=lambda r, rng: -len(r["text"]))
     src = rows_file(rows)
-    res = runner.invoke(app, ["score", src, "-s", "length", "-s", "compression_ratio", "--calibrate-on", "y", "-o", str(tmp_path / "o.parquet"),
-                              "-j", "1", "--summary-json", str(tmp_path / "s.json")])
+    res = runner.invoke(
+        app,
+        [
+            "score",
+            src,
+            "-s",
+            "length",
+            "-s",
+            "compression_ratio",
+            "--calibrate-on",
+            "y",
+            "-o",
+            str(tmp_path / "o.parquet"),
+            "-j",
+            "1",
+            "--summary-json",
+            str(tmp_path / "s.json"),
+        ],
+    )
     assert res.exit_code == 0, res.output
     s = json.loads((tmp_path / "s.json").read_text())
     comp = {c["column"]: c for c in s["composite"]}
@@ -93,8 +129,23 @@ def test_calibrate_on_turns_and_weighs_signals_by_the_label(runner, tmp_path, ro
     assert spearmanr(df["difficulty"], df["y"]).statistic > 0.7
     # without labelled rows the defaults stand
     src2 = rows_file([{**r, "y": None} for r in rows], "nolabel.jsonl")
-    res = runner.invoke(app, ["score", src2, "-s", "length", "--calibrate-on", "y", "-o", str(tmp_path / "o2.parquet"), "-j", "1",
-                              "--summary-json", str(tmp_path / "s2.json")])
+    res = runner.invoke(
+        app,
+        [
+            "score",
+            src2,
+            "-s",
+            "length",
+            "--calibrate-on",
+            "y",
+            "-o",
+            str(tmp_path / "o2.parquet"),
+            "-j",
+            "1",
+            "--summary-json",
+            str(tmp_path / "s2.json"),
+        ],
+    )
     s2 = json.loads((tmp_path / "s2.json").read_text())
     assert s2["composite"] == [{"column": "score_length_words", "direction": "higher-is-harder", "weight": 1.0}]
     assert s2["calibration"]["applied"] is False
@@ -113,8 +164,12 @@ def test_predicted_on_ray_matches_local(ray_cluster, tmp_path, pass_rate_model):
     outs = {}
     for ex in ("local", "ray"):
         out = tmp_path / f"{ex}.parquet"
-        score([src], ScoreConfig(signals=["predicted", "length"], output=str(out), executor=ex, workers=2, batch_rows=32,
-                                 signal_options={"predictor": str(model)}))
+        score(
+            [src],
+            ScoreConfig(
+                signals=["predicted", "length"], output=str(out), executor=ex, workers=2, batch_rows=32, signal_options={"predictor": str(model)}
+            ),
+        )
         outs[ex] = out.read_bytes()
     assert outs["ray"] == outs["local"]
 
@@ -124,7 +179,7 @@ def test_pipeline_fit_then_score_predicted(runner, tmp_path, pass_rate_model):
     pipe = tmp_path / "p.yaml"
     pipe.write_text(f"""
 input: {src}
-output: {tmp_path / 'run'}
+output: {tmp_path / "run"}
 stages:
   - score: {{signals: [length]}}
   - fit: {{label: score_pass_rate, suggest: 4}}
@@ -154,8 +209,16 @@ def test_lm_featured_model_runs_after_the_lm_signals_of_the_same_command(tmp_pat
     fit([str(tmp_path / "train.parquet")], FitConfig(label="y", output=str(tmp_path / "m"), features=["lm"]))
     meta = json.loads((tmp_path / "m" / "model.json").read_text())
     assert {"score_lm_perplexity", "score_lm_token_entropy"} <= {c["name"] for c in meta["features"]["columns"]}
-    score([raw], ScoreConfig(signals=["lm_perplexity", "lm_token_entropy", "predicted"], output=str(tmp_path / "p.parquet"), workers=2, engine=fake,
-                             signal_options={"predictor": str(tmp_path / "m")}))
+    score(
+        [raw],
+        ScoreConfig(
+            signals=["lm_perplexity", "lm_token_entropy", "predicted"],
+            output=str(tmp_path / "p.parquet"),
+            workers=2,
+            engine=fake,
+            signal_options={"predictor": str(tmp_path / "m")},
+        ),
+    )
     df = pl.read_parquet(tmp_path / "p.parquet")
     assert df["score_predicted"].null_count() == 0
     assert spearmanr(df["score_predicted"], [r["y"] for r in rows]).statistic > 0.8

@@ -28,8 +28,10 @@ def ordered(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("hf")
     rng = np.random.default_rng(3)
     texts = [" ".join(["word"] * (1 + i % 7)) + f" row {i}" for i in range(ROWS)]
-    pq.write_table(pa.table({"id": [f"r{i:03d}" for i in range(ROWS)], "text": texts, "difficulty": rng.random(ROWS), "num": np.arange(ROWS)}),
-                   root / "scored.parquet")
+    pq.write_table(
+        pa.table({"id": [f"r{i:03d}" for i in range(ROWS)], "text": texts, "difficulty": rng.random(ROWS), "num": np.arange(ROWS)}),
+        root / "scored.parquet",
+    )
     order(OrderConfig([str(root / "scored.parquet")], str(root / "ordered"), schedule="root", batch_size=BATCH, seed=5, plot=False))
     return root / "ordered"
 
@@ -56,9 +58,19 @@ def make_trainer(out: Path, sampler: CurriculumSampler, max_steps: int, save_ste
     torch.manual_seed(0)
     cfg = transformers.GPT2Config(vocab_size=VOCAB, n_positions=LENGTH, n_embd=32, n_layer=1, n_head=2)
     args = transformers.TrainingArguments(
-        output_dir=str(out), max_steps=max_steps, per_device_train_batch_size=BATCH, learning_rate=1e-3, report_to=[], use_cpu=True,
-        save_strategy="steps" if save_steps else "no", save_steps=save_steps or 500, logging_steps=1000, disable_tqdm=True,
-        dataloader_num_workers=0, remove_unused_columns=False, seed=0,
+        output_dir=str(out),
+        max_steps=max_steps,
+        per_device_train_batch_size=BATCH,
+        learning_rate=1e-3,
+        report_to=[],
+        use_cpu=True,
+        save_strategy="steps" if save_steps else "no",
+        save_steps=save_steps or 500,
+        logging_steps=1000,
+        disable_tqdm=True,
+        dataloader_num_workers=0,
+        remove_unused_columns=False,
+        seed=0,
     )
     return CurriculumTrainer(model=Recorder(cfg), args=args, train_dataset=sampler.dataset, data_collator=collate, curriculum=sampler, **kw)
 

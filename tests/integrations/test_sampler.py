@@ -24,10 +24,19 @@ N, B = 120, 8
 def ordered(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("sampler")
     rng = np.random.default_rng(1)
-    pq.write_table(pa.table({
-        "id": [f"r{i:03d}" for i in range(N)], "text": [f"t{i}" for i in range(N)], "difficulty": rng.random(N),
-        "source": np.where(np.arange(N) % 3 == 0, "a", "b"), "score_pass_rate_passes": rng.integers(0, 5, N), "score_pass_rate_k": np.full(N, 4),
-    }), root / "scored.parquet")
+    pq.write_table(
+        pa.table(
+            {
+                "id": [f"r{i:03d}" for i in range(N)],
+                "text": [f"t{i}" for i in range(N)],
+                "difficulty": rng.random(N),
+                "source": np.where(np.arange(N) % 3 == 0, "a", "b"),
+                "score_pass_rate_passes": rng.integers(0, 5, N),
+                "score_pass_rate_k": np.full(N, 4),
+            }
+        ),
+        root / "scored.parquet",
+    )
     # two passes over the rows, so rows read early come back and dropping them shortens the run
     order(OrderConfig([str(root / "scored.parquet")], str(root / "ordered"), schedule="linear", batch_size=B, num_samples=2 * N, seed=2, plot=False))
     return root / "ordered"
@@ -70,7 +79,7 @@ def test_replan_keeps_what_was_handed_out_and_drops_mastered_rows(ordered):
     assert mastered  # every row seen so far succeeded
     plan = s.plan_indices()
     assert plan[: len(handed)] == handed
-    later_ids = {s.dataset[i]["id"] for i in plan[len(handed):]}
+    later_ids = {s.dataset[i]["id"] for i in plan[len(handed) :]}
     mastered_ids = {str(s.run.ids[r]) for r in mastered}
     assert not later_ids & mastered_ids
     assert len(s) < 2 * N  # their second reads are gone: the run is shorter

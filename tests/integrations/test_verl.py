@@ -26,8 +26,17 @@ def ordered(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("verl")
     rng = np.random.default_rng(4)
     prompts = [[{"role": "user", "content": f"What is {i} + {i}?"}] for i in range(N)]
-    pq.write_table(pa.table({"id": [f"q{i:02d}" for i in range(N)], "prompt": prompts, "difficulty": rng.random(N),
-                             "data_source": np.where(np.arange(N) % 2 == 0, "gsm", "math")}), root / "in.parquet")
+    pq.write_table(
+        pa.table(
+            {
+                "id": [f"q{i:02d}" for i in range(N)],
+                "prompt": prompts,
+                "difficulty": rng.random(N),
+                "data_source": np.where(np.arange(N) % 2 == 0, "gsm", "math"),
+            }
+        ),
+        root / "in.parquet",
+    )
     order(OrderConfig([str(root / "in.parquet")], str(root / "ordered"), schedule="linear", batch_size=B, num_samples=2 * N, seed=3, plot=False))
     return root / "ordered"
 
@@ -52,8 +61,11 @@ class RowsDataset(torch.utils.data.Dataset):
 
 
 def data_config(ordered: Path, **sampler) -> dict:
-    return {"train_files": shard_files(ordered), "dataloader_num_workers": 0,
-            "sampler": {"class_path": "pkg://curate.integrations.verl", "class_name": "CurateCurriculumSampler", **sampler}}
+    return {
+        "train_files": shard_files(ordered),
+        "dataloader_num_workers": 0,
+        "sampler": {"class_path": "pkg://curate.integrations.verl", "class_name": "CurateCurriculumSampler", **sampler},
+    }
 
 
 def rollout_batch(ds: RowsDataset, indices: list[int], rewards: list[float], verl_proto=None):

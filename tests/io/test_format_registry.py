@@ -39,4 +39,6 @@ def test_writers_open_the_sink_for_the_format(tmp_path):
         sink = open_sink(str(tmp_path / name), None)
         sink.write(pa.table({"id": ["a"], "text": ["x"]}))
         sink.close()
-    assert (tmp_path / "o.jsonl").read_text().strip() and (tmp_path / "o.parquet").stat().st_size and list((tmp_path / "shards").glob("part-*.parquet"))
+    assert (
+        (tmp_path / "o.jsonl").read_text().strip() and (tmp_path / "o.parquet").stat().st_size and list((tmp_path / "shards").glob("part-*.parquet"))
+    )

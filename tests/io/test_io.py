@@ -323,7 +323,7 @@ def test_truncated_and_corrupt_gzip(tmp_path):
 def test_empty_inputs(tmp_path, monkeypatch):
     for name in ("e.jsonl", "e.csv", "e.parquet", "e.jsonl.gz"):
         p = write_raw(tmp_path / name, b"" if not name.endswith(".gz") else gzip.compress(b""))
-        assert_input_error(lambda: read_table(str(p)), "empty")
+        assert_input_error(lambda p=p: read_table(str(p)), "empty")
     p = write_raw(tmp_path / "blank.jsonl", "\n  \n\n")
     assert_input_error(lambda: read_table(str(p)), "no rows")
     use_stdin(monkeypatch, b"")

@@ -23,8 +23,14 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def scored_table(n=40):
-    return pa.table({"id": [f"r{i}" for i in range(n)], "text": [f"Question {i}: what is {i} + {i}?" for i in range(n)],
-                     "answer": [str(2 * i) for i in range(n)], "difficulty": [i / n for i in range(n)]})
+    return pa.table(
+        {
+            "id": [f"r{i}" for i in range(n)],
+            "text": [f"Question {i}: what is {i} + {i}?" for i in range(n)],
+            "answer": [str(2 * i) for i in range(n)],
+            "difficulty": [i / n for i in range(n)],
+        }
+    )
 
 
 @pytest.fixture
@@ -71,10 +77,16 @@ def test_every_command_exits_3_naming_a_truncated_parquet_input(runner, truncate
 
 # ------------------------------------------------------------------ outputs that cannot be written
 
+
 def _can_mount() -> bool:
     if not shutil.which("unshare"):
         return False
-    return subprocess.run(["unshare", "-rm", "sh", "-c", "d=$(mktemp -d) && mount -t tmpfs -o size=64k tmpfs $d && umount $d"], capture_output=True).returncode == 0
+    return (
+        subprocess.run(
+            ["unshare", "-rm", "sh", "-c", "d=$(mktemp -d) && mount -t tmpfs -o size=64k tmpfs $d && umount $d"], capture_output=True
+        ).returncode
+        == 0
+    )
 
 
 needs_mount = pytest.mark.skipif(not _can_mount(), reason="needs `unshare -rm` to mount a small or read-only file system")
@@ -97,7 +109,9 @@ def in_namespace(setup: str, argv: list[str], check: str, tmp_path: Path) -> sub
 
 def rows_jsonl(path: Path, n: int) -> Path:
     """Rows of random words, so that no compression makes the output small."""
-    path.write_text("".join(json.dumps({"id": f"r{i}", "text": " ".join(os.urandom(4).hex() for _ in range(25)), "difficulty": i / n}) + "\n" for i in range(n)))
+    path.write_text(
+        "".join(json.dumps({"id": f"r{i}", "text": " ".join(os.urandom(4).hex() for _ in range(25)), "difficulty": i / n}) + "\n" for i in range(n))
+    )
     return path
 
 
@@ -109,8 +123,12 @@ def test_a_read_only_output_folder_is_a_clear_error_and_keeps_the_old_output(tmp
     dest.mkdir()
     (dest / "old.txt").write_text("the previous output\n")
     before = hashlib.sha256((dest / "old.txt").read_bytes()).hexdigest()
-    r = in_namespace(f'mount --bind "{dest}" "{dest}" && mount -o remount,ro,bind "{dest}"',
-                     ["score", str(src), "-s", "length", "-j", "1", "-o", f"{dest}/{out_name}", "--rejects", f"{tmp_path}/rej.jsonl"], "true", tmp_path)
+    r = in_namespace(
+        f'mount --bind "{dest}" "{dest}" && mount -o remount,ro,bind "{dest}"',
+        ["score", str(src), "-s", "length", "-j", "1", "-o", f"{dest}/{out_name}", "--rejects", f"{tmp_path}/rej.jsonl"],
+        "true",
+        tmp_path,
+    )
     err = (tmp_path / "stderr").read_text()
     assert f"rc={EXIT_OUTPUT}" in r.stdout, (r.stdout, r.stderr, err)
     assert err.startswith("Error: cannot write") and str(dest) in err and "Read-only file system" in err, err
@@ -124,9 +142,12 @@ def test_a_full_disk_is_a_clear_error_and_keeps_the_old_output(tmp_path, out_nam
     src = rows_jsonl(tmp_path / "in.jsonl", 3000)  # > 300 kB of output however compressed, for a 128 kB file system
     dest = tmp_path / "small"
     dest.mkdir()
-    r = in_namespace(f'mount -t tmpfs -o size=128k tmpfs "{dest}" && echo previous > "{dest}/{out_name}"',
-                     ["score", str(src), "-s", "length", "-j", "1", "-o", f"{dest}/{out_name}", "--rejects", f"{tmp_path}/rej.jsonl"],
-                     f'cat "{dest}/{out_name}"; ls -A "{dest}"', tmp_path)
+    r = in_namespace(
+        f'mount -t tmpfs -o size=128k tmpfs "{dest}" && echo previous > "{dest}/{out_name}"',
+        ["score", str(src), "-s", "length", "-j", "1", "-o", f"{dest}/{out_name}", "--rejects", f"{tmp_path}/rej.jsonl"],
+        f'cat "{dest}/{out_name}"; ls -A "{dest}"',
+        tmp_path,
+    )
     err = (tmp_path / "stderr").read_text()
     assert f"rc={EXIT_OUTPUT}" in r.stdout, (r.stdout, r.stderr, err)
     assert err.startswith("Error: cannot write") and str(dest) in err and "No space left on device" in err, err
@@ -136,11 +157,20 @@ def test_a_full_disk_is_a_clear_error_and_keeps_the_old_output(tmp_path, out_nam
 @needs_mount
 def test_order_into_a_full_disk_keeps_the_previous_shard_set(tmp_path):
     src = tmp_path / "in.parquet"
-    pq.write_table(pa.table({"id": [f"r{i}" for i in range(4000)], "text": [os.urandom(64).hex() for _ in range(4000)], "difficulty": [i / 4000 for i in range(4000)]}), src)
+    pq.write_table(
+        pa.table(
+            {"id": [f"r{i}" for i in range(4000)], "text": [os.urandom(64).hex() for _ in range(4000)], "difficulty": [i / 4000 for i in range(4000)]}
+        ),
+        src,
+    )
     dest = tmp_path / "small"
     dest.mkdir()
-    r = in_namespace(f'mount -t tmpfs -o size=256k tmpfs "{dest}" && mkdir "{dest}/ordered" && echo old > "{dest}/ordered/manifest.json"',
-                     ["order", str(src), "-o", f"{dest}/ordered", "--no-plot"], f'cat "{dest}/ordered/manifest.json"; ls -A "{dest}"', tmp_path)
+    r = in_namespace(
+        f'mount -t tmpfs -o size=256k tmpfs "{dest}" && mkdir "{dest}/ordered" && echo old > "{dest}/ordered/manifest.json"',
+        ["order", str(src), "-o", f"{dest}/ordered", "--no-plot"],
+        f'cat "{dest}/ordered/manifest.json"; ls -A "{dest}"',
+        tmp_path,
+    )
     err = (tmp_path / "stderr").read_text()
     assert f"rc={EXIT_OUTPUT}" in r.stdout, (r.stdout, r.stderr, err)
     assert err.startswith("Error: cannot write") and "No space left on device" in err, err

@@ -51,6 +51,7 @@ def fifo_with(tmp_path: Path, name: str, data: str) -> tuple[Path, threading.Thr
 
 # ------------------------------------------------------------------ streams as inputs
 
+
 @pytest.mark.timeout(60)
 @pytest.mark.parametrize("name", ["rows.jsonl", "rows"])  # a name without a suffix reads as JSONL, like '-'
 def test_a_fifo_is_read_as_a_stream(tmp_path, name):
@@ -113,6 +114,7 @@ def test_process_substitution_for_score(tmp_path):
 
 # ------------------------------------------------------------------ one file mode for every output
 
+
 @pytest.mark.parametrize("mask", [0o022, 0o027])
 def test_every_output_gets_the_umask_default_mode(runner, tmp_path, mask):
     src = tmp_path / "in.jsonl"
@@ -138,6 +140,7 @@ def test_every_output_gets_the_umask_default_mode(runner, tmp_path, mask):
 
 
 # ------------------------------------------------------------------ temporary files: SIGTERM and SIGKILL
+
 
 def big_input(tmp_path: Path, n: int = 1_500_000) -> Path:
     path = tmp_path / "big.parquet"
@@ -178,8 +181,12 @@ def test_sigterm_removes_the_score_spool(tmp_path):
     tmp.mkdir()
     out = tmp_path / "out"
     out.mkdir()
-    proc = subprocess.Popen(curate_cmd("score", str(src), "-s", "length", "-j", "1", "-o", str(out / "s.parquet")), env=env(TMPDIR=str(tmp)),
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        curate_cmd("score", str(src), "-s", "length", "-j", "1", "-o", str(out / "s.parquet")),
+        env=env(TMPDIR=str(tmp)),
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     wait_for("curate-score-*", tmp, proc)
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=120)
@@ -210,7 +217,9 @@ def test_leftovers_of_a_killed_run_are_swept_by_the_next_run(tmp_path):
     proc.wait()
     assert left.exists() and f"-{proc.pid}-" in left.name and socket.gethostname() in left.name
     age(left, STALE_AFTER + 60)
-    r = subprocess.run(curate_cmd("order", str(src), "-o", str(work / "ordered"), "--no-plot", "--no-baseline"), env=env(), capture_output=True, text=True)
+    r = subprocess.run(
+        curate_cmd("order", str(src), "-o", str(work / "ordered"), "--no-plot", "--no-baseline"), env=env(), capture_output=True, text=True
+    )
     assert r.returncode == 0, r.stderr
     assert sorted(p.name for p in work.iterdir()) == ["ordered"]
 

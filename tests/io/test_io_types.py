@@ -38,7 +38,12 @@ def test_score_accepts_a_string_view_text_column(runner, tmp_path):
 
 
 def big_jsonl(path):
-    rows = [{"id": "a", "text": "one", "n": 5}, {"id": "b", "text": "two", "n": BIG}, {"id": "c", "text": "three", "n": U64}, {"id": "d", "text": "four", "n": -(2**63) - 1}]
+    rows = [
+        {"id": "a", "text": "one", "n": 5},
+        {"id": "b", "text": "two", "n": BIG},
+        {"id": "c", "text": "three", "n": U64},
+        {"id": "d", "text": "four", "n": -(2**63) - 1},
+    ]
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     return path
 
@@ -86,7 +91,9 @@ def test_duplicate_ids_are_counted_in_the_stats(tmp_path):
     assert stats.duplicate_ids == 4  # a twice, b once, the second "same"
 
 
-@pytest.mark.parametrize("ids,dups", [([1, 2, 3], 0), ([1, 2, 1], 1), ([[1], [2], [1]], 1), ([1.5, 2.5, 1.5], 1)], ids=["int", "int-dup", "list", "float"])
+@pytest.mark.parametrize(
+    "ids,dups", [([1, 2, 3], 0), ([1, 2, 1], 1), ([[1], [2], [1]], 1), ([1.5, 2.5, 1.5], 1)], ids=["int", "int-dup", "list", "float"]
+)
 def test_ids_of_any_type_are_compared(tmp_path, ids, dups):
     p = tmp_path / "ids.parquet"
     pq.write_table(pa.table({"id": ids, "text": ["x", "y", "z"]}), p)

@@ -35,14 +35,37 @@ text_cell = st.one_of(
     st.text(alphabet="xyz ", min_size=MAX_CHARS + 1, max_size=MAX_CHARS + 20),  # too long
 )
 json_text = st.one_of(text_cell, st.none(), st.integers(), st.lists(st.integers(), max_size=2), st.text(max_size=20))
-passthrough = st.one_of(st.none(), st.integers(min_value=-(2**70), max_value=2**70), st.floats(allow_nan=False), words,
-                        st.dictionaries(words, st.integers(), max_size=2), st.lists(words, max_size=2))
+passthrough = st.one_of(
+    st.none(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=False),
+    words,
+    st.dictionaries(words, st.integers(), max_size=2),
+    st.lists(words, max_size=2),
+)
 
 
 def run_score(src: Path, work: Path):
     out, rej = work / "out.parquet", work / "rej.jsonl"
-    res = CliRunner().invoke(app, ["score", str(src), "-s", "length", "-j", "1", "-o", str(out), "--rejects", str(rej),
-                                   "--max-text-chars", str(MAX_CHARS), "--batch-rows", "3"])
+    res = CliRunner().invoke(
+        app,
+        [
+            "score",
+            str(src),
+            "-s",
+            "length",
+            "-j",
+            "1",
+            "-o",
+            str(out),
+            "--rejects",
+            str(rej),
+            "--max-text-chars",
+            str(MAX_CHARS),
+            "--batch-rows",
+            "3",
+        ],
+    )
     assert "Traceback" not in res.output, res.output
     assert res.exception is None or isinstance(res.exception, SystemExit), repr(res.exception)
     assert res.exit_code in DOCUMENTED, res.output
@@ -133,8 +156,13 @@ csv_row = st.one_of(
 
 @SETTINGS
 @example(rows=[["0"], ["0"]], sep=",", bad_utf8=[1], how="none", where=1.0)  # once counted a malformed row twice
-@given(rows=st.lists(csv_row, min_size=1, max_size=15), sep=st.sampled_from([",", "\t"]), bad_utf8=st.lists(st.integers(0, 14), max_size=2),
-       how=st.sampled_from(["none", "truncate"]), where=st.floats(0.3, 1))
+@given(
+    rows=st.lists(csv_row, min_size=1, max_size=15),
+    sep=st.sampled_from([",", "\t"]),
+    bad_utf8=st.lists(st.integers(0, 14), max_size=2),
+    how=st.sampled_from(["none", "truncate"]),
+    where=st.floats(0.3, 1),
+)
 def test_csv_and_tsv(rows, sep, bad_utf8, how, where):
     lines = [sep.join(["id", "text", "x"]).encode()]
     for i, row in enumerate(rows):
@@ -154,13 +182,19 @@ def test_csv_and_tsv(rows, sep, bad_utf8, how, where):
 
 # --------------------------------------------------------------------------- Parquet
 
+
 def text_column(values):
     return pa.array([v if not isinstance(v, int) else str(v) for v in values], pa.string())
 
 
 @SETTINGS
-@given(texts=st.lists(st.one_of(text_cell, st.none()), min_size=1, max_size=20), extra=st.lists(st.integers(-(2**62), 2**62), min_size=20, max_size=20),
-       how=st.sampled_from(["none", "truncate", "garbage"]), where=st.floats(0, 0.99), view=st.booleans())
+@given(
+    texts=st.lists(st.one_of(text_cell, st.none()), min_size=1, max_size=20),
+    extra=st.lists(st.integers(-(2**62), 2**62), min_size=20, max_size=20),
+    how=st.sampled_from(["none", "truncate", "garbage"]),
+    where=st.floats(0, 0.99),
+    view=st.booleans(),
+)
 def test_parquet(texts, extra, how, where, view):
     col = text_column(texts)
     table = pa.table({"text": col.cast(pa.string_view()) if view else col, "n": pa.array(extra[: len(texts)])})
@@ -177,13 +211,18 @@ def test_parquet(texts, extra, how, where, view):
 
 # --------------------------------------------------------------------------- a folder written by datasets.save_to_disk
 
+
 @pytest.fixture(scope="module")
 def datasets_mod():
     return pytest.importorskip("datasets")
 
 
 @SETTINGS
-@given(texts=st.lists(st.one_of(text_cell, st.none()), min_size=1, max_size=12), how=st.sampled_from(["none", "truncate", "state"]), where=st.floats(0, 0.95))
+@given(
+    texts=st.lists(st.one_of(text_cell, st.none()), min_size=1, max_size=12),
+    how=st.sampled_from(["none", "truncate", "state"]),
+    where=st.floats(0, 0.95),
+)
 def test_hf_save_to_disk(datasets_mod, texts, how, where):
     with tempfile.TemporaryDirectory() as d:
         folder = Path(d) / "ds"

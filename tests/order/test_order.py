@@ -19,8 +19,15 @@ def make_input(path: Path, n: int = 600, seed: int = 0, ties: bool = False) -> P
     rng = np.random.default_rng(seed)
     diff = np.round(rng.random(n), 2) if ties else rng.random(n)
     pq.write_table(
-        pa.table({"id": [f"doc-{i:05d}" for i in range(n)], "text": [f"sample text number {i} " * (1 + i % 5) for i in range(n)],
-                  "difficulty": diff, "score_length_words": rng.integers(1, 50, n), "source": ["a", "b", "c"][0:1] * n}),
+        pa.table(
+            {
+                "id": [f"doc-{i:05d}" for i in range(n)],
+                "text": [f"sample text number {i} " * (1 + i % 5) for i in range(n)],
+                "difficulty": diff,
+                "score_length_words": rng.integers(1, 50, n),
+                "source": ["a", "b", "c"][0:1] * n,
+            }
+        ),
         path,
     )
     return path
@@ -45,10 +52,20 @@ def test_cli_writes_ordered_shards_baseline_manifest_and_picture(runner, data, t
     r = run(runner, "order", data, "-o", out, "--schedule", "linear", "--steps", 30, "--batch-size", 20, "--rows-per-shard", 130, "--seed", 7)
     assert r.exit_code == 0, r.output
     names = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
-    assert names == ["baseline/part-00000-of-00005.parquet", "baseline/part-00001-of-00005.parquet", "baseline/part-00002-of-00005.parquet",
-                     "baseline/part-00003-of-00005.parquet", "baseline/part-00004-of-00005.parquet", "curriculum.png", "manifest.json",
-                     "part-00000-of-00005.parquet", "part-00001-of-00005.parquet", "part-00002-of-00005.parquet", "part-00003-of-00005.parquet",
-                     "part-00004-of-00005.parquet"]
+    assert names == [
+        "baseline/part-00000-of-00005.parquet",
+        "baseline/part-00001-of-00005.parquet",
+        "baseline/part-00002-of-00005.parquet",
+        "baseline/part-00003-of-00005.parquet",
+        "baseline/part-00004-of-00005.parquet",
+        "curriculum.png",
+        "manifest.json",
+        "part-00000-of-00005.parquet",
+        "part-00001-of-00005.parquet",
+        "part-00002-of-00005.parquet",
+        "part-00003-of-00005.parquet",
+        "part-00004-of-00005.parquet",
+    ]
     assert (out / "curriculum.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
     files = shard_files(out)
@@ -215,10 +232,27 @@ def test_rerun_replaces_an_earlier_output(data, tmp_path):
 
 def test_sort_by_several_columns_with_direction(runner, data, tmp_path):
     out = tmp_path / "out"
-    r = run(runner, "order", data, "-o", out, "--schedule", "sorted", "--by", "score_length_words:desc", "--by", "difficulty", "--no-baseline", "--no-plot")
+    r = run(
+        runner,
+        "order",
+        data,
+        "-o",
+        out,
+        "--schedule",
+        "sorted",
+        "--by",
+        "score_length_words:desc",
+        "--by",
+        "difficulty",
+        "--no-baseline",
+        "--no-plot",
+    )
     assert r.exit_code == 0, r.output
     t = pl.read_parquet(shard_files(out))
-    assert t.select("score_length_words", "difficulty").rows() == t.sort(["score_length_words", "difficulty"], descending=[True, False]).select("score_length_words", "difficulty").rows()
+    assert (
+        t.select("score_length_words", "difficulty").rows()
+        == t.sort(["score_length_words", "difficulty"], descending=[True, False]).select("score_length_words", "difficulty").rows()
+    )
     assert not (out / "baseline").exists() and not (out / "curriculum.png").exists()
 
 

@@ -56,8 +56,17 @@ def test_the_library_checks_every_parameter(field, value):
         check_params(Params(**{field: value}))
 
 
-@pytest.mark.parametrize("cfg", [{"shard_size_mb": 0.0}, {"shard_size_mb": -2.0}, {"shard_size_mb": math.nan}, {"rows_per_shard": 0},
-                                 {"memory_mb": 0.0}, {"memory_mb": math.inf}])
+@pytest.mark.parametrize(
+    "cfg",
+    [
+        {"shard_size_mb": 0.0},
+        {"shard_size_mb": -2.0},
+        {"shard_size_mb": math.nan},
+        {"rows_per_shard": 0},
+        {"memory_mb": 0.0},
+        {"memory_mb": math.inf},
+    ],
+)
 def test_the_library_checks_sizes(scored, tmp_path, cfg):
     with pytest.raises(UsageError):
         order(OrderConfig([str(scored)], str(tmp_path / "out"), plot=False, **cfg))
@@ -73,7 +82,11 @@ def test_infinite_sort_keys_are_quarantined_with_a_reason(runner, tmp_path):
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["rows"]["ordered"] == 3 and manifest["rows"]["quarantined"] == 4
     rejected = {r["id"]: r["reject_reason"] for r in map(json.loads, (out / "rejects.jsonl").read_text().splitlines())}
-    assert rejected == {"r1": "infinite sort key 'difficulty'", "r2": "infinite sort key 'difficulty'", "r3": "NaN sort key 'difficulty'",
-                        "r4": "null sort key 'difficulty'"}
+    assert rejected == {
+        "r1": "infinite sort key 'difficulty'",
+        "r2": "infinite sort key 'difficulty'",
+        "r3": "NaN sort key 'difficulty'",
+        "r4": "null sort key 'difficulty'",
+    }
     ordered = pq.read_table(out / "part-00000-of-00001.parquet").column("id").to_pylist()
     assert ordered == ["r5", "r6", "r0"]

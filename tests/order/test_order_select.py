@@ -22,8 +22,17 @@ def make(path: Path, n: int = 300) -> Path:
     rng = np.random.default_rng(5)
     rate = np.round(rng.random(n), 2)
     rate[:10] = np.nan
-    pq.write_table(pa.table({"id": [f"d{i}" for i in range(n)], "difficulty": rng.random(n), "score_pass_rate": pa.array(rate, from_pandas=True),
-                             "source": np.where(np.arange(n) % 4 == 0, "gsm", np.where(np.arange(n) % 4 == 1, "code", "prose"))}), path)
+    pq.write_table(
+        pa.table(
+            {
+                "id": [f"d{i}" for i in range(n)],
+                "difficulty": rng.random(n),
+                "score_pass_rate": pa.array(rate, from_pandas=True),
+                "source": np.where(np.arange(n) % 4 == 0, "gsm", np.where(np.arange(n) % 4 == 1, "code", "prose")),
+            }
+        ),
+        path,
+    )
     return path
 
 
@@ -42,8 +51,15 @@ def test_band_keeps_rows_in_the_band_and_counts_the_rest(runner, tmp_path):
     got = rows(tmp_path / "o")
     assert got.height == inside and got["score_pass_rate"].min() >= 0.1 and got["score_pass_rate"].max() <= 0.9
     band = json.loads((tmp_path / "o" / "manifest.json").read_text())["rows"]["band"]
-    assert band == {"column": "score_pass_rate", "lo": 0.1, "hi": 0.9, "kept": inside, "below": int((rate < 0.1).sum()), "above": int((rate > 0.9).sum()),
-                    "null": 10}
+    assert band == {
+        "column": "score_pass_rate",
+        "lo": 0.1,
+        "hi": 0.9,
+        "kept": inside,
+        "below": int((rate < 0.1).sum()),
+        "above": int((rate > 0.9).sum()),
+        "null": 10,
+    }
     assert band["kept"] + band["below"] + band["above"] + band["null"] == t.height
     assert "left out (" in r.output
 
@@ -100,9 +116,14 @@ def test_token_budget_column_decays_over_the_run(tmp_path, decay):
 
 def test_bad_specs_are_usage_errors(runner, tmp_path):
     src = make(tmp_path / "in.parquet")
-    for flags, msg in ((["--band", "score_pass_rate:0.1:0.9"], "COLUMN=LO:HI"), (["--band", "score_pass_rate=0.9:0.1"], "LO ≤ HI"),
-                       (["--mix-by", "source", "--mix", "gsm=high"], "not a number"), (["--token-budget", "big"], "START:END"),
-                       (["--token-decay", "step"], "linear"), (["--band", "source=0:1"], "not numeric")):
+    for flags, msg in (
+        (["--band", "score_pass_rate:0.1:0.9"], "COLUMN=LO:HI"),
+        (["--band", "score_pass_rate=0.9:0.1"], "LO ≤ HI"),
+        (["--mix-by", "source", "--mix", "gsm=high"], "not a number"),
+        (["--token-budget", "big"], "START:END"),
+        (["--token-decay", "step"], "linear"),
+        (["--band", "source=0:1"], "not numeric"),
+    ):
         r = runner.invoke(app, ["order", str(src), "-o", str(tmp_path / "x"), *flags])
         assert r.exit_code == 2 and msg in r.output, (flags, r.output)
     with pytest.raises(UsageError):

@@ -3,11 +3,10 @@
 import json
 import shutil
 
-import pytest
-
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 
 from curate.cli import app
 from curate.order import OrderConfig, order

@@ -36,9 +36,7 @@ def inputs(tmp_path_factory) -> list[str]:
     score([str(SAMPLE)], ScoreConfig(signals=SIGNALS, output=str(d / "scored.parquet"), rejects=str(d / "score-rejects.jsonl"), workers=1))
     scored = pl.read_parquet(d / "scored.parquet")
     assert scored.height > 300
-    head = scored.head(200).with_columns(
-        pl.when(pl.int_range(pl.len()) % 37 == 5).then(None).otherwise(pl.col("difficulty")).alias("difficulty")
-    )
+    head = scored.head(200).with_columns(pl.when(pl.int_range(pl.len()) % 37 == 5).then(None).otherwise(pl.col("difficulty")).alias("difficulty"))
     pq.write_table(head.to_arrow(), d / "a.parquet", row_group_size=12)
     tail = scored.slice(200).select("id", "text", "task_type", "difficulty")
     (d / "b.jsonl").write_text(tail.write_ndjson() + "{not json\n")
@@ -128,7 +126,9 @@ def test_cli_executor_ray_matches_local(ray_cluster, runner, inputs, tmp_path):
 
     outs = {}
     for ex in ("local", "ray"):
-        res = runner.invoke(app, ["order", *inputs, "-o", str(tmp_path / ex), "--executor", ex, "--batch-size", "16", "--rows-per-shard", "64", "--stages", "2"])
+        res = runner.invoke(
+            app, ["order", *inputs, "-o", str(tmp_path / ex), "--executor", ex, "--batch-size", "16", "--rows-per-shard", "64", "--stages", "2"]
+        )
         assert res.exit_code == 0, res.output
         outs[ex] = _files(tmp_path / ex)
         assert ("gathered on Ray (local, 2 CPUs)" in res.output) == (ex == "ray")
@@ -143,8 +143,12 @@ def test_pipeline_with_executor_ray_matches_local(ray_cluster, runner, tmp_path)
 
     outs = {}
     for ex in ("local", "ray"):
-        cfg = {"input": str(SAMPLE), "output": str(tmp_path / ex), "executor": ex,
-               "stages": [{"score": {"signals": SIGNALS, "workers": 2}}, {"order": {"batch_size": 8, "rows_per_shard": 80, "stages": 2}}]}
+        cfg = {
+            "input": str(SAMPLE),
+            "output": str(tmp_path / ex),
+            "executor": ex,
+            "stages": [{"score": {"signals": SIGNALS, "workers": 2}}, {"order": {"batch_size": 8, "rows_per_shard": 80, "stages": 2}}],
+        }
         p = tmp_path / f"{ex}.yaml"
         p.write_text(yaml.safe_dump(cfg))
         res = runner.invoke(app, ["run", str(p)])

@@ -5,11 +5,11 @@ import math
 import numpy as np
 import pytest
 
+from curate.errors import UsageError
 from curate.order import SCHEDULES, Params, get_schedule
 from curate.order.materialise import baseline, paced
 from curate.order.run import resolve_budget
 from curate.order.schedules import Plan
-from curate.errors import UsageError
 
 T = 200
 P = Params(start=0.1, full_at=0.8, k=4, p=3.0)
@@ -47,7 +47,22 @@ def test_cyclical_rises_k_times_from_b_to_one():
 
 
 def test_all_builtins_registered_with_a_formula():
-    expected = {"sorted", "linear", "quadratic", "root", "step", "exponential", "logarithmic", "geometric", "cyclical", "anti", "warmup", "interleaved", "gaussian", "random"}
+    expected = {
+        "sorted",
+        "linear",
+        "quadratic",
+        "root",
+        "step",
+        "exponential",
+        "logarithmic",
+        "geometric",
+        "cyclical",
+        "anti",
+        "warmup",
+        "interleaved",
+        "gaussian",
+        "random",
+    }
     assert expected <= set(SCHEDULES.names())
     for name in expected:
         assert get_schedule(name).formula
@@ -156,8 +171,14 @@ def test_baseline_is_a_shuffle_of_the_same_multiset():
 
 @pytest.mark.parametrize(
     "n,steps,batch,samples,expect",
-    [(1000, None, None, None, (1000, 1000, 1)), (5000, None, None, None, (5000, 1000, 5)), (100, 10, 32, None, (320, 10, 32)),
-     (100, None, 32, None, (100, 4, 32)), (100, 7, None, None, (100, 7, 15)), (100, None, 30, 250, (250, 9, 30))],
+    [
+        (1000, None, None, None, (1000, 1000, 1)),
+        (5000, None, None, None, (5000, 1000, 5)),
+        (100, 10, 32, None, (320, 10, 32)),
+        (100, None, 32, None, (100, 4, 32)),
+        (100, 7, None, None, (100, 7, 15)),
+        (100, None, 30, 250, (250, 9, 30)),
+    ],
 )
 def test_budget(n, steps, batch, samples, expect):
     r = resolve_budget(n, steps, batch, samples)

@@ -19,7 +19,9 @@ from curate.order.manifest import BODY_HASH
 @pytest.fixture
 def out(tmp_path):
     n = 300
-    pq.write_table(pa.table({"id": [f"d{i}" for i in range(n)], "text": ["x"] * n, "difficulty": np.random.default_rng(0).random(n)}), tmp_path / "in.parquet")
+    pq.write_table(
+        pa.table({"id": [f"d{i}" for i in range(n)], "text": ["x"] * n, "difficulty": np.random.default_rng(0).random(n)}), tmp_path / "in.parquet"
+    )
     order(OrderConfig([str(tmp_path / "in.parquet")], str(tmp_path / "out"), batch_size=10, rows_per_shard=100, stages=2, plot=False))
     return tmp_path / "out"
 
@@ -111,7 +113,9 @@ def test_steps_must_match_positions(out):
     m["sets"]["curriculum"]["shards"][3]["steps"] = [25, 28]
     del m[BODY_HASH]
     save(out, m)
-    with pytest.raises(VerifyError, match=r"stage-1/part-00001-of-00002.parquet\): steps \[25, 28\] do not match positions 250-299 \(steps \[25, 29\]\)"):
+    with pytest.raises(
+        VerifyError, match=r"stage-1/part-00001-of-00002.parquet\): steps \[25, 28\] do not match positions 250-299 \(steps \[25, 29\]\)"
+    ):
         verify(out)
 
 

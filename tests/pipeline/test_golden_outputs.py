@@ -5,7 +5,6 @@ fails here; an intended change regenerates the pins with `python tests/pipeline/
 import json
 
 import pytest
-
 from golden import GOLDEN, PIPELINES, run_pipeline
 
 

@@ -13,11 +13,17 @@ from curate.verifiers.code import CodeVerifier
 @pytest.fixture
 def pipeline(tmp_path, monkeypatch):
     monkeypatch.setenv("CURATE_CACHE_DIR", str(tmp_path / "cache"))
-    rows = [{"id": "m1", "text": "What is 1 + 1?", "answer": "2", "task_type": "math"},
-            {"id": "c1", "text": "Write add(a, b).", "task_type": "code", "test_list": ["assert add(1, 2) == 3"]}]
+    rows = [
+        {"id": "m1", "text": "What is 1 + 1?", "answer": "2", "task_type": "math"},
+        {"id": "c1", "text": "Write add(a, b).", "task_type": "code", "test_list": ["assert add(1, 2) == 3"]},
+    ]
     (tmp_path / "in.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-    cfg = {"input": str(tmp_path / "in.jsonl"), "output": str(tmp_path / "run"), "engine": {"engine": "fake"},
-           "stages": [{"score": {"signals": ["pass_rate"], "k": 1}}]}
+    cfg = {
+        "input": str(tmp_path / "in.jsonl"),
+        "output": str(tmp_path / "run"),
+        "engine": {"engine": "fake"},
+        "stages": [{"score": {"signals": ["pass_rate"], "k": 1}}],
+    }
     p = tmp_path / "p.yaml"
     p.write_text(yaml.safe_dump(cfg))
     return p

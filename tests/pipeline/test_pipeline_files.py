@@ -106,11 +106,17 @@ def test_demo_pipeline_on_the_real_bundled_model(vllm_engine, runner, tmp_path):
     out = tmp_path / "demo"
     sets = overrides(ROOT / "pipelines" / "demo.yaml", inp, out, "vllm")
     sets += [
-        "stages.0.score.k=2", "stages.0.score.max_tokens=48",
-        "stages.1.synthesize.max_seeds=1", "stages.1.synthesize.k=2", "stages.1.synthesize.solve_max_tokens=64",
+        "stages.0.score.k=2",
+        "stages.0.score.max_tokens=48",
+        "stages.1.synthesize.max_seeds=1",
+        "stages.1.synthesize.k=2",
+        "stages.1.synthesize.solve_max_tokens=64",
         "stages.1.synthesize.seed_max_pass_rate=1.0",
-        "stages.2.synthesize.max_seeds=1", "stages.2.synthesize.k=2", "stages.2.synthesize.solve_max_tokens=64",
-        "stages.3.score.k=2", "stages.3.score.max_tokens=48",
+        "stages.2.synthesize.max_seeds=1",
+        "stages.2.synthesize.k=2",
+        "stages.2.synthesize.solve_max_tokens=64",
+        "stages.3.score.k=2",
+        "stages.3.score.max_tokens=48",
     ]
     res = runner.invoke(app, ["run", str(ROOT / "pipelines" / "demo.yaml"), *sum((["--set", s] for s in sets), [])])
     assert res.exit_code == 0, res.output

@@ -52,7 +52,9 @@ def test_relative_paths_resolve_against_the_current_directory(runner, tmp_path, 
     (work / "pipelines").mkdir(parents=True)
     (work / "data").mkdir()
     (work / "data" / "in.jsonl").write_text("".join(json.dumps({"id": f"r{i}", "text": f"row {i} " * (i + 1)}) + "\n" for i in range(8)))
-    (work / "pipelines" / "p.yaml").write_text(yaml.safe_dump({"input": "data/in.jsonl", "output": "out/run", "stages": [{"score": {"signals": ["length"], "workers": 1}}]}))
+    (work / "pipelines" / "p.yaml").write_text(
+        yaml.safe_dump({"input": "data/in.jsonl", "output": "out/run", "stages": [{"score": {"signals": ["length"], "workers": 1}}]})
+    )
     monkeypatch.chdir(work)
     res = runner.invoke(app, ["run", "pipelines/p.yaml"])
     assert res.exit_code == 0, res.output

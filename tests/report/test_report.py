@@ -9,11 +9,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from report_fixtures import SCORE_SUMMARY, SYNTH_SUMMARY, make_run, scored_table
 
 from curate.errors import InputError, UsageError
 from curate.report import ReportOptions, build_report
-
-from report_fixtures import SCORE_SUMMARY, SYNTH_SUMMARY, make_run, scored_table  # noqa: I001
 
 SECTION_IDS = ["overview", "config", "signals", "agreement", "pass-rate", "synthesis", "curriculum", "compare"]
 
@@ -145,8 +144,14 @@ def test_spearman_matches_ranks_then_pearson_with_pairwise_nulls():
 
     from curate.report.stats import spearman
 
-    df = pl.DataFrame({"a": [1.0, 5.0, 3.0, None, 2.0, 8.0], "b": [2.0, 4.0, 4.0, 1.0, float("nan"), 9.0], "c": [6.0, 5.0, 4.0, 3.0, 2.0, 1.0],
-                       "d": [1.0, 3.0, 2.0, 2.0, 9.0, 0.5]})
+    df = pl.DataFrame(
+        {
+            "a": [1.0, 5.0, 3.0, None, 2.0, 8.0],
+            "b": [2.0, 4.0, 4.0, 1.0, float("nan"), 9.0],
+            "c": [6.0, 5.0, 4.0, 3.0, 2.0, 1.0],
+            "d": [1.0, 3.0, 2.0, 2.0, 9.0, 0.5],
+        }
+    )
     mat, n = spearman(df, ["a", "b", "c", "d"])
     rc, rd = df["c"].rank().to_numpy(), df["d"].rank().to_numpy()
     assert mat[2][3] == pytest.approx(np.corrcoef(rc, rd)[0, 1], abs=1e-3) and n[2][3] == 6
@@ -230,8 +235,9 @@ def test_cli_bad_folder_exits_3(runner, tmp_path, make):
 def test_console_script_exit_code_for_missing_folder(tmp_path):
     import sys
 
-    out = subprocess.run([sys.executable, "-m", "curate", "report", str(tmp_path / "nope")], capture_output=True, text=True,
-                         cwd=Path(__file__).resolve().parents[2])
+    out = subprocess.run(
+        [sys.executable, "-m", "curate", "report", str(tmp_path / "nope")], capture_output=True, text=True, cwd=Path(__file__).resolve().parents[2]
+    )
     assert out.returncode == 3 and "does not exist" in out.stderr and out.stdout == ""
 
 
@@ -257,9 +263,21 @@ def find_chromium() -> str | None:
 def render(html: Path, png: Path, profile: Path, height: int = 3000) -> None:
     exe = find_chromium()
     assert exe
-    cmd = [exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-           "--disable-component-update", "--disable-sync", f"--user-data-dir={profile}", f"--screenshot={png}",
-           f"--window-size=1200,{height}", html.resolve().as_uri()]
+    cmd = [
+        exe,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={profile}",
+        f"--screenshot={png}",
+        f"--window-size=1200,{height}",
+        html.resolve().as_uri(),
+    ]
     subprocess.run(cmd, capture_output=True, timeout=120, check=True)
 
 
@@ -301,8 +319,18 @@ def test_pipeline_layout_stage_summaries_and_merged_funnels(tmp_path):
     stages.mkdir()
     (stages / "01-score.summary.json").write_text(json.dumps({**SCORE_SUMMARY, "rows_in": 200, "rows_out": 190, "quarantined": 10}))
     ladder = {"name": "02-synthesize", **copy.deepcopy(SYNTH_SUMMARY)}
-    defect = {"name": "03-synthesize", "mode": "defect", "critic_model": "critic-x",
-              "funnel": {"stages": {"defect/targeted": {"attempted": 9, "parsed": 9, "verified": 5, "novel": 5, "kept": 3}, "total": {"attempted": 9, "parsed": 9, "verified": 5, "novel": 5, "kept": 3}}, "reasons": {}}}
+    defect = {
+        "name": "03-synthesize",
+        "mode": "defect",
+        "critic_model": "critic-x",
+        "funnel": {
+            "stages": {
+                "defect/targeted": {"attempted": 9, "parsed": 9, "verified": 5, "novel": 5, "kept": 3},
+                "total": {"attempted": 9, "parsed": 9, "verified": 5, "novel": 5, "kept": 3},
+            },
+            "reasons": {},
+        },
+    }
     (stages / "02-synthesize.summary.json").write_text(json.dumps(SYNTH_SUMMARY))
     # before the merge (the report stage may run first): the stage summaries alone are enough
     res = build_report(root)
@@ -358,7 +386,15 @@ def test_curve_per_shard_or_over_segments(tmp_path, full_run):
 def test_agreement_uses_signal_columns_not_bookkeeping():
     from curate.report.stats import agreement_columns
 
-    numeric = ["score_length", "score_zlib", "score_pass_rate", "score_pass_rate_passes", "score_pass_rate_lo", "score_pass_rate_tokens", "difficulty"]
+    numeric = [
+        "score_length",
+        "score_zlib",
+        "score_pass_rate",
+        "score_pass_rate_passes",
+        "score_pass_rate_lo",
+        "score_pass_rate_tokens",
+        "difficulty",
+    ]
     assert agreement_columns(numeric, ["score_length", "score_pass_rate"]) == ["score_length", "score_zlib", "score_pass_rate", "difficulty"]
     assert agreement_columns(numeric, None) == ["score_length", "score_zlib", "score_pass_rate", "difficulty"]
     many = [f"score_s{i:02d}" for i in range(30)] + ["difficulty"]

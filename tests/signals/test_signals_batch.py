@@ -127,7 +127,12 @@ def test_score_jsonl_to_parquet_does_not_import_pandas(tmp_path):
         "try:\n    runpy.run_module('curate', run_name='__main__')\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
         "print('pandas' in sys.modules)\n"
     )
-    res = subprocess.run([sys.executable, "-c", code, str(src), str(tmp_path / "out.parquet")], capture_output=True, text=True,
-                         env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}, timeout=300)
+    res = subprocess.run(
+        [sys.executable, "-c", code, str(src), str(tmp_path / "out.parquet")],
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+        timeout=300,
+    )
     assert res.returncode == 0, res.stderr
     assert res.stdout.strip().splitlines()[-1] == "False"

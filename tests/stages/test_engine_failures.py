@@ -3,7 +3,6 @@ rows under --allow-engine-failures), nothing failed is stored, and a rerun compu
 failed rows."""
 
 import json
-from pathlib import Path
 
 import polars as pl
 import pytest
@@ -45,7 +44,9 @@ def rows(tmp_path, monkeypatch):
     STATE["broken"] = set()
     CALLS.clear()
     src = tmp_path / "in.jsonl"
-    src.write_text("".join(json.dumps({"id": f"r{i}", "text": f"What is {i} + {i}?", "answer": str(2 * i), "task_type": "math"}) + "\n" for i in range(10)))
+    src.write_text(
+        "".join(json.dumps({"id": f"r{i}", "text": f"What is {i} + {i}?", "answer": str(2 * i), "task_type": "math"}) + "\n" for i in range(10))
+    )
     return src
 
 
@@ -84,7 +85,9 @@ def test_force_style_rerun_without_a_row_store_repeats_no_finished_call(runner, 
 def test_allowed_failures_are_quarantined_with_the_reason(runner, rows, tmp_path):
     STATE["broken"] = {"What is 2 + 2"}
     rej = tmp_path / "rej.jsonl"
-    res = _score(runner, rows, tmp_path / "o.parquet", "--allow-engine-failures", "0.2", "--rejects", str(rej), "--summary-json", str(tmp_path / "s.json"))
+    res = _score(
+        runner, rows, tmp_path / "o.parquet", "--allow-engine-failures", "0.2", "--rejects", str(rej), "--summary-json", str(tmp_path / "s.json")
+    )
     assert res.exit_code == 0, res.output
     out = pl.read_parquet(tmp_path / "o.parquet")
     quarantined = [json.loads(line) for line in rej.read_text().splitlines()]

@@ -14,7 +14,9 @@ from curate.cli import app
 def rows(tmp_path, monkeypatch):
     monkeypatch.setenv("CURATE_REQUEST_CACHE", str(tmp_path / "rc"))
     src = tmp_path / "in.jsonl"
-    src.write_text("".join(json.dumps({"id": f"r{i}", "text": f"What is {i} + 1?", "answer": str(i + 1), "task_type": "math"}) + "\n" for i in range(3)))
+    src.write_text(
+        "".join(json.dumps({"id": f"r{i}", "text": f"What is {i} + 1?", "answer": str(i + 1), "task_type": "math"}) + "\n" for i in range(3))
+    )
     return src
 
 
@@ -41,8 +43,18 @@ def test_a_server_answering_500_exits_5_and_the_rerun_against_a_healthy_one_scor
 @pytest.mark.parametrize("mode", ["html", "malformed", "null_content", "few_choices", "bad_shape", "hang"])
 def test_every_kind_of_bad_reply_is_retried_then_counted_as_a_failure(runner, fault_server, rows, tmp_path, mode):
     fault_server.mode = mode
-    res = _score(runner, fault_server.url, rows, tmp_path / "o.parquet", "--engine-timeout", "0.5", "--allow-engine-failures", "0.5",
-                 "--rejects", str(tmp_path / "rej.jsonl"))
+    res = _score(
+        runner,
+        fault_server.url,
+        rows,
+        tmp_path / "o.parquet",
+        "--engine-timeout",
+        "0.5",
+        "--allow-engine-failures",
+        "0.5",
+        "--rejects",
+        str(tmp_path / "rej.jsonl"),
+    )
     assert res.exit_code == 5, res.output  # 3 of 3 rows failed: more than the allowed half
     rej = [json.loads(line) for line in (tmp_path / "rej.jsonl").read_text().splitlines()]
     assert [r["id"] for r in rej] == ["r0", "r1", "r2"] and all(r["reject_reason"].startswith("engine failure:") for r in rej)
@@ -50,8 +62,15 @@ def test_every_kind_of_bad_reply_is_retried_then_counted_as_a_failure(runner, fa
 
 
 def test_a_pipeline_forced_to_rerun_after_an_outage_sends_requests_again(runner, fault_server, rows, tmp_path):
-    cfg = {"input": str(rows), "output": str(tmp_path / "run"), "engine": {"engine": "openai", "url": fault_server.url},
-           "stages": [{"score": {"signals": ["pass_rate"], "k": 2, "max_tokens": 16, "engine_timeout": 2}}, {"order": {"batch_size": 1, "no_plot": True}}]}
+    cfg = {
+        "input": str(rows),
+        "output": str(tmp_path / "run"),
+        "engine": {"engine": "openai", "url": fault_server.url},
+        "stages": [
+            {"score": {"signals": ["pass_rate"], "k": 2, "max_tokens": 16, "engine_timeout": 2}},
+            {"order": {"batch_size": 1, "no_plot": True}},
+        ],
+    }
     p = tmp_path / "p.yaml"
     p.write_text(yaml.safe_dump(cfg))
     fault_server.mode = "500"
@@ -67,7 +86,26 @@ def test_a_pipeline_forced_to_rerun_after_an_outage_sends_requests_again(runner,
 
 def test_synthesis_against_a_failing_server_exits_5(runner, fault_server, rows, tmp_path):
     fault_server.mode = "500"
-    res = runner.invoke(app, ["synthesize", str(rows), "--mode", "ladder", "-L", "1", "-E", "0", "--generator-engine-url", fault_server.url,
-                              "--target-engine-url", fault_server.url, "--engine-timeout", "1", "-o", str(tmp_path / "s.jsonl")])
+    res = runner.invoke(
+        app,
+        [
+            "synthesize",
+            str(rows),
+            "--mode",
+            "ladder",
+            "-L",
+            "1",
+            "-E",
+            "0",
+            "--generator-engine-url",
+            fault_server.url,
+            "--target-engine-url",
+            fault_server.url,
+            "--engine-timeout",
+            "1",
+            "-o",
+            str(tmp_path / "s.jsonl"),
+        ],
+    )
     assert res.exit_code == 5, res.output
     assert "failed on" in res.output and "rerun the same command" in res.output

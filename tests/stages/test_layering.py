@@ -19,8 +19,10 @@ def test_stages_and_pipelines_never_mention_the_command_line():
 
 
 def test_importing_the_stage_api_loads_no_cli_and_nothing_heavy():
-    code = ("import sys, curate.stages, curate.stages.score, curate.stages.order, curate.stages.synthesize, curate.stages.report, curate.pipeline; "
-            "print(sorted(m for m in sys.modules if m == 'typer' or m.startswith(('typer.', 'curate.cli', 'polars', 'pyarrow', 'vllm', 'torch'))))")
+    code = (
+        "import sys, curate.stages, curate.stages.score, curate.stages.order, curate.stages.synthesize, curate.stages.report, curate.pipeline; "
+        "print(sorted(m for m in sys.modules if m == 'typer' or m.startswith(('typer.', 'curate.cli', 'polars', 'pyarrow', 'vllm', 'torch'))))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert out.stdout.strip() == "[]"
 

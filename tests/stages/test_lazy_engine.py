@@ -62,8 +62,29 @@ def test_a_subclass_that_builds_differently_is_started_to_learn_its_name():
 def _score(src: Path, out: Path, summary: Path, cache: Path) -> float:
     env = {**os.environ, "CURATE_REQUEST_CACHE": str(cache), "PYTHONPATH": str(ROOT)}
     t0 = time.perf_counter()
-    res = subprocess.run([sys.executable, "-m", "curate", "score", str(src), "-s", "pass_rate", "--k", "4", "--max-tokens", "32",
-                          "-o", str(out), "--summary-json", str(summary)], capture_output=True, text=True, env=env, timeout=900)
+    res = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "curate",
+            "score",
+            str(src),
+            "-s",
+            "pass_rate",
+            "--k",
+            "4",
+            "--max-tokens",
+            "32",
+            "-o",
+            str(out),
+            "--summary-json",
+            str(summary),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=900,
+    )
     assert res.returncode == 0, res.stderr
     return time.perf_counter() - t0
 

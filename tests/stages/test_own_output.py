@@ -45,7 +45,9 @@ def test_a_failed_run_keeps_the_previous_output_and_its_rejects(runner, tmp_path
 def test_duplicate_ids_are_kept_and_warned_about_with_a_count(runner, tmp_path):
     src = tmp_path / "in.jsonl"
     src.write_text("".join(json.dumps({"id": i % 3, "text": f"text number {i}"}) + "\n" for i in range(7)))
-    res = runner.invoke(app, ["score", str(src), "-o", str(tmp_path / "o.parquet"), "-s", "length", "-j", "1", "--summary-json", str(tmp_path / "s.json")])
+    res = runner.invoke(
+        app, ["score", str(src), "-o", str(tmp_path / "o.parquet"), "-s", "length", "-j", "1", "--summary-json", str(tmp_path / "s.json")]
+    )
     assert res.exit_code == 0, res.output
     assert "4 row(s) repeat an earlier row's id" in res.output
     assert json.loads((tmp_path / "s.json").read_text())["duplicate_ids"] == 4

@@ -12,7 +12,7 @@ GSM_ROW = {
     "text": "Ducks lay 16 eggs a day. Ann eats 3 and bakes with 4. She sells the rest for $2 each. How many dollars does she make a day?",
     "answer": "18",
     "solution": "Ann has 16 - 3 = <<16-3=13>>13 eggs after breakfast.\nShe sells 13 - 4 = <<13-4=9>>9 eggs.\n"
-                "She makes 9 * 2 = $<<9*2=18>>18.\nThat is $18 every day.\n#### 18",
+    "She makes 9 * 2 = $<<9*2=18>>18.\nThat is $18 every day.\n#### 18",
     "task_type": "math",
 }
 LINE_ROW = {

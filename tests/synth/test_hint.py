@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 
 import pytest
+from synth.modes import GSM_ROW, LINE_ROW, NO_SOLUTION_ROW, target
 
 from curate.errors import UsageError
 from curate.synth import KeepPolicy, Mode, Output, SynthOptions, run, synthesize
 from curate.synth.funnel import STAGES
 from curate.synth.hint import parse_rungs, split_steps
-from synth.modes import GSM_ROW, LINE_ROW, NO_SOLUTION_ROW, target
 
 
 def opts(**kw):
@@ -181,8 +181,10 @@ def test_pipeline_file_passes_rungs_as_a_list(runner, tmp_path, monkeypatch):
     src = tmp_path / "in.jsonl"
     src.write_text("".join(json.dumps(r) + "\n" for r in (GSM_ROW, LINE_ROW)))
     p = tmp_path / "p.yaml"
-    p.write_text(f"input: {src}\noutput: {tmp_path / 'run'}\nengine: {{engine: fake}}\nstages:\n"
-                 "  - synthesize: {mode: hint, fractions: [0.5, n-1], keep: all, seed_max_pass_rate: 1.0}\n")
+    p.write_text(
+        f"input: {src}\noutput: {tmp_path / 'run'}\nengine: {{engine: fake}}\nstages:\n"
+        "  - synthesize: {mode: hint, fractions: [0.5, n-1], keep: all, seed_max_pass_rate: 1.0}\n"
+    )
     res = runner.invoke(app, ["run", str(p)])
     assert res.exit_code == 0, res.output
     summary = json.loads((tmp_path / "run" / "synth-summary.json").read_text())["stages"][0]

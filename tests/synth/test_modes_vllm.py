@@ -12,10 +12,10 @@ import json
 from pathlib import Path
 
 import pytest
+from synth.arith import final, plain_steps_hold, value
 
 from curate.engines import EngineConfig, open_engine
 from curate.synth import KeepPolicy, Mode, Output, SynthOptions, synthesize
-from synth.arith import final, plain_steps_hold, value
 
 pytestmark = pytest.mark.vllm
 

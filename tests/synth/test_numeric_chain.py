@@ -15,8 +15,8 @@ from fractions import Fraction
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
 from synth.arith import annotations_hold, final, masked, plain_steps_hold, value
+
 from curate.synth.chain import ChainError, parse_chain
 from curate.synth.numeric import instance
 
@@ -54,8 +54,10 @@ def shopping(a, b, c, d):
     """GSM8K style: `<<>>` annotations, dollars, a final `####`."""
     ab, cd = a * b, c * d
     problem = f"Ana buys {a} notebooks at ${b} each and {c} pens at ${d} each. How many dollars does she spend?"
-    solution = (f"The notebooks cost {a} x ${b} = $<<{a}*{b}={ab}>>{ab}.\nThe pens cost {c} x ${d} = $<<{c}*{d}={cd}>>{cd}.\n"
-                f"She spends ${ab} + ${cd} = $<<{ab}+{cd}={ab + cd}>>{ab + cd}.\n#### {ab + cd}")
+    solution = (
+        f"The notebooks cost {a} x ${b} = $<<{a}*{b}={ab}>>{ab}.\nThe pens cost {c} x ${d} = $<<{c}*{d}={cd}>>{cd}.\n"
+        f"She spends ${ab} + ${cd} = $<<{ab}+{cd}={ab + cd}>>{ab + cd}.\n#### {ab + cd}"
+    )
     return problem, solution, str(ab + cd), lambda n: n[0] * n[1] + n[2] * n[3]
 
 
@@ -63,8 +65,10 @@ def discount(price, pct):
     """A percentage: `<<q/100*p=d>>`, whole dollars required."""
     disc = Fraction(pct * price, 100)
     problem = f"A jacket costs ${price}. It is on sale for {pct}% off. How many dollars does the jacket cost on sale?"
-    solution = (f"The discount is {pct}/100 * {price} = $<<{pct}/100*{price}={disc}>>{disc}.\n"
-                f"The sale price is {price} - {disc} = $<<{price}-{disc}={price - disc}>>{price - disc}.\n#### {price - disc}")
+    solution = (
+        f"The discount is {pct}/100 * {price} = $<<{pct}/100*{price}={disc}>>{disc}.\n"
+        f"The sale price is {price} - {disc} = $<<{price}-{disc}={price - disc}>>{price - disc}.\n#### {price - disc}"
+    )
     return problem, solution, str(price - disc), lambda n: n[0] - n[0] * n[1] / 100
 
 
@@ -147,15 +151,17 @@ def test_levels_add_digits_and_keep_percentages():
     problem, solution, answer, _ = discount(120, 25)
     out = variants(problem, solution, answer, levels=(0, 1, 2), per_level=2)
     assert {lvl for lvl, *_ in out} == {0, 1, 2}
-    for level, p, s, a in out:
+    for level, p, *_ in out:
         price, pct = nums(p)
         assert len(str(int(price))) == 3 + level
         assert 10 <= pct <= 99  # a percentage keeps its digits
 
 
 def test_gsm8k_annotations_are_rewritten_with_the_new_numbers():
-    problem = ("Janet's ducks lay 16 eggs per day. She eats three for breakfast every morning and bakes muffins with four. "
-               "She sells the remainder at the market for $2 per egg. How much in dollars does she make every day at the market?")
+    problem = (
+        "Janet's ducks lay 16 eggs per day. She eats three for breakfast every morning and bakes muffins with four. "
+        "She sells the remainder at the market for $2 per egg. How much in dollars does she make every day at the market?"
+    )
     solution = "Janet sells 16 - 3 - 4 = <<16-3-4=9>>9 duck eggs a day.\nShe makes 9 * 2 = $<<9*2=18>>18 every day at the market.\n#### 18"
     out = variants(problem, solution, "18", levels=(0, 1), per_level=4)
     assert len(out) == 8
@@ -185,38 +191,65 @@ def test_identity_round_trip_on_sample_data():
     assert parsed >= 100  # most sample rows are plain chains
 
 
-@pytest.mark.parametrize("problem, solution, answer, reason", [
-    # algebra is not an arithmetic chain
-    ("Sara is 4 times as old as her cousin. In 7 years the sum of their ages will be 44. How old is the cousin now?",
-     "Let the cousin be c; then Sara is 4c. (4c + 7) + (c + 7) = 44, so 5c = 30 and c = 6\n#### 6", "6", "unexplained_number"),
-    # a step that does not hold
-    ("Natalia sold 48 clips in April and half as many in May. How many clips did she sell in May?",
-     "Natalia sold 48/2 = <<48/2=25>>25 clips in May.\n#### 25", "25", "chain_mismatch"),
-    # a rounded step: not exact
-    ("Three friends share 10 dollars equally. How much does each get?", "10/3 = <<10/3=3.33>>3.33\n#### 3.33", "3.33", "chain_mismatch"),
-    # the chain computes something else than the stated answer
-    ("Tom has 12 apples and eats 5. How many are left?", "12 - 5 = <<12-5=7>>7\n#### 7", "8", "chain_mismatch"),
-    # a number computed in the head (7 = 45 - 38 hours): never guessed
-    ("Sara earns $19 an hour for the first 38 hours of a week and double that rate after. She worked 45 hours. How many dollars did she earn?",
-     "Regular: 19 * 38 = 722. Overtime: 7 hours * 38 = 266. Total: 722 + 266 = 988\n#### 988", "988", "unexplained_number"),
-    # a number of the problem the chain never uses (it may be used implicitly)
-    ("There are 20 students in a class. 5 of them like only math, 8 like only art and the rest like both. How many like math?",
-     "The students who like math are all but those who like only art: 20 - 8 = <<20-8=12>>12.\n#### 12", "12", "unused_number"),
-    # "6 hours" (= four + two, never computed) is used only where it equals a step's result (0.60 * 10 = 6)
-    ("For four hours, Ann sold 15 cups per hour at $0.50 a cup. In the next two hours she sold 10 cups per hour at $0.60 a cup. "
-     "How many dollars did she earn in 6 hours?",
-     "She made $0.50 x 15 = $<<0.5*15=7.50>>7.50 an hour, so $7.50 x 4 = $<<7.5*4=30>>30.\nThen $0.60 x 10 = $<<0.60*10=6>>6 an hour, "
-     "so $6 x 2 = $<<6*2=12>>12.\nIn 6 hours: $30 + $12 = $<<30+12=42>>42.\n#### 42", "42", "unused_number"),
-    # the solution writes a changing number in words
-    ("Ara plays 40 games a year for 4 years. How many games is that?", "Forty games a year is 40*4 = <<40*4=160>>160 games.\n#### 160", "160",
-     "unexplained_number"),
-    # nothing written in digits to vary
-    ("What is nine minus zero?", "9 - 0 = 9\n#### 9", "9", "no_chain"),
-    # no steps at all
-    ("Tom has 5 apples. How many apples does he have?", "He has 5 apples.\n#### 5", "5", "no_chain"),
-    # an answer that is not a number
-    ("A film starts at 2:30 and lasts 2 hours. When does it end?", "2 + 2 = 4\n#### 4:30", "4:30", "no_chain"),
-])
+@pytest.mark.parametrize(
+    "problem, solution, answer, reason",
+    [
+        # algebra is not an arithmetic chain
+        (
+            "Sara is 4 times as old as her cousin. In 7 years the sum of their ages will be 44. How old is the cousin now?",
+            "Let the cousin be c; then Sara is 4c. (4c + 7) + (c + 7) = 44, so 5c = 30 and c = 6\n#### 6",
+            "6",
+            "unexplained_number",
+        ),
+        # a step that does not hold
+        (
+            "Natalia sold 48 clips in April and half as many in May. How many clips did she sell in May?",
+            "Natalia sold 48/2 = <<48/2=25>>25 clips in May.\n#### 25",
+            "25",
+            "chain_mismatch",
+        ),
+        # a rounded step: not exact
+        ("Three friends share 10 dollars equally. How much does each get?", "10/3 = <<10/3=3.33>>3.33\n#### 3.33", "3.33", "chain_mismatch"),
+        # the chain computes something else than the stated answer
+        ("Tom has 12 apples and eats 5. How many are left?", "12 - 5 = <<12-5=7>>7\n#### 7", "8", "chain_mismatch"),
+        # a number computed in the head (7 = 45 - 38 hours): never guessed
+        (
+            "Sara earns $19 an hour for the first 38 hours of a week and double that rate after. She worked 45 hours. How many dollars did she earn?",
+            "Regular: 19 * 38 = 722. Overtime: 7 hours * 38 = 266. Total: 722 + 266 = 988\n#### 988",
+            "988",
+            "unexplained_number",
+        ),
+        # a number of the problem the chain never uses (it may be used implicitly)
+        (
+            "There are 20 students in a class. 5 of them like only math, 8 like only art and the rest like both. How many like math?",
+            "The students who like math are all but those who like only art: 20 - 8 = <<20-8=12>>12.\n#### 12",
+            "12",
+            "unused_number",
+        ),
+        # "6 hours" (= four + two, never computed) is used only where it equals a step's result (0.60 * 10 = 6)
+        (
+            "For four hours, Ann sold 15 cups per hour at $0.50 a cup. In the next two hours she sold 10 cups per hour at $0.60 a cup. "
+            "How many dollars did she earn in 6 hours?",
+            "She made $0.50 x 15 = $<<0.5*15=7.50>>7.50 an hour, so $7.50 x 4 = $<<7.5*4=30>>30.\nThen $0.60 x 10 = $<<0.60*10=6>>6 an hour, "
+            "so $6 x 2 = $<<6*2=12>>12.\nIn 6 hours: $30 + $12 = $<<30+12=42>>42.\n#### 42",
+            "42",
+            "unused_number",
+        ),
+        # the solution writes a changing number in words
+        (
+            "Ara plays 40 games a year for 4 years. How many games is that?",
+            "Forty games a year is 40*4 = <<40*4=160>>160 games.\n#### 160",
+            "160",
+            "unexplained_number",
+        ),
+        # nothing written in digits to vary
+        ("What is nine minus zero?", "9 - 0 = 9\n#### 9", "9", "no_chain"),
+        # no steps at all
+        ("Tom has 5 apples. How many apples does he have?", "He has 5 apples.\n#### 5", "5", "no_chain"),
+        # an answer that is not a number
+        ("A film starts at 2:30 and lasts 2 hours. When does it end?", "2 + 2 = 4\n#### 4:30", "4:30", "no_chain"),
+    ],
+)
 def test_unparseable_solutions_are_refused_with_a_reason(problem, solution, answer, reason):
     with pytest.raises(ChainError) as err:
         parse_chain(problem, solution, answer)
@@ -231,7 +264,7 @@ def test_a_corrupted_chain_never_yields_a_variant(nums4, which, delta):
     results = re.findall(r"=(\d+)>>", solution)
     bad = str(int(results[which]) + delta)
     pos = [m.start(1) for m in re.finditer(r"=(\d+)>>", solution)][which]
-    corrupted = solution[:pos] + bad + solution[pos + len(results[which]):]
+    corrupted = solution[:pos] + bad + solution[pos + len(results[which]) :]
     with pytest.raises(ChainError) as err:
         parse_chain(problem, corrupted, answer)
     assert err.value.reason == "chain_mismatch"

@@ -6,10 +6,10 @@ import json
 import re
 
 import pytest
-
 from synth.arith import annotations_hold, final, plain_steps_hold, value
-from curate.synth import Mode, Output, SynthOptions, run, synthesize
 from synth.modes import ALGEBRA_ROW, GSM_ROW, LINE_ROW, NO_SOLUTION_ROW, target
+
+from curate.synth import Mode, Output, SynthOptions, run, synthesize
 
 
 def opts(**kw):
@@ -90,16 +90,57 @@ def test_cli_numeric_and_hint(runner, src, tmp_path):
     from curate.cli import app
 
     out, summ = tmp_path / "n.jsonl", tmp_path / "n.json"
-    res = runner.invoke(app, ["synthesize", str(src), "-o", str(out), "--engine", "fake", "--mode", "numeric", "--variants", "1",
-                              "--harder-digits", "1", "--summary-json", str(summ), "--rejects", str(tmp_path / "n.rej")])
+    res = runner.invoke(
+        app,
+        [
+            "synthesize",
+            str(src),
+            "-o",
+            str(out),
+            "--engine",
+            "fake",
+            "--mode",
+            "numeric",
+            "--variants",
+            "1",
+            "--harder-digits",
+            "1",
+            "--summary-json",
+            str(summ),
+            "--rejects",
+            str(tmp_path / "n.rej"),
+        ],
+    )
     assert res.exit_code == 0, res.output
     s = json.loads(summ.read_text())
     assert s["mode"] == "numeric" and s["new_rows"] == len(out.read_text().splitlines()) == 4 and s["generator_model"] is None
     assert "JSON parse rate" not in res.output
     out, summ = tmp_path / "h.jsonl", tmp_path / "h.json"
-    res = runner.invoke(app, ["synthesize", str(src), "-o", str(out), "--engine", "fake", "--mode", "hint", "--fractions", "0.5,n-1",
-                              "--fractions", "1", "--keep", "all", "--seed-max-pass-rate", "1", "--summary-json", str(summ),
-                              "--rejects", str(tmp_path / "h.rej")])
+    res = runner.invoke(
+        app,
+        [
+            "synthesize",
+            str(src),
+            "-o",
+            str(out),
+            "--engine",
+            "fake",
+            "--mode",
+            "hint",
+            "--fractions",
+            "0.5,n-1",
+            "--fractions",
+            "1",
+            "--keep",
+            "all",
+            "--seed-max-pass-rate",
+            "1",
+            "--summary-json",
+            str(summ),
+            "--rejects",
+            str(tmp_path / "h.rej"),
+        ],
+    )
     assert res.exit_code == 0, res.output
     s = json.loads(summ.read_text())
     assert s["funnel"]["stages"]["total"]["attempted"] == 3 + 3 + 2 and set(s["pass_rate_by_rung"]) == {"0.5", "n-1", "1"}
@@ -126,8 +167,13 @@ def test_new_modes_on_engine_actors_match_local(ray_cluster, tmp_path):
                 if ex is not None:
                     assert type(engines.target.engine).__name__ == "RayEnginePool"
                 out = tmp_path / f"{where}-{mode.value}.jsonl"
-                s = synthesize([str(src)], SynthOptions(mode=mode, seed_max_pass_rate=1.0), Output(str(out), rejects=str(tmp_path / f"{where}.rej")),
-                               generator=engines.generator, target=engines.target)
+                s = synthesize(
+                    [str(src)],
+                    SynthOptions(mode=mode, seed_max_pass_rate=1.0),
+                    Output(str(out), rejects=str(tmp_path / f"{where}.rej")),
+                    generator=engines.generator,
+                    target=engines.target,
+                )
             finally:
                 engines.close()
                 if ex is not None:
@@ -139,8 +185,12 @@ def test_new_modes_on_engine_actors_match_local(ray_cluster, tmp_path):
 
 
 def test_numeric_seeds_easiest_first_and_never_synthesized_rows():
-    rows = [{**LINE_ROW, "id": "hard", "score_pass_rate": 0.0}, {**GSM_ROW, "id": "easy", "score_pass_rate": 1.0},
-            {**LINE_ROW, "id": "unknown"}, {**GSM_ROW, "id": "variant", "score_pass_rate": 1.0, "parent_id": "easy"}]
+    rows = [
+        {**LINE_ROW, "id": "hard", "score_pass_rate": 0.0},
+        {**GSM_ROW, "id": "easy", "score_pass_rate": 1.0},
+        {**LINE_ROW, "id": "unknown"},
+        {**GSM_ROW, "id": "variant", "score_pass_rate": 1.0, "parent_id": "easy"},
+    ]
     tgt = target(lambda q, steps: 1)
     cands, summary = run(rows, opts(max_seeds=2, variants=1, harder_digits=0), tgt, tgt)
     assert [c.parent_id for c in cands] == ["easy", "hard"]

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from synth_fakes import SEED_ROWS, Script, fake_engine, problem_json, words
 
 from curate.synth import Mode, MonotonicPolicy, Output, SynthOptions, run, synthesize
 from curate.synth.funnel import STAGES
 from curate.synth.lineage import stable_id
-from synth_fakes import SEED_ROWS, Script, fake_engine, problem_json, words
 
 
 def ladder_opts(**kw):
@@ -223,8 +223,11 @@ def test_dedup_against_input_and_among_new_rows():
             return None
         if "Tom has" in text:
             # Sample 0 copies another input row; samples 1 and 2 are near-identical to each other.
-            return [problem_json(dup_of_input + " ans7 agree4 pass0"), problem_json(f"{base} ans7 agree4 pass0 one"),
-                    problem_json(f"{base} ans7 agree4 pass0 two")][i]
+            return [
+                problem_json(dup_of_input + " ans7 agree4 pass0"),
+                problem_json(f"{base} ans7 agree4 pass0 one"),
+                problem_json(f"{base} ans7 agree4 pass0 two"),
+            ][i]
         return None
 
     eng = fake_engine(Script(generate=gen))

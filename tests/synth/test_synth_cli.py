@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from synth_fakes import SEED_ROWS, Script
 
 from curate.cli import app
 from curate.engines.base import ENGINES
 from curate.engines.fake import FakeEngine
-from synth_fakes import SEED_ROWS, Script
 
 
 class ScriptedFake(FakeEngine):
@@ -31,8 +31,27 @@ def src(tmp_path, monkeypatch):
 
 def test_cli_ladder_to_file(runner, src, tmp_path):
     out, rej, summ = tmp_path / "out.jsonl", tmp_path / "rej.jsonl", tmp_path / "s.json"
-    res = runner.invoke(app, ["synthesize", str(src), "-o", str(out), "--engine", "synth-fake", "--mode", "ladder",
-                              "-L", "2", "-E", "1", "--rejects", str(rej), "--summary-json", str(summ)])
+    res = runner.invoke(
+        app,
+        [
+            "synthesize",
+            str(src),
+            "-o",
+            str(out),
+            "--engine",
+            "synth-fake",
+            "--mode",
+            "ladder",
+            "-L",
+            "2",
+            "-E",
+            "1",
+            "--rejects",
+            str(rej),
+            "--summary-json",
+            str(summ),
+        ],
+    )
     assert res.exit_code == 0, res.output
     s = json.loads(summ.read_text())
     rows = [json.loads(line) for line in out.read_text().splitlines()]
@@ -46,8 +65,10 @@ def test_cli_ladder_to_file(runner, src, tmp_path):
 
 
 def test_cli_defect_to_stdout_with_append(runner, src, tmp_path):
-    res = runner.invoke(app, ["synthesize", str(src), "--engine", "synth-fake", "--mode", "defect", "--per-seed", "1",
-                              "--append", "--rejects", str(tmp_path / "r.jsonl")])
+    res = runner.invoke(
+        app,
+        ["synthesize", str(src), "--engine", "synth-fake", "--mode", "defect", "--per-seed", "1", "--append", "--rejects", str(tmp_path / "r.jsonl")],
+    )
     assert res.exit_code == 0, res.output
     rows = [json.loads(line) for line in res.stdout.splitlines() if line.startswith("{")]
     assert [r["id"] for r in rows[:2]] == ["p1", "p2"]

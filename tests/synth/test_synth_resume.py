@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
+from synth_fakes import SEED_ROWS, Script, fake_engine
 
 from curate.engines import EngineConfig, open_engine
 from curate.synth import Mode, Output, SynthOptions, synthesize
-from synth_fakes import SEED_ROWS, Script, fake_engine
 
 
 class Boom(RuntimeError):

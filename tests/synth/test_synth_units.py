@@ -39,8 +39,14 @@ def test_stable_id():
     import sys
 
     code = "from curate.synth.lineage import stable_id; print(stable_id('p', 'deepen', 'x'))"
-    other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env={"PYTHONHASHSEED": "123", "PATH": "/usr/bin:/bin"},
-                           cwd=__import__("pathlib").Path(__file__).resolve().parents[2]).stdout.strip()
+    other = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PYTHONHASHSEED": "123", "PATH": "/usr/bin:/bin"},
+        cwd=__import__("pathlib").Path(__file__).resolve().parents[2],
+    ).stdout.strip()
     assert other == stable_id("p", "deepen", "x")
     assert len({stable_id("p", "deepen", "x"), stable_id("p", "simplify", "x"), stable_id("q", "deepen", "x"), stable_id("p", "deepen", "y")}) == 4
 

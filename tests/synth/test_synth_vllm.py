@@ -28,8 +28,7 @@ def _run(tmp_path, eng, opts, tag):
     src = tmp_path / "in.jsonl"
     src.write_text("".join(json.dumps(r) + "\n" for r in ROWS))
     out, rej = tmp_path / f"{tag}.jsonl", tmp_path / f"{tag}.rejects.jsonl"
-    summary = synthesize([str(src)], opts, Output(str(out), rejects=str(rej), summary_json=str(tmp_path / f"{tag}.json")),
-                         generator=eng, target=eng)
+    summary = synthesize([str(src)], opts, Output(str(out), rejects=str(rej), summary_json=str(tmp_path / f"{tag}.json")), generator=eng, target=eng)
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     rejects = [json.loads(line) for line in rej.read_text().splitlines()] if rej.exists() else []
     return summary, rows, rejects, out.read_bytes()

@@ -23,7 +23,9 @@ def ordered(tmp_path_factory) -> Path:
     with RunContext() as ctx:
         score, order = get_stage("score"), get_stage("order")
         score.run(score.Options(inputs=[str(PROSE)], output=str(root / "scored.parquet"), signals=["length", "word_entropy"]), ctx)
-        order.run(order.Options(inputs=[str(root / "scored.parquet")], output=str(root / "ordered"), schedule="root", batch_size=8, no_plot=True), ctx)
+        order.run(
+            order.Options(inputs=[str(root / "scored.parquet")], output=str(root / "ordered"), schedule="root", batch_size=8, no_plot=True), ctx
+        )
     return root / "ordered"
 
 
@@ -33,8 +35,30 @@ def full_trial(ordered, tmp_path_factory) -> tuple[Path, object]:
     from typer.testing import CliRunner
 
     out = tmp_path_factory.mktemp("trial") / "t"
-    res = CliRunner().invoke(app, ["trial", str(ordered), "-o", str(out), "--seeds", "2", "--controls", "anti", "--lr-sweep", "1e-3,3e-3",
-                                   "--eval-fraction", "0.3", "--max-steps", "3", "--eval-every", "2", "--summary-json", str(out.parent / "s.json"), *TINY])
+    res = CliRunner().invoke(
+        app,
+        [
+            "trial",
+            str(ordered),
+            "-o",
+            str(out),
+            "--seeds",
+            "2",
+            "--controls",
+            "anti",
+            "--lr-sweep",
+            "1e-3,3e-3",
+            "--eval-fraction",
+            "0.3",
+            "--max-steps",
+            "3",
+            "--eval-every",
+            "2",
+            "--summary-json",
+            str(out.parent / "s.json"),
+            *TINY,
+        ],
+    )
     return out, res
 
 
@@ -81,7 +105,11 @@ def test_each_arm_picks_its_learning_rate_on_the_tune_split(full_trial):
         assert a["lr"] == float(best) and all(r["lr"] == a["lr"] for r in a["runs"])
         # seed 0 is the sweep's run at the chosen rate, not a second copy trained differently
         assert (out / "runs" / arm / "seed-0" / "row_losses.jsonl").read_bytes() == (out / sweep[best]["path"] / "row_losses.jsonl").read_bytes()
-        tune = [e["eval_tune_loss"] for e in json.loads((out / sweep[best]["path"] / "trainer_state.json").read_text())["log_history"] if "eval_tune_loss" in e]
+        tune = [
+            e["eval_tune_loss"]
+            for e in json.loads((out / sweep[best]["path"] / "trainer_state.json").read_text())["log_history"]
+            if "eval_tune_loss" in e
+        ]
         assert tune[-1] == sweep[best]["eval_tune_loss"]
     held = data["held_out"]
     assert held["how"] == "carved" and held["eval_rows"] >= 5 and held["tune_rows"] >= 5
@@ -140,8 +168,9 @@ def test_stage_api_runs_a_trial(ordered, tmp_path):
     from curate.stages import RunContext, get_stage
 
     stage = get_stage("trial")
-    opts = stage.Options(ordered=str(ordered), output=str(tmp_path / "t"), seeds=1, max_steps=2, layers=1, width=64, max_length=32, device="cpu",
-                         lr_sweep="2e-3")  # one value: that rate, no sweep and no tune split
+    opts = stage.Options(
+        ordered=str(ordered), output=str(tmp_path / "t"), seeds=1, max_steps=2, layers=1, width=64, max_length=32, device="cpu", lr_sweep="2e-3"
+    )  # one value: that rate, no sweep and no tune split
     with RunContext() as ctx:
         s = stage.run(opts, ctx)
     assert s.stage == "trial" and set(s.arms) == {"root", "baseline"} and s.steps == 2
@@ -171,7 +200,12 @@ def test_an_ordered_folder_without_manifest_or_baseline_is_an_input_error(runner
 
     with RunContext() as ctx:
         o = get_stage("order")
-        o.run(o.Options(inputs=[str(next(ordered.glob("part-*.parquet")))], output=str(no_base), schedule="root", batch_size=8, no_baseline=True, no_plot=True), ctx)
+        o.run(
+            o.Options(
+                inputs=[str(next(ordered.glob("part-*.parquet")))], output=str(no_base), schedule="root", batch_size=8, no_baseline=True, no_plot=True
+            ),
+            ctx,
+        )
     res = runner.invoke(app, ["trial", str(no_base), "-o", str(tmp_path / "t2"), *TINY])
     assert res.exit_code == 3 and "has no baseline/" in res.output and "without --no-baseline" in res.output
 
@@ -227,12 +261,22 @@ def test_a_pipeline_trial_stage_reads_the_order_stage_folder(tmp_path):
     from curate.pipeline.runner import plan
 
     spec = tmp_path / "p.yaml"
-    spec.write_text(f"input: [{PROSE}]\noutput: {tmp_path / 'out'}\nstages:\n  - score: {{signals: [length]}}\n  - order: {{batch-size: 8}}\n"
-                    "  - trial: {seeds: 2, lr-sweep: [1e-3, 3e-3], controls: anti}\n")
+    spec.write_text(
+        f"input: [{PROSE}]\noutput: {tmp_path / 'out'}\nstages:\n  - score: {{signals: [length]}}\n  - order: {{batch-size: 8}}\n"
+        "  - trial: {seeds: 2, lr-sweep: [1e-3, 3e-3], controls: anti}\n"
+    )
     plans = plan(load_pipeline(spec), tmp_path)
     trial = plans[-1]
-    assert trial.type == "trial" and trial.options.ordered == str(tmp_path / "out" / "ordered") and trial.output == str(tmp_path / "out" / "trial" / "trial.json")
-    assert trial.options.lr_sweep == [1e-3, 3e-3] and trial.options.controls == ["anti"] and trial.inputs == [str(tmp_path / "out" / "ordered" / "manifest.json")]
+    assert (
+        trial.type == "trial"
+        and trial.options.ordered == str(tmp_path / "out" / "ordered")
+        and trial.output == str(tmp_path / "out" / "trial" / "trial.json")
+    )
+    assert (
+        trial.options.lr_sweep == [1e-3, 3e-3]
+        and trial.options.controls == ["anti"]
+        and trial.inputs == [str(tmp_path / "out" / "ordered" / "manifest.json")]
+    )
     spec.write_text(spec.read_text().replace("controls: anti}", "controls: anti, ordered: elsewhere}"))
     with pytest.raises(UsageError, match="'ordered' is set by `curate run` itself"):
         plan(load_pipeline(spec), tmp_path)

@@ -187,10 +187,7 @@ def test_the_verifier_returns_at_its_timeout(monkeypatch):
 
 def test_nothing_survives_when_curate_itself_is_killed():
     mark = f"curate-mark-{secrets.token_hex(6)}"
-    driver = (
-        "from curate.sandbox import run_python\n"
-        f"run_python('import time\\ntime.sleep(120)  # {mark}', timeout=120)\n"
-    )
+    driver = f"from curate.sandbox import run_python\nrun_python('import time\\ntime.sleep(120)  # {mark}', timeout=120)\n"
     proc = subprocess.Popen([sys.executable, "-c", driver], env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
     deadline = time.monotonic() + 60
     while not processes_with(mark) and time.monotonic() < deadline:

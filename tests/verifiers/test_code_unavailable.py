@@ -42,8 +42,10 @@ def broken_bwrap(tmp_path, monkeypatch, fresh_probe):
     bindir = tmp_path / "bin"
     bindir.mkdir()
     fake = bindir / "bwrap"
-    fake.write_text("#!/bin/sh\necho 'bwrap: No permissions to creating new namespace, likely because the kernel does not allow "
-                    "non-privileged user namespaces.' >&2\nexit 1\n")
+    fake.write_text(
+        "#!/bin/sh\necho 'bwrap: No permissions to creating new namespace, likely because the kernel does not allow "
+        "non-privileged user namespaces.' >&2\nexit 1\n"
+    )
     fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
     monkeypatch.setenv("PATH", str(bindir))
 

@@ -94,8 +94,20 @@ def test_mbpp_setup_code_and_non_literal_asserts():
         f"import atexit, os\natexit.register(os._exit, 0)\n{WRONG}",
         f"import signal, os\nsignal.signal(signal.SIGALRM, lambda *a: os._exit(0))\nsignal.setitimer(signal.ITIMER_REAL, 0.01)\n{WRONG}",
     ],
-    ids=["sys.exit", "exit", "quit", "os._exit", "SystemExit", "KeyboardInterrupt", "BaseException", "exit-in-test",
-         "os._exit-in-test", "abort", "atexit", "signal-handler"],
+    ids=[
+        "sys.exit",
+        "exit",
+        "quit",
+        "os._exit",
+        "SystemExit",
+        "KeyboardInterrupt",
+        "BaseException",
+        "exit-in-test",
+        "os._exit-in-test",
+        "abort",
+        "atexit",
+        "signal-handler",
+    ],
 )
 def test_exiting_early_never_passes(code):
     r = check("code", code, ADD)
@@ -143,9 +155,7 @@ def test_fake_records_printed_or_written_to_every_fd_fail():
     fake = "P " + "0" * 32 + " 2\n0 0x3\n1 0x0\n"
     printed = f"print({fake!r})\n" + WRONG
     written = (
-        "import os\n"
-        f"for fd in range(3, 64):\n    try:\n        os.write(fd, {fake.encode()!r})\n    except OSError:\n        pass\n"
-        "os._exit(0)\n"
+        f"import os\nfor fd in range(3, 64):\n    try:\n        os.write(fd, {fake.encode()!r})\n    except OSError:\n        pass\nos._exit(0)\n"
     )
     for code in (printed, written):
         assert failed(check("code", code, ADD))

@@ -70,8 +70,12 @@ def test_an_answer_phrase_with_nothing_after_it_is_skipped():
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.sampled_from(["The answer is", "answer", "Final answer:", " ", "\t", "\n", "4", "1/2", ".", "####", "\\boxed{", "}", "$", "=", ":"]),
-                max_size=12).map("".join))
+@given(
+    st.lists(
+        st.sampled_from(["The answer is", "answer", "Final answer:", " ", "\t", "\n", "4", "1/2", ".", "####", "\\boxed{", "}", "$", "=", ":"]),
+        max_size=12,
+    ).map("".join)
+)
 def test_math_verifier_never_raises(text):
     r = check("math", text, {"answer": "4"})
     assert isinstance(r.ok, bool)

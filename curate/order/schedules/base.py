@@ -21,10 +21,24 @@ import numpy as np
 
 from curate.registry import Registry
 
-BUILTIN = ("sorted", "linear", "quadratic", "root", "step", "exponential", "logarithmic", "geometric",
-           "cyclical", "anti", "warmup", "interleaved", "gaussian", "random")
+BUILTIN = (
+    "sorted",
+    "linear",
+    "quadratic",
+    "root",
+    "step",
+    "exponential",
+    "logarithmic",
+    "geometric",
+    "cyclical",
+    "anti",
+    "warmup",
+    "interleaved",
+    "gaussian",
+    "random",
+)
 
-SCHEDULES: Registry[Callable[[], "Schedule"]] = Registry("schedules", tuple(f"curate.order.schedules.{m}" for m in BUILTIN))
+SCHEDULES: Registry[Callable[[], Schedule]] = Registry("schedules", tuple(f"curate.order.schedules.{m}" for m in BUILTIN))
 
 
 @dataclass(frozen=True)
