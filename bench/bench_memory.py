@@ -89,16 +89,26 @@ def main() -> None:
     results = {}
     for name in pairs:
         ratios = [b / a for a, b in zip(rss[name]["1x"], rss[name]["10x"])]
-        results[name] = {"rss_1x_median": round(statistics.median(rss[name]["1x"])), "rss_10x_median": round(statistics.median(rss[name]["10x"])),
-                         "ratio_median": round(statistics.median(ratios), 2), "ratio_min": round(min(ratios), 2), "ratio_max": round(max(ratios), 2)}
+        results[name] = {
+            "rss_1x_median": round(statistics.median(rss[name]["1x"])),
+            "rss_10x_median": round(statistics.median(rss[name]["10x"])),
+            "ratio_median": round(statistics.median(ratios), 2),
+            "ratio_min": round(min(ratios), 2),
+            "ratio_max": round(max(ratios), 2),
+        }
         res = results[name]
         verdict = "met" if res["ratio_median"] <= 1.2 else "NOT met"
-        print(f"{name:28s} 1x {res['rss_1x_median']:6,d} MiB   10x {res['rss_10x_median']:6,d} MiB   10x/1x {res['ratio_median']:.2f} "
-              f"({res['ratio_min']:.2f}-{res['ratio_max']:.2f})   target <= 1.2x: {verdict}")
+        print(
+            f"{name:28s} 1x {res['rss_1x_median']:6,d} MiB   10x {res['rss_10x_median']:6,d} MiB   10x/1x {res['ratio_median']:.2f} "
+            f"({res['ratio_min']:.2f}-{res['ratio_max']:.2f})   target <= 1.2x: {verdict}"
+        )
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps({"rounds": args.rounds, "load_before": load_before[0], "load_after": load_after[0], "loaded": loaded,
-                                               "results": results}, indent=2))
+        Path(args.json).write_text(
+            json.dumps(
+                {"rounds": args.rounds, "load_before": load_before[0], "load_after": load_after[0], "loaded": loaded, "results": results}, indent=2
+            )
+        )
 
 
 if __name__ == "__main__":

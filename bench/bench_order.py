@@ -97,8 +97,18 @@ def main() -> None:
     out = HERE / "out" / "order"
     t0 = time.perf_counter()
     # In a child process: Linux children inherit the parent's peak RSS, which would blur the numbers.
-    subprocess.run([sys.executable, "-c", f"import sys; sys.path.insert(0, {str(HERE)!r}); import bench_order as b; b.make_input(b.Path({str(data)!r}), {args.rows})"], check=True)
-    print(f"input: {data} ({args.rows:,} rows, {data.stat().st_size / 2**20:,.0f} MiB on disk; made in {time.perf_counter() - t0:.1f}s)", file=sys.stderr)
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            f"import sys; sys.path.insert(0, {str(HERE)!r}); import bench_order as b; b.make_input(b.Path({str(data)!r}), {args.rows})",
+        ],
+        check=True,
+    )
+    print(
+        f"input: {data} ({args.rows:,} rows, {data.stat().st_size / 2**20:,.0f} MiB on disk; made in {time.perf_counter() - t0:.1f}s)",
+        file=sys.stderr,
+    )
 
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
@@ -117,7 +127,10 @@ def main() -> None:
         for name, code, cargs in cases:
             wall, cpu, rss = run(code, *cargs)
             runs[name].append((wall, cpu, rss))
-            print(f"round {r + 1}  {name:36s} wall {wall:7.2f} s   cpu {cpu:7.2f} s   peak RSS {rss:7,.0f} MiB   load {os.getloadavg()[0]:.2f}", flush=True)
+            print(
+                f"round {r + 1}  {name:36s} wall {wall:7.2f} s   cpu {cpu:7.2f} s   peak RSS {rss:7,.0f} MiB   load {os.getloadavg()[0]:.2f}",
+                flush=True,
+            )
             target = Path(cargs[1])
             shutil.rmtree(target, ignore_errors=True) if target.is_dir() else target.unlink(missing_ok=True)
     load_after = os.getloadavg()
@@ -126,26 +139,58 @@ def main() -> None:
     results = []
     for name, _, _ in cases:
         walls = [w for w, _, _ in runs[name]]
-        res = {"case": name, "wall_median": round(statistics.median(walls), 2), "wall_min": round(min(walls), 2), "wall_max": round(max(walls), 2),
-               "cpu_median": round(statistics.median(c for _, c, _ in runs[name]), 2), "peak_rss_mib_median": round(statistics.median(m for _, _, m in runs[name]))}
+        res = {
+            "case": name,
+            "wall_median": round(statistics.median(walls), 2),
+            "wall_min": round(min(walls), 2),
+            "wall_max": round(max(walls), 2),
+            "cpu_median": round(statistics.median(c for _, c, _ in runs[name]), 2),
+            "peak_rss_mib_median": round(statistics.median(m for _, _, m in runs[name])),
+        }
         if name != cases[0][0]:
             ratios = [a[0] / b[0] for a, b in zip(runs[name], raw)]
             cpu_ratios = [a[1] / b[1] for a, b in zip(runs[name], raw)]
-            res |= {"ratio_median": round(statistics.median(ratios), 2), "ratio_min": round(min(ratios), 2), "ratio_max": round(max(ratios), 2),
-                    "cpu_ratio_median": round(statistics.median(cpu_ratios), 2)}
+            res |= {
+                "ratio_median": round(statistics.median(ratios), 2),
+                "ratio_min": round(min(ratios), 2),
+                "ratio_max": round(max(ratios), 2),
+                "cpu_ratio_median": round(statistics.median(cpu_ratios), 2),
+            }
         results.append(res)
-    print(f"\n{args.rows:,} rows, {args.rounds} rounds; load average {load_before[0]:.2f} before, {load_after[0]:.2f} after" + ("  — LOADED: no target claimed" if loaded else ""))
+    print(
+        f"\n{args.rows:,} rows, {args.rounds} rounds; load average {load_before[0]:.2f} before, {load_after[0]:.2f} after"
+        + ("  — LOADED: no target claimed" if loaded else "")
+    )
     print(f"{'contender':36s} {'wall median (min-max)':>24s} {'CPU':>8s} {'peak RSS':>10s}   ratio to raw, median (min-max)")
     for res in results:
-        ratio = f"{res['ratio_median']:.2f}x ({res['ratio_min']:.2f}-{res['ratio_max']:.2f}), CPU {res['cpu_ratio_median']:.2f}x" if "ratio_median" in res else "1"
-        print(f"{res['case']:36s} {res['wall_median']:8.2f} s ({res['wall_min']:.2f}-{res['wall_max']:.2f}) {res['cpu_median']:7.2f}s {res['peak_rss_mib_median']:7,d} MiB   {ratio}")
+        ratio = (
+            f"{res['ratio_median']:.2f}x ({res['ratio_min']:.2f}-{res['ratio_max']:.2f}), CPU {res['cpu_ratio_median']:.2f}x"
+            if "ratio_median" in res
+            else "1"
+        )
+        print(
+            f"{res['case']:36s} {res['wall_median']:8.2f} s ({res['wall_min']:.2f}-{res['wall_max']:.2f}) {res['cpu_median']:7.2f}s {res['peak_rss_mib_median']:7,d} MiB   {ratio}"
+        )
     nb = results[1]
     verdict = "met" if nb["ratio_median"] <= 1.5 else "NOT met"
     print(f"target --no-baseline <= 1.5x raw: {'(no claim: loaded) ' if loaded else ''}{verdict} at median {nb['ratio_median']:.2f}x")
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps({"rows": args.rows, "rounds": args.rounds, "batch_size": args.batch_size, "schedule": args.schedule,
-                                               "load_before": load_before[0], "load_after": load_after[0], "loaded": loaded, "results": results}, indent=2))
+        Path(args.json).write_text(
+            json.dumps(
+                {
+                    "rows": args.rows,
+                    "rounds": args.rounds,
+                    "batch_size": args.batch_size,
+                    "schedule": args.schedule,
+                    "load_before": load_before[0],
+                    "load_after": load_after[0],
+                    "loaded": loaded,
+                    "results": results,
+                },
+                indent=2,
+            )
+        )
 
 
 if __name__ == "__main__":

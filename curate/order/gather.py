@@ -145,8 +145,7 @@ class Rows:
         wanted = rows[by_row]
         cuts = np.searchsorted(wanted, self.starts)
         # In input order, one batch at a time: every `take` is on one contiguous batch and reads it front to back.
-        parts = [self.batches[c].take(pa.array(wanted[cuts[c] : cuts[c + 1]] - self.starts[c]))
-                 for c in np.flatnonzero(cuts[1:] > cuts[:-1])]
+        parts = [self.batches[c].take(pa.array(wanted[cuts[c] : cuts[c + 1]] - self.starts[c])) for c in np.flatnonzero(cuts[1:] > cuts[:-1])]
         t = pa.Table.from_batches(parts, self.schema).combine_chunks()
         back = np.empty(len(rows), dtype=np.int64)
         back[by_row] = np.arange(len(rows), dtype=np.int64)
@@ -166,7 +165,11 @@ class Preload:
         self._stop = threading.Event()
         self._pool = ThreadPoolExecutor(threads or write_threads())
         self._schema = schema
-        self._parts = [self._pool.submit(self._read, s.path, groups, inner) for s in sources for groups, inner in _row_group_runs(s.path, threads or write_threads())]
+        self._parts = [
+            self._pool.submit(self._read, s.path, groups, inner)
+            for s in sources
+            for groups, inner in _row_group_runs(s.path, threads or write_threads())
+        ]
 
     def _read(self, path: str, groups: list[int], inner_threads: bool) -> pa.Table | None:
         if self._stop.is_set():
@@ -192,8 +195,15 @@ def _row_group_runs(path: str, threads: int) -> list[tuple[list[int], bool]]:
     return [([i], False) for i in range(n)]
 
 
-def gather_in_memory(sources: list[Source], schema: pa.Schema, specs: list[ShardSpec], root: Path, on_shard: Callable[[ShardSpec, dict], None],
-                     threads: int | None = None, preload: Preload | None = None) -> None:
+def gather_in_memory(
+    sources: list[Source],
+    schema: pa.Schema,
+    specs: list[ShardSpec],
+    root: Path,
+    on_shard: Callable[[ShardSpec, dict], None],
+    threads: int | None = None,
+    preload: Preload | None = None,
+) -> None:
     """Write `specs` from the whole input held in memory (`preload`, when the read was started earlier)."""
     from concurrent.futures import ThreadPoolExecutor
 
@@ -219,7 +229,13 @@ def gather_in_memory(sources: list[Source], schema: pa.Schema, specs: list[Shard
 
 
 def gather_spill(
-    sources: list[Source], schema: pa.Schema, specs: list[ShardSpec], root: Path, work: Path, bucket_rows: int, on_shard: Callable[[ShardSpec, dict], None],
+    sources: list[Source],
+    schema: pa.Schema,
+    specs: list[ShardSpec],
+    root: Path,
+    work: Path,
+    bucket_rows: int,
+    on_shard: Callable[[ShardSpec, dict], None],
     threads: int | None = None,
 ) -> None:
     import pyarrow.ipc as ipc
@@ -309,9 +325,7 @@ def scatter(
         offset += rb.num_rows
 
 
-def cut(
-    parts: list[pa.Table], specs: list[ShardSpec], schema: pa.Schema, root: Path, map_: Callable[..., Iterable[dict]] = map
-) -> Iterable[dict]:
+def cut(parts: list[pa.Table], specs: list[ShardSpec], schema: pa.Schema, root: Path, map_: Callable[..., Iterable[dict]] = map) -> Iterable[dict]:
     """One bucket's parts (any order) → its shards' records (path, rows, bytes, sha256), in spec order.
 
     The parts become one chunk per column before the `take`: a take on many chunks is several times slower,

@@ -142,7 +142,9 @@ def order(cfg: OrderConfig, log: Any = None, run_info: dict[str, Any] | None = N
     if cfg.executor not in EXECUTORS:
         raise UsageError(f"curate order runs on executor {' or '.join(EXECUTORS)}, not {cfg.executor!r}", "use --executor local or --executor ray")
     if cfg.executor == "ray" and cfg.gather != "auto":
-        raise UsageError(f"--gather {cfg.gather} applies to the local executor: on Ray, Ray tasks gather the rows", "drop --gather, or use --executor local")
+        raise UsageError(
+            f"--gather {cfg.gather} applies to the local executor: on Ray, Ray tasks gather the rows", "drop --gather, or use --executor local"
+        )
     if cfg.stages < 1:
         raise UsageError(f"--stages must be at least 1 (got {cfg.stages})")
     check_sizes(cfg)
@@ -229,8 +231,21 @@ def _order_into(cfg: OrderConfig, schedule: Any, keys: list[SortKey], tmp: Path,
             preload.close()
 
 
-def _ordered(cfg: OrderConfig, schedule: Any, keys: list[SortKey], root: Path, work: Path, srcs: list[str], sources: list[Source], schema: Any,
-             reader_rejects: list[Any], label: str, preload: Any, say: Any, info: dict[str, Any]) -> dict[str, Any]:
+def _ordered(
+    cfg: OrderConfig,
+    schedule: Any,
+    keys: list[SortKey],
+    root: Path,
+    work: Path,
+    srcs: list[str],
+    sources: list[Source],
+    schema: Any,
+    reader_rejects: list[Any],
+    label: str,
+    preload: Any,
+    say: Any,
+    info: dict[str, Any],
+) -> dict[str, Any]:
     from curate import __version__
     from curate.io import input_hashes
     from curate.order import gather as G
@@ -239,7 +254,10 @@ def _ordered(cfg: OrderConfig, schedule: Any, keys: list[SortKey], root: Path, w
 
     index = build_index(sources, keys, cfg.id_field, cfg.seed, label)
     if index.n == 0:
-        raise InputError(f"{label} has no row with a usable sort key ({len(index.rejected)} null, NaN or infinite)", "check the key column, or pick another with --by")
+        raise InputError(
+            f"{label} has no row with a usable sort key ({len(index.rejected)} null, NaN or infinite)",
+            "check the key column, or pick another with --by",
+        )
     say(f"sorted {index.n:,} rows by {', '.join(k.column + (':desc' if k.descending else '') for k in keys)}")
     selected: dict[str, Any] = {}
     if cfg.band is not None:
@@ -247,7 +265,9 @@ def _ordered(cfg: OrderConfig, schedule: Any, keys: list[SortKey], root: Path, w
 
         index, selected["band"] = select.band(index, sources, cfg.band)
         b = selected["band"]
-        say(f"--band {b['column']}: kept {b['kept']:,} rows in [{b['lo']:g}, {b['hi']:g}]; {b['below']:,} below, {b['above']:,} above, {b['null']:,} without a value")
+        say(
+            f"--band {b['column']}: kept {b['kept']:,} rows in [{b['lo']:g}, {b['hi']:g}]; {b['below']:,} below, {b['above']:,} above, {b['null']:,} without a value"
+        )
     if cfg.mix is not None and cfg.mix_by is not None:
         from curate.order import select
 
@@ -257,8 +277,16 @@ def _ordered(cfg: OrderConfig, schedule: Any, keys: list[SortKey], root: Path, w
     if cfg.stages > budget.steps:
         raise UsageError(f"--stages {cfg.stages} is more than the {budget.steps} steps", "lower --stages or raise --steps")
     seeds = np.random.SeedSequence(cfg.seed).spawn(2)
-    plan = Plan(index.n, budget.samples, budget.steps, budget.batch_size, cfg.params, np.random.default_rng(seeds[0]),
-                schedule.pacing(budget.steps, cfg.params), cfg.exhausted)
+    plan = Plan(
+        index.n,
+        budget.samples,
+        budget.steps,
+        budget.batch_size,
+        cfg.params,
+        np.random.default_rng(seeds[0]),
+        schedule.pacing(budget.steps, cfg.params),
+        cfg.exhausted,
+    )
     drawn = (schedule.draw or paced)(plan)
     if "mix" in selected:
         from curate.order import select
@@ -282,7 +310,9 @@ def _ordered(cfg: OrderConfig, schedule: Any, keys: list[SortKey], root: Path, w
     rps = cfg.rows_per_shard or (G.shard_rows_for_mb(cfg.shard_size_mb, bytes_per_row) if cfg.shard_size_mb else DEFAULT_ROWS_PER_SHARD)
     specs = [spec for seq in sequences for spec in G.plan_shards(seq, budget.steps, cfg.stages, rps)]
 
-    rank_of = {"curriculum": drawn.ranks, "baseline": base_ranks}
+    rank_of: dict[str, np.ndarray] = {"curriculum": drawn.ranks}
+    if base_ranks is not None:
+        rank_of["baseline"] = base_ranks
     records: dict[str, list[dict[str, Any]]] = {seq.name: [] for seq in sequences}
 
     def on_shard(spec: G.ShardSpec, rec: dict[str, Any]) -> None:
@@ -299,9 +329,18 @@ def _ordered(cfg: OrderConfig, schedule: Any, keys: list[SortKey], root: Path, w
 
         # Drawn on a thread of its own while the shards are gathered (mostly Arrow code, outside the GIL).
         painter = ThreadPoolExecutor(1)
-        picture = painter.submit(plot_curriculum, root / "curriculum.png", index.primary[drawn.ranks], index.primary, drawn.fraction, budget.batch_size,
-                                 cfg.stages, f"curate order: {cfg.schedule} schedule, {budget.samples:,} rows in {budget.steps:,} steps of {budget.batch_size:,}",
-                                 keys[0].column, index.primary[base_ranks] if base_ranks is not None else None)
+        picture = painter.submit(
+            plot_curriculum,
+            root / "curriculum.png",
+            index.primary[drawn.ranks],
+            index.primary,
+            drawn.fraction,
+            budget.batch_size,
+            cfg.stages,
+            f"curate order: {cfg.schedule} schedule, {budget.samples:,} rows in {budget.steps:,} steps of {budget.batch_size:,}",
+            keys[0].column,
+            index.primary[base_ranks] if base_ranks is not None else None,
+        )
         painter.shutdown(wait=False)
     try:
         _gather(cfg, sources, schema, specs, root, work, on_shard, bytes_per_row, preload, say, info)
@@ -336,8 +375,14 @@ def _ordered(cfg: OrderConfig, schedule: Any, keys: list[SortKey], root: Path, w
         "config": config,
         "schedule": {"name": schedule.name, "formula": schedule.formula},
         "tie_break": f"polars hash of '{cfg.id_field}' (or the row number when absent) with seed {cfg.seed}",
-        "rows": {"input": index.total_rows + len(reader_rejects), "ordered": index.n, "quarantined": rejects, "read": budget.samples,
-                 "distinct_read": int(np.count_nonzero(np.bincount(drawn.ranks, minlength=index.n))), **selected},
+        "rows": {
+            "input": index.total_rows + len(reader_rejects),
+            "ordered": index.n,
+            "quarantined": rejects,
+            "read": budget.samples,
+            "distinct_read": int(np.count_nonzero(np.bincount(drawn.ranks, minlength=index.n))),
+            **selected,
+        },
         "columns_added": [f.name for f in G.ADDED] + ([G.TOKENS.name] if tokens is not None else []),
         "files": [p for p in ("curriculum.png", "rejects.jsonl") if (root / p).exists()],
         "sets": {name: {"rows": sum(r["rows"] for r in recs), "shards": recs} for name, recs in records.items()},
@@ -346,9 +391,19 @@ def _ordered(cfg: OrderConfig, schedule: Any, keys: list[SortKey], root: Path, w
     return manifest
 
 
-
-def _gather(cfg: OrderConfig, sources: list[Source], schema: Any, specs: list[Any], root: Path, work: Path, on_shard: Any, bytes_per_row: float,
-            preload: Any, say: Any, info: dict[str, Any]) -> None:
+def _gather(
+    cfg: OrderConfig,
+    sources: list[Source],
+    schema: Any,
+    specs: list[Any],
+    root: Path,
+    work: Path,
+    on_shard: Any,
+    bytes_per_row: float,
+    preload: Any,
+    say: Any,
+    info: dict[str, Any],
+) -> None:
     from curate.order import gather as G
 
     if cfg.executor == "ray":
@@ -363,7 +418,9 @@ def _gather(cfg: OrderConfig, sources: list[Source], schema: Any, specs: list[An
 
 def describe_shard(spec: Any, rec: dict[str, Any], batch_size: int, key: str, values: np.ndarray | None) -> None:
     """A shard's manifest entry: its stage, steps, positions and the first sort key's min/mean/max."""
-    rec.update(stage=spec.stage, steps=[spec.start // batch_size, max(spec.start, spec.stop - 1) // batch_size], positions=[spec.start, spec.stop - 1])
+    rec.update(
+        stage=spec.stage, steps=[spec.start // batch_size, max(spec.start, spec.stop - 1) // batch_size], positions=[spec.start, spec.stop - 1]
+    )
     if values is not None and len(values):
         rec[key] = {"min": float(values.min()), "mean": float(values.mean()), "max": float(values.max())}
 
@@ -376,8 +433,18 @@ def gather_mode(sources: list[Source], gather: str = "auto", memory_mb: float | 
     return "memory" if total_bytes * MEMORY_FACTOR <= _memory_budget(memory_mb) else "spill"
 
 
-def gather_local(sources: list[Source], schema: Any, specs: list[Any], root: Path, work: Path, on_shard: Any, gather: str = "auto",
-                 memory_mb: float | None = None, say: Any = None, preload: Any = None) -> str:
+def gather_local(
+    sources: list[Source],
+    schema: Any,
+    specs: list[Any],
+    root: Path,
+    work: Path,
+    on_shard: Any,
+    gather: str = "auto",
+    memory_mb: float | None = None,
+    say: Any = None,
+    preload: Any = None,
+) -> str:
     """Write `specs` from `sources` in this process, in memory or through spill buckets (see curate.order.gather); returns which.
 
     `preload`: a `gather.Preload` of `sources` started earlier (memory mode only), so the read overlaps other work.
@@ -423,7 +490,9 @@ def _parquet_sources(srcs: list[str], work: Path, id_field: str | None) -> tuple
     from curate.io import read_batches
     from curate.io.readers import ReadOptions, _kind
 
-    files, rejects, pending = [], [], []
+    files: list[str] = []
+    rejects: list[Any] = []
+    pending: list[Any] = []
 
     def flush_pending() -> None:
         if not pending:
