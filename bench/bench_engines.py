@@ -67,8 +67,15 @@ def main() -> None:
     from curate.pass_rate import PassRateOptions, build_prompt, measure_pass_rate
 
     rows = load_rows(Path(args.data), args.prompts)
-    out: dict = {"prompts": len(rows), "n": args.n, "k": args.k, "max_tokens": args.max_tokens, "cores": os.cpu_count(),
-                 "load_before": [round(x, 2) for x in os.getloadavg()], "date": time.strftime("%Y-%m-%d %H:%M")}
+    out: dict = {
+        "prompts": len(rows),
+        "n": args.n,
+        "k": args.k,
+        "max_tokens": args.max_tokens,
+        "cores": os.cpu_count(),
+        "load_before": [round(x, 2) for x in os.getloadavg()],
+        "date": time.strftime("%Y-%m-%d %H:%M"),
+    }
 
     t0 = time.perf_counter()
     eng = build_engine(EngineConfig())
@@ -95,7 +102,9 @@ def main() -> None:
         cached.close()
         cur_tokens = sum(r.tokens for r in res)
         ratio = (cur_s / cur_tokens) / (raw_s / raw_tokens)  # time per output token, curate / raw
-        pairs.append({"raw_s": round(raw_s, 2), "raw_tokens": raw_tokens, "curate_s": round(cur_s, 2), "curate_tokens": cur_tokens, "ratio": round(ratio, 4)})
+        pairs.append(
+            {"raw_s": round(raw_s, 2), "raw_tokens": raw_tokens, "curate_s": round(cur_s, 2), "curate_tokens": cur_tokens, "ratio": round(ratio, 4)}
+        )
         log(f"pair {i + 1}: raw {raw_tokens} tok in {raw_s:.1f} s, curate {cur_tokens} tok in {cur_s:.1f} s → {ratio:.3f}")
     out["pairs"] = pairs
     out["curate_over_raw_per_token"] = _stats([p["ratio"] for p in pairs])
@@ -104,7 +113,11 @@ def main() -> None:
     cached = open_engine(EngineConfig(), engine=eng, cache_dir=tempfile.mkdtemp(prefix="curate-bench-"))
     t0 = time.perf_counter()
     fixed = measure_pass_rate(cached, rows, opts, k=args.k)
-    out["fixed"] = {"seconds": round(time.perf_counter() - t0, 2), "tokens": sum(r.tokens for r in fixed), "buckets": {b: sum(r.bucket == b for r in fixed) for b in ("mastered", "learnable", "frontier")}}
+    out["fixed"] = {
+        "seconds": round(time.perf_counter() - t0, 2),
+        "tokens": sum(r.tokens for r in fixed),
+        "buckets": {b: sum(r.bucket == b for r in fixed) for b in ("mastered", "learnable", "frontier")},
+    }
     log("fixed k done")
     adaptive = measure_pass_rate(cached, rows, opts, k=args.k, adaptive=True)
     a_tokens = sum(r.tokens for r in adaptive)
@@ -120,8 +133,10 @@ def main() -> None:
     out["quiet"] = not busy
     r = out["curate_over_raw_per_token"]
     print(json.dumps(out, indent=2))
-    print(f"curate pass rate / raw vLLM, time per output token: median {r['median']:.3f} (min {r['min']:.3f}, max {r['max']:.3f}) over {r['n']} pairs; "
-          f"load average {out['load_before'][0]} before, {out['load_after'][0]} after" + ("  [LOADED MACHINE: no target claimed]" if busy else ""))
+    print(
+        f"curate pass rate / raw vLLM, time per output token: median {r['median']:.3f} (min {r['min']:.3f}, max {r['max']:.3f}) over {r['n']} pairs; "
+        f"load average {out['load_before'][0]} before, {out['load_after'][0]} after" + ("  [LOADED MACHINE: no target claimed]" if busy else "")
+    )
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(out, indent=2))

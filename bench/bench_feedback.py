@@ -59,13 +59,26 @@ def make_rows(folder: Path, n: int, rng: np.random.Generator) -> tuple[Path, dic
     rank = seen.argsort().argsort()
     passes = rng.binomial(4, sigmoid(0.0 - d))
     ids = [f"r{i:05d}" for i in range(n)]
-    pq.write_table(pa.table({"id": ids, "difficulty": (rank + 0.5) / n, "score_pass_rate_passes": passes, "score_pass_rate_k": np.full(n, 4),
-                             "true_difficulty": d}), folder / "scored.parquet")
+    pq.write_table(
+        pa.table(
+            {"id": ids, "difficulty": (rank + 0.5) / n, "score_pass_rate_passes": passes, "score_pass_rate_k": np.full(n, 4), "true_difficulty": d}
+        ),
+        folder / "scored.parquet",
+    )
     return folder / "scored.parquet", dict(zip(ids, d.tolist()))
 
 
-def run_arm(arm: str, ordered: Path, d_of: dict[str, float], held_out: np.ndarray, steps_max: int, batch: int, eta: float, replan_every: int,
-            rng: np.random.Generator) -> dict:
+def run_arm(
+    arm: str,
+    ordered: Path,
+    d_of: dict[str, float],
+    held_out: np.ndarray,
+    steps_max: int,
+    batch: int,
+    eta: float,
+    replan_every: int,
+    rng: np.random.Generator,
+) -> dict:
     import polars as pl
 
     from curate.sampler import CurriculumSampler
@@ -115,8 +128,14 @@ def bootstrap_ci(values: list[float], seed: int = 0) -> list[float] | None:
         return [float(values[0]), float(values[0])] if values else None
     from scipy.stats import bootstrap
 
-    res = bootstrap((np.asarray(values, dtype=float),), np.mean, n_resamples=9999, confidence_level=0.95, method="percentile",
-                    random_state=np.random.default_rng(seed))
+    res = bootstrap(
+        (np.asarray(values, dtype=float),),
+        np.mean,
+        n_resamples=9999,
+        confidence_level=0.95,
+        method="percentile",
+        random_state=np.random.default_rng(seed),
+    )
     return [float(res.confidence_interval.low), float(res.confidence_interval.high)]
 
 
@@ -132,9 +151,9 @@ def main() -> None:
     ap.add_argument("--json", default=str(HERE / "out" / "feedback.json"))
     args = ap.parse_args()
 
-    from curate.order import OrderConfig, order
-
     import os
+
+    from curate.order import OrderConfig, order
 
     os.environ.setdefault("HF_DATASETS_CACHE", tempfile.mkdtemp(prefix="curate-bench-hf-"))
     t0 = time.perf_counter()
@@ -145,11 +164,29 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix="curate-bench-feedback-") as tmp:
             src, d_of = make_rows(Path(tmp), args.rows, rng)
             held_out = rng.uniform(-2.0, 6.0, args.held_out)
-            order(OrderConfig([str(src)], str(Path(tmp) / "ordered"), schedule="root", batch_size=args.batch, num_samples=args.passes * args.rows,
-                              seed=seed, plot=False))
+            order(
+                OrderConfig(
+                    [str(src)],
+                    str(Path(tmp) / "ordered"),
+                    schedule="root",
+                    batch_size=args.batch,
+                    num_samples=args.passes * args.rows,
+                    seed=seed,
+                    plot=False,
+                )
+            )
             for arm in ARMS:
-                r = run_arm(arm, Path(tmp) / "ordered", d_of, held_out, steps_max, args.batch, args.eta, args.replan_every,
-                            np.random.default_rng([seed, ARMS.index(arm)]))
+                r = run_arm(
+                    arm,
+                    Path(tmp) / "ordered",
+                    d_of,
+                    held_out,
+                    steps_max,
+                    args.batch,
+                    args.eta,
+                    args.replan_every,
+                    np.random.default_rng([seed, ARMS.index(arm)]),
+                )
                 r["seed"] = seed
                 results[arm].append(r)
                 print(f"seed {seed} {arm:14s} reached={r['reached']} final={r['final']:.3f}", file=sys.stderr, flush=True)
@@ -162,18 +199,28 @@ def main() -> None:
         diffs = [r["reached"]["step"] - base[r["seed"]] for r in results[arm] if r["reached"] and r["seed"] in base]
         summary[arm] = {
             "reached": f"{len(steps)} of {len(results[arm])}",
-            "steps_mean": float(np.mean(steps)) if steps else None, "steps_ci": bootstrap_ci(steps),
+            "steps_mean": float(np.mean(steps)) if steps else None,
+            "steps_ci": bootstrap_ci(steps),
             "rows_mean": float(np.mean(rows)) if rows else None,
             "vs_random_steps_mean": float(np.mean(diffs)) if diffs and arm != "random" else None,
             "vs_random_steps_ci": bootstrap_ci(diffs) if diffs and arm != "random" else None,
             "final_mean": float(np.mean([r["final"] for r in results[arm]])),
         }
-    out = {"simulation": True, "args": vars(args), "target": TARGET, "summary": summary, "runs": results, "seconds": round(time.perf_counter() - t0, 1),
-           "load_average": os.getloadavg()}
+    out = {
+        "simulation": True,
+        "args": vars(args),
+        "target": TARGET,
+        "summary": summary,
+        "runs": results,
+        "seconds": round(time.perf_counter() - t0, 1),
+        "load_average": os.getloadavg(),
+    }
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     Path(args.json).write_text(json.dumps(out, indent=2))
-    print(f"\nSIMULATED learner (p = σ(θ − d), Δθ = η·4p(1−p)); {args.seeds} seeds, {args.rows} rows, {args.passes} passes, batch {args.batch}, "
-          f"η = {args.eta}, re-plan every {args.replan_every} steps; steps to held-out success ≥ {TARGET}:\n")
+    print(
+        f"\nSIMULATED learner (p = σ(θ − d), Δθ = η·4p(1−p)); {args.seeds} seeds, {args.rows} rows, {args.passes} passes, batch {args.batch}, "
+        f"η = {args.eta}, re-plan every {args.replan_every} steps; steps to held-out success ≥ {TARGET}:\n"
+    )
     print("| arm | reached | steps (mean) | 95 % CI | rows read | vs random (steps) | 95 % CI | final success |")
     print("|---|---|---:|---|---:|---:|---|---:|")
     for arm, s in summary.items():

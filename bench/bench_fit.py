@@ -55,8 +55,16 @@ def fetch(cache: Path) -> list[dict]:
             d = json.loads(line)["doc"]
             m = re.match(r"Level (\d)", d.get("level", ""))
             if m:
-                rows.append({"id": f"{d['type']}-{d['index']}", "text": d["problem"], "solution": d["solution"], "level": int(m.group(1)),
-                             "answer": d["answer"], "task_type": "math"})
+                rows.append(
+                    {
+                        "id": f"{d['type']}-{d['index']}",
+                        "text": d["problem"],
+                        "solution": d["solution"],
+                        "level": int(m.group(1)),
+                        "answer": d["answer"],
+                        "task_type": "math",
+                    }
+                )
     return rows
 
 
@@ -123,8 +131,13 @@ def part_fractions(table, fractions, seeds, work: Path) -> list[dict]:
                 t0 = time.perf_counter()
                 model, s, _ = fit_predict(table, labelled, work, extra, seed=seed)
                 pred, _ = model.predict(table.take(te))
-                row[name] = {"heldout_spearman": round(spearman(pred, y[te]), 4), "cv_spearman": s.cv["pooled"]["spearman"],
-                             "cv_ci95": s.cv["pooled"]["spearman_ci95"], "strength": s.strength, "fit_seconds": round(time.perf_counter() - t0, 1)}
+                row[name] = {
+                    "heldout_spearman": round(spearman(pred, y[te]), 4),
+                    "cv_spearman": s.cv["pooled"]["spearman"],
+                    "cv_ci95": s.cv["pooled"]["spearman_ci95"],
+                    "strength": s.strength,
+                    "fit_seconds": round(time.perf_counter() - t0, 1),
+                }
             row["baselines"] = {k: round(v, 4) for k, v in baselines(table, np.flatnonzero(labelled), te).items()}
             print(json.dumps(row), flush=True)
             out.append(row)
@@ -157,7 +170,7 @@ def part_suggest(table, rounds: int, step: float, seed: int, work: Path, extra: 
             if r == rounds:
                 break
             if arm == "suggest":
-                got = [json.loads(l)["id"] for l in (out / "suggest.jsonl").read_text().splitlines()]
+                got = [json.loads(line)["id"] for line in (out / "suggest.jsonl").read_text().splitlines()]
                 labelled[np.isin(ids, got)] = True
             else:
                 free = np.setdiff1d(pool, np.flatnonzero(labelled))
@@ -172,7 +185,12 @@ def part_suggest(table, rounds: int, step: float, seed: int, work: Path, extra: 
             break
     if needed is None and rand and rand[0][1] >= target:
         needed = rand[0][0]
-    return {"curves": curves, "target": target, "suggest_rows": curves["suggest"][-1][0], "random_rows_to_match": None if needed is None else round(needed, 1)}
+    return {
+        "curves": curves,
+        "target": target,
+        "suggest_rows": curves["suggest"][-1][0],
+        "random_rows_to_match": None if needed is None else round(needed, 1),
+    }
 
 
 def part_cost(rows: list[dict], work: Path, predict_rows: int, rollout_rows: int, k: int, max_tokens: int) -> dict:
@@ -187,20 +205,37 @@ def part_cost(rows: list[dict], work: Path, predict_rows: int, rollout_rows: int
     src = work / "big.parquet"
     pq.write_table(pa.Table.from_pylist([{k2: r[k2] for k2 in ("id", "text")} for r in big]), src)
     t0 = time.perf_counter()
-    s = score([str(src)], ScoreConfig(signals=["predicted"], output=str(work / "pred.parquet"), signal_options={"predictor": str(model_dir)}, workers=2))
+    s = score(
+        [str(src)], ScoreConfig(signals=["predicted"], output=str(work / "pred.parquet"), signal_options={"predictor": str(model_dir)}, workers=2)
+    )
     predict_s = time.perf_counter() - t0
     small = work / "small.jsonl"
     small.write_text("".join(json.dumps(r) + "\n" for r in rows[:rollout_rows]))
     t0 = time.perf_counter()
-    r = score([str(small)], ScoreConfig(signals=["pass_rate"], output=str(work / "rollout.parquet"), workers=1,
-                                        signal_options={"k": k, "max_tokens": max_tokens, "temperature": 0.7},
-                                        engine=EngineConfig(cache=False, cache_dir=str(work / "cache"))))
+    r = score(
+        [str(small)],
+        ScoreConfig(
+            signals=["pass_rate"],
+            output=str(work / "rollout.parquet"),
+            workers=1,
+            signal_options={"k": k, "max_tokens": max_tokens, "temperature": 0.7},
+            engine=EngineConfig(cache=False, cache_dir=str(work / "cache")),
+        ),
+    )
     rollout_s = time.perf_counter() - t0
     tokens = pq.read_table(work / "rollout.parquet").column("score_pass_rate_tokens").to_numpy(zero_copy_only=False)
-    return {"predict_rows": s.rows_out, "predict_seconds": round(predict_s, 2), "predict_s_per_row": predict_s / s.rows_out,
-            "rollout_rows": r.rows_out, "k": k, "max_tokens": max_tokens, "rollout_seconds": round(rollout_s, 2),
-            "rollout_s_per_row": rollout_s / r.rows_out, "rollout_tokens_per_row": float(np.nanmean(tokens.astype(float))),
-            "ratio_per_row": round((rollout_s / r.rows_out) / (predict_s / s.rows_out), 1)}
+    return {
+        "predict_rows": s.rows_out,
+        "predict_seconds": round(predict_s, 2),
+        "predict_s_per_row": predict_s / s.rows_out,
+        "rollout_rows": r.rows_out,
+        "k": k,
+        "max_tokens": max_tokens,
+        "rollout_seconds": round(rollout_s, 2),
+        "rollout_s_per_row": rollout_s / r.rows_out,
+        "rollout_tokens_per_row": float(np.nanmean(tokens.astype(float))),
+        "ratio_per_row": round((rollout_s / r.rows_out) / (predict_s / s.rows_out), 1),
+    }
 
 
 def main() -> None:

@@ -137,8 +137,15 @@ def _pieces(path: Path, signals: list[str], batch_rows: int) -> dict[str, float]
     score_s = time.perf_counter() - t0
     rows = sum(t.num_rows for t in tables)
     mb = sum(t.column("text").nbytes for t in tables) / 1e6
-    return {"rows": rows, "text_mb": round(mb, 2), "batches": len(tables), "read_s": round(read_s, 3), "signals_cpu_s": round(score_s, 3),
-            "signals_ms_per_row": round(score_s / rows * 1e3, 4), "read_ms_per_row": round(read_s / rows * 1e3, 4)}
+    return {
+        "rows": rows,
+        "text_mb": round(mb, 2),
+        "batches": len(tables),
+        "read_s": round(read_s, 3),
+        "signals_cpu_s": round(score_s, 3),
+        "signals_ms_per_row": round(score_s / rows * 1e3, 4),
+        "read_ms_per_row": round(read_s / rows * 1e3, 4),
+    }
 
 
 def _run(path: Path, out: Path, signals: list[str], batch_rows: int, **kw) -> tuple[float, bytes, dict]:
@@ -179,7 +186,9 @@ def bench_order(rows: int, batch_size: int) -> dict:
         files = _files(outdir / out)
         same = ref is None or files == ref
         ref = ref or files
-        results.append({"case": name, "seconds": round(secs, 2), "rows_per_s": round(rows / secs), "gather": how["gather"], "identical_to_local": same})
+        results.append(
+            {"case": name, "seconds": round(secs, 2), "rows_per_s": round(rows / secs), "gather": how["gather"], "identical_to_local": same}
+        )
         print(f"{name:38s} {secs:7.2f} s  {rows / secs:10,.0f} rows/s  identical={same}", file=sys.stderr)
         shutil.rmtree(outdir / out)
 
@@ -190,9 +199,15 @@ def bench_order(rows: int, batch_size: int) -> dict:
     case("order: ray running, warm workers", "ray-warm2", executor="ray")
     ray.shutdown()
     local = results[0]["seconds"]
-    return {"rows": rows, "batch_size": batch_size, "input_mib": round(data.stat().st_size / 2**20), "cpus": os.cpu_count(), "results": results,
-            "ratio_vs_local_spill": {r["case"]: round(r["seconds"] / local, 2) for r in results},
-            "command": f"python bench/bench_ray.py --order-rows {rows} --order-batch-size {batch_size} --no-score"}
+    return {
+        "rows": rows,
+        "batch_size": batch_size,
+        "input_mib": round(data.stat().st_size / 2**20),
+        "cpus": os.cpu_count(),
+        "results": results,
+        "ratio_vs_local_spill": {r["case"]: round(r["seconds"] / local, 2) for r in results},
+        "command": f"python bench/bench_ray.py --order-rows {rows} --order-batch-size {batch_size} --no-score",
+    }
 
 
 def main() -> None:
@@ -227,8 +242,15 @@ def bench_score(a: argparse.Namespace) -> dict:
     results: list[dict] = []
 
     def record(case: str, secs: float, data: bytes, summary: dict, ref: bytes | None) -> None:
-        results.append({"case": case, "seconds": round(secs, 2), "rows_per_s": round(pieces["rows"] / secs, 1),
-                        "identical_to_local": ref is None or data == ref, "executor": summary.get("executor")})
+        results.append(
+            {
+                "case": case,
+                "seconds": round(secs, 2),
+                "rows_per_s": round(pieces["rows"] / secs, 1),
+                "identical_to_local": ref is None or data == ref,
+                "executor": summary.get("executor"),
+            }
+        )
         print(f"{case:38s} {secs:7.2f} s  {pieces['rows'] / secs:8.1f} rows/s  identical={results[-1]['identical_to_local']}", file=sys.stderr)
 
     secs, _, _ = _run(path, outdir / "driver.parquet", ["bench_chars"], a.batch_rows, workers=1)
@@ -253,8 +275,13 @@ def bench_score(a: argparse.Namespace) -> dict:
 
     base = {r["case"]: r["seconds"] for r in results}
     report = {
-        "rows": pieces["rows"], "signals": signals, "batch_rows": a.batch_rows, "cpus": os.cpu_count(),
-        "pieces": pieces, "ray_init_s": round(init_s, 2), "results": results,
+        "rows": pieces["rows"],
+        "signals": signals,
+        "batch_rows": a.batch_rows,
+        "cpus": os.cpu_count(),
+        "pieces": pieces,
+        "ray_init_s": round(init_s, 2),
+        "results": results,
         "overhead_ratio_vs_local_j2": {r["case"]: round(r["seconds"] / base["local -j 2 (process pool)"], 2) for r in results},
         "command": f"python bench/bench_ray.py --rows {a.rows} --batch-rows {a.batch_rows}",
     }

@@ -29,8 +29,9 @@ def _run(args: list[str], cache: Path) -> tuple[float, dict]:
     env = {**os.environ, "CURATE_REQUEST_CACHE": str(cache)}
     env.pop("RAY_ADDRESS", None)
     t0 = time.perf_counter()
-    res = subprocess.run([sys.executable, "-m", "curate", "score", *args, "--summary-json", str(summary)], cwd=ROOT, env=env,
-                         capture_output=True, text=True)
+    res = subprocess.run(
+        [sys.executable, "-m", "curate", "score", *args, "--summary-json", str(summary)], cwd=ROOT, env=env, capture_output=True, text=True
+    )
     secs = time.perf_counter() - t0
     if res.returncode:
         raise SystemExit(res.stderr)
@@ -67,9 +68,20 @@ def main() -> None:
         r["identical_to_local"] = Path(r.pop("output")).read_bytes() == ref
         r["ratio_to_local"] = round(r["seconds"] / base, 2)
         r["sampled_tokens_per_s"] = round(sampled / r["seconds"], 1)
-    print(json.dumps({"rows": a.rows, "k": a.k, "max_tokens": a.max_tokens, "sampled_tokens": sampled, "cpus": os.cpu_count(),
-                      "results": results, "command": f"python bench/bench_ray_engines.py --rows {a.rows} --k {a.k} --max-tokens {a.max_tokens}"},
-                     indent=2))
+    print(
+        json.dumps(
+            {
+                "rows": a.rows,
+                "k": a.k,
+                "max_tokens": a.max_tokens,
+                "sampled_tokens": sampled,
+                "cpus": os.cpu_count(),
+                "results": results,
+                "command": f"python bench/bench_ray_engines.py --rows {a.rows} --k {a.k} --max-tokens {a.max_tokens}",
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -196,15 +196,30 @@ def main() -> None:
     src = boolq(fetch(), args.copies)
     one_bytes = sum(len(json.loads(line)["text"].encode()) for line in one.open())
     rows = sum(1 for _ in one.open())
-    a_cmd = [sys.executable, "-m", "curate", "score", str(src), "-o", str(OUT / "scored.parquet"), "--signals", SIGNALS, "--rejects", str(OUT / "rejects.jsonl")]
+    a_cmd = [
+        sys.executable,
+        "-m",
+        "curate",
+        "score",
+        str(src),
+        "-o",
+        str(OUT / "scored.parquet"),
+        "--signals",
+        SIGNALS,
+        "--rejects",
+        str(OUT / "rejects.jsonl"),
+    ]
     if args.workers:
         a_cmd += ["--workers", str(args.workers)]
     b_cmd = [sys.executable, __file__, "--naive", str(one), str(OUT / "naive.jsonl")]
     c_cmd = [sys.executable, __file__, "--zlib", str(one), str(OUT / "zlib.jsonl")]
 
     load_before = os.getloadavg()
-    print(f"corpus: {one} ({rows} rows, {one_bytes / 1e6:.2f} MB of text); (a) reads {args.copies} cop{'y' if args.copies == 1 else 'ies'}; "
-          f"cores: {os.cpu_count()}; load average before: {load_before[0]:.2f} {load_before[1]:.2f} {load_before[2]:.2f}", flush=True)
+    print(
+        f"corpus: {one} ({rows} rows, {one_bytes / 1e6:.2f} MB of text); (a) reads {args.copies} cop{'y' if args.copies == 1 else 'ies'}; "
+        f"cores: {os.cpu_count()}; load average before: {load_before[0]:.2f} {load_before[1]:.2f} {load_before[2]:.2f}",
+        flush=True,
+    )
     runs: list[dict] = []
     for r in range(args.rounds):
         load = os.getloadavg()[0]
@@ -213,9 +228,12 @@ def main() -> None:
         c = _run(c_cmd)
         runs.append({"round": r + 1, "load": load, "a": a, "b": b, "c": c})
         a_mb = one_bytes * args.copies / 1e6
-        print(f"  round {r + 1}: load {load:4.2f} | (a) {a[0]:6.2f} s wall {a[1]:5.2f} s CPU ({a_mb / a[0]:5.2f} MB/s) | "
-              f"(b) {b[0]:6.2f} s ({one_bytes / 1e6 / b[0]:5.2f} MB/s) | (c) {c[0]:6.2f} s ({one_bytes / 1e6 / c[0]:5.2f} MB/s) | "
-              f"(b)/(a) {b[0] * args.copies / a[0]:5.2f}  (a)/(c) {a[0] / (c[0] * args.copies):5.2f}", flush=True)
+        print(
+            f"  round {r + 1}: load {load:4.2f} | (a) {a[0]:6.2f} s wall {a[1]:5.2f} s CPU ({a_mb / a[0]:5.2f} MB/s) | "
+            f"(b) {b[0]:6.2f} s ({one_bytes / 1e6 / b[0]:5.2f} MB/s) | (c) {c[0]:6.2f} s ({one_bytes / 1e6 / c[0]:5.2f} MB/s) | "
+            f"(b)/(a) {b[0] * args.copies / a[0]:5.2f}  (a)/(c) {a[0] / (c[0] * args.copies):5.2f}",
+            flush=True,
+        )
     load_after = os.getloadavg()
     wall_loop = [x["b"][0] * args.copies / x["a"][0] for x in runs]
     wall_floor = [x["a"][0] / (x["c"][0] * args.copies) for x in runs]
@@ -228,12 +246,24 @@ def main() -> None:
     print(f"(a)/(c) wall clock, curate score over the zlib floor (target <= 3):     {_spread(wall_floor)}{mark}")
     print(f"(b)/(a) CPU seconds: {_spread(cpu_loop)}; (a)/(c) CPU seconds: {_spread(cpu_floor)}")
     if not loaded:
-        print(f"targets: >= 10x the loop {'met' if statistics.median(wall_loop) >= 10 else 'NOT met'}; "
-              f"<= 3x the floor {'met' if statistics.median(wall_floor) <= 3 else 'NOT met'} (medians)")
+        print(
+            f"targets: >= 10x the loop {'met' if statistics.median(wall_loop) >= 10 else 'NOT met'}; "
+            f"<= 3x the floor {'met' if statistics.median(wall_floor) <= 3 else 'NOT met'} (medians)"
+        )
     print(f"command (a): python {' '.join(a_cmd[1:])}")
-    result = {"rows": rows, "bytes": one_bytes, "copies": args.copies, "load_before": load_before, "load_after": load_after,
-              "loaded": loaded, "runs": runs, "ratio_loop_wall": wall_loop, "ratio_floor_wall": wall_floor,
-              "ratio_loop_cpu": cpu_loop, "ratio_floor_cpu": cpu_floor}
+    result = {
+        "rows": rows,
+        "bytes": one_bytes,
+        "copies": args.copies,
+        "load_before": load_before,
+        "load_after": load_after,
+        "loaded": loaded,
+        "runs": runs,
+        "ratio_loop_wall": wall_loop,
+        "ratio_floor_wall": wall_floor,
+        "ratio_loop_cpu": cpu_loop,
+        "ratio_floor_cpu": cpu_floor,
+    }
     if args.per_signal:
         d = batch_function(one, rows)
         print(f"(d) the signals' batch function, one core, us per row: all five {d['all_us']}; each alone {d['per_signal_us']}")

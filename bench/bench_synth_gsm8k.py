@@ -52,8 +52,10 @@ def fetch(dest: Path = GSM8K) -> Path:
     with tmp.open("w") as out:
         for i in sorted(docs):
             d = docs[i]
-            out.write(json.dumps({"id": f"gsm8k-{i:04d}", "text": d["question"], "answer": d["short_answer"], "solution": d["answer"],
-                                  "task_type": "math"}) + "\n")
+            out.write(
+                json.dumps({"id": f"gsm8k-{i:04d}", "text": d["question"], "answer": d["short_answer"], "solution": d["answer"], "task_type": "math"})
+                + "\n"
+            )
     tmp.replace(dest)
     return dest
 
@@ -96,8 +98,14 @@ def ladders_rising(rows: list[dict], parents: dict[str, float]) -> dict[str, obj
         nondecreasing += all(b >= a for a, b in zip(seq, seq[1:])) and seq[-1] > seq[0]
         any_learnable += any(0 < p < 1 for p in seq[1:])
     n = len(by)
-    return {"ladders": n, "largest_hint_above_no_hint": top, "never_falls_and_rises": nondecreasing, "some_rung_learnable": any_learnable,
-            "share_rising": round(top / n, 3) if n else None, "share_monotone_rising": round(nondecreasing / n, 3) if n else None}
+    return {
+        "ladders": n,
+        "largest_hint_above_no_hint": top,
+        "never_falls_and_rises": nondecreasing,
+        "some_rung_learnable": any_learnable,
+        "share_rising": round(top / n, 3) if n else None,
+        "share_monotone_rising": round(nondecreasing / n, 3) if n else None,
+    }
 
 
 def main() -> None:
@@ -135,18 +143,35 @@ def main() -> None:
     src.write_text("".join(json.dumps(r) + "\n" for r in sample))
     engine = open_engine(EngineConfig(engine=args.engine, seed=args.seed, cache_dir=str(work / "cache"), max_model_len=2048))
     common = dict(k=args.k, solve_max_tokens=args.max_tokens, seed=args.seed, seed_max_pass_rate=1.0, seed_buckets=())
-    out: dict[str, object] = {"date": time.strftime("%Y-%m-%d"), "command": " ".join(sys.argv), "gsm8k_test_rows": len(rows),
-                              "chains_parsed": len(parsed), "chain_reject_reasons": dict(sorted(reasons.items())), "problems": len(sample)}
+    out: dict[str, object] = {
+        "date": time.strftime("%Y-%m-%d"),
+        "command": " ".join(sys.argv),
+        "gsm8k_test_rows": len(rows),
+        "chains_parsed": len(parsed),
+        "chain_reject_reasons": dict(sorted(reasons.items())),
+        "problems": len(sample),
+    }
     t0 = time.perf_counter()
     try:
-        hint = synthesize([str(src)], SynthOptions(mode=Mode.hint, fractions=tuple(args.fractions.split(",")), keep=KeepPolicy.all, **common),
-                          Output(str(work / "hint.jsonl"), rejects=str(work / "hint.rejects.jsonl")), generator=engine, target=engine)
+        hint = synthesize(
+            [str(src)],
+            SynthOptions(mode=Mode.hint, fractions=tuple(args.fractions.split(",")), keep=KeepPolicy.all, **common),
+            Output(str(work / "hint.jsonl"), rejects=str(work / "hint.rejects.jsonl")),
+            generator=engine,
+            target=engine,
+        )
         t1 = time.perf_counter()
-        numeric = synthesize([str(src)], SynthOptions(mode=Mode.numeric, variants=1, harder_digits=args.harder_digits, **common),
-                             Output(str(work / "numeric.jsonl"), rejects=str(work / "numeric.rejects.jsonl")), generator=engine, target=engine)
+        numeric = synthesize(
+            [str(src)],
+            SynthOptions(mode=Mode.numeric, variants=1, harder_digits=args.harder_digits, **common),
+            Output(str(work / "numeric.jsonl"), rejects=str(work / "numeric.rejects.jsonl")),
+            generator=engine,
+            target=engine,
+        )
         t2 = time.perf_counter()
     finally:
         engine.close()
+
     def read(name: str) -> list[dict]:
         p = work / name
         return [json.loads(line) for line in p.read_text().splitlines()] if p.exists() else []
@@ -155,13 +180,27 @@ def main() -> None:
     hint_rows = [r for r in read("hint.jsonl") + read("hint.rejects.jsonl") if r.get("synth_target_pass_rate") is not None]
     num_rows = read("numeric.jsonl")
     parents = {r["parent_id"]: json.loads(r["verification"])["parent_pass_rate"] for r in hint_rows}
-    out.update({
-        "hint": {"by_rung": hint["pass_rate_by_rung"], "by_level": hint["pass_rate_by_level"], "funnel": hint["funnel"]["stages"]["total"],
-                 "monotonic": hint["monotonic"], "ladders": ladders_rising(hint_rows, parents), "seconds": round(t1 - t0, 1)},
-        "numeric": {"by_level": numeric["pass_rate_by_level"], "funnel": numeric["funnel"]["stages"]["total"],
-                    "reasons": numeric["funnel"]["reasons"].get("total", {}), "monotonic": numeric["monotonic"],
-                    "variants_rechecked": len(num_rows), "variants_exact": sum(recheck(r) for r in num_rows), "seconds": round(t2 - t1, 1)},
-    })
+    out.update(
+        {
+            "hint": {
+                "by_rung": hint["pass_rate_by_rung"],
+                "by_level": hint["pass_rate_by_level"],
+                "funnel": hint["funnel"]["stages"]["total"],
+                "monotonic": hint["monotonic"],
+                "ladders": ladders_rising(hint_rows, parents),
+                "seconds": round(t1 - t0, 1),
+            },
+            "numeric": {
+                "by_level": numeric["pass_rate_by_level"],
+                "funnel": numeric["funnel"]["stages"]["total"],
+                "reasons": numeric["funnel"]["reasons"].get("total", {}),
+                "monotonic": numeric["monotonic"],
+                "variants_rechecked": len(num_rows),
+                "variants_exact": sum(recheck(r) for r in num_rows),
+                "seconds": round(t2 - t1, 1),
+            },
+        }
+    )
     text = json.dumps(out, indent=2)
     print(text)
     if args.out:

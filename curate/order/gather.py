@@ -2,16 +2,20 @@
 
 Two ways to gather (`--gather`, default auto):
 
-* **memory** — read the input once as one Arrow table and `take` each shard's rows. Chosen by
-  auto only for inputs up to 32 MiB uncompressed that fit the memory budget.
+* **memory** — the whole input is read into memory (row groups decoded in parallel, in the
+  background while the index is built and the schedule drawn: `Preload`), and each shard's rows
+  are taken from it. Chosen by auto when the input fits the memory budget (2.5× its uncompressed
+  size). A shard's rows are taken in input order, one record batch at a time (a `take` on a
+  many-chunk table copies every chunk), then put in training order inside the shard.
 * **spill** — one streaming pass over the input row groups scatters every row into a temporary
   Arrow IPC bucket file per run of output shards (a row repeated by the schedule goes to every
   slot it fills), tagged with its slot. Each bucket (≤ a quarter of the budget and ≤ 32 MiB, so
   the random `take` stays in the CPU cache) is then read, sorted by slot and cut into its shards.
   Memory: the index plus one bucket; disk: one extra uncompressed copy of the input, in the
-  temporary folder. Measured faster than `memory` on large inputs too.
+  temporary folder.
 
-Both write byte-identical shards; shards are compressed two at a time (Arrow releases the GIL).
+Both write byte-identical shards; shards are compressed on every core at once (Arrow releases the
+GIL), each into memory, hashed there and written once (no re-read for the manifest's sha256).
 The spill mode's two steps are the module-level `scatter` (input batches → bucket parts) and `cut`
 (one bucket's parts → its shards), so that `curate.order.gather_ray` runs the same code as Ray tasks.
 """
@@ -20,6 +24,8 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -101,8 +107,18 @@ def _write(table: pa.Table, root: Path, spec: ShardSpec) -> dict:
     path.parent.mkdir(parents=True, exist_ok=True)
     # Parquet's bytes depend on how each column is chunked: one chunk per column in every gather mode
     # (a no-op for the single-chunk tables the modes build).
-    pq.write_table(table.combine_chunks(), str(path), compression="zstd")
-    return {"path": spec.path, "rows": table.num_rows, "bytes": path.stat().st_size, "sha256": sha256_file(path)}
+    sink = pa.BufferOutputStream()
+    pq.write_table(table.combine_chunks(), sink, compression="zstd")
+    data = sink.getvalue()
+    digest = hashlib.sha256(data).hexdigest()  # hashed while in memory: the shard is not read back
+    with open(path, "wb") as fh:
+        fh.write(data)
+    return {"path": spec.path, "rows": table.num_rows, "bytes": data.size, "sha256": digest}
+
+
+def write_threads() -> int:
+    """Shards compressed at once: one per core (at most 8; each holds about three copies of a shard)."""
+    return max(1, min(8, os.cpu_count() or 1))
 
 
 def sha256_file(path: Path) -> str:
@@ -113,19 +129,97 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def gather_in_memory(sources: list[Source], schema: pa.Schema, specs: list[ShardSpec], root: Path, on_shard: Callable[[ShardSpec, dict], None], threads: int = 2) -> None:
+class Rows:
+    """The input in memory, as record batches in global row order; `take` fetches rows by global index."""
+
+    def __init__(self, tables: list[pa.Table], schema: pa.Schema):
+        self.schema = schema
+        self.batches = [b for t in tables for b in t.to_batches() if b.num_rows]
+        self.starts = np.cumsum([0] + [b.num_rows for b in self.batches], dtype=np.int64)
+
+    def take(self, rows: np.ndarray) -> pa.Table:
+        """The rows at global indices `rows`, in that order, as one chunk per column."""
+        if not len(rows):
+            return self.schema.empty_table()
+        by_row = np.argsort(rows, kind="stable")
+        wanted = rows[by_row]
+        cuts = np.searchsorted(wanted, self.starts)
+        # In input order, one batch at a time: every `take` is on one contiguous batch and reads it front to back.
+        parts = [self.batches[c].take(pa.array(wanted[cuts[c] : cuts[c + 1]] - self.starts[c])) for c in np.flatnonzero(cuts[1:] > cuts[:-1])]
+        t = pa.Table.from_batches(parts, self.schema).combine_chunks()
+        back = np.empty(len(rows), dtype=np.int64)
+        back[by_row] = np.arange(len(rows), dtype=np.int64)
+        return t.take(pa.array(back))  # training order, inside one shard-sized chunk
+
+
+class Preload:
+    """Read the whole input into memory in the background: row groups decoded on `threads` threads (Arrow drops the GIL).
+
+    `rows()` waits for the read and returns `Rows`; `close()` stops a read still under way (after the
+    row groups being decoded) and waits for it, so nothing runs on after the caller has given up.
+    """
+
+    def __init__(self, sources: list[Source], schema: pa.Schema, threads: int | None = None):
+        from concurrent.futures import ThreadPoolExecutor
+
+        self._stop = threading.Event()
+        self._pool = ThreadPoolExecutor(threads or write_threads())
+        self._schema = schema
+        self._parts = [
+            self._pool.submit(self._read, s.path, groups, inner)
+            for s in sources
+            for groups, inner in _row_group_runs(s.path, threads or write_threads())
+        ]
+
+    def _read(self, path: str, groups: list[int], inner_threads: bool) -> pa.Table | None:
+        if self._stop.is_set():
+            return None
+        return conform(pq.ParquetFile(path).read_row_groups(groups, use_threads=inner_threads), self._schema)
+
+    def rows(self) -> Rows:
+        tables = [f.result() for f in self._parts]
+        self._parts = []
+        return Rows([t for t in tables if t is not None], self._schema)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._parts = []
+
+
+def _row_group_runs(path: str, threads: int) -> list[tuple[list[int], bool]]:
+    """One read per row group; a file with fewer row groups than threads is read whole, with Arrow's threads inside."""
+    n = pq.ParquetFile(path).metadata.num_row_groups
+    if n < threads:
+        return [(list(range(n)), True)] if n else []
+    return [([i], False) for i in range(n)]
+
+
+def gather_in_memory(
+    sources: list[Source],
+    schema: pa.Schema,
+    specs: list[ShardSpec],
+    root: Path,
+    on_shard: Callable[[ShardSpec, dict], None],
+    threads: int | None = None,
+    preload: Preload | None = None,
+) -> None:
+    """Write `specs` from the whole input held in memory (`preload`, when the read was started earlier)."""
     from concurrent.futures import ThreadPoolExecutor
 
-    tables = [conform(pq.read_table(s.path), schema) for s in sources]
-    table = pa.concat_tables(tables).combine_chunks() if tables else schema.empty_table()
-    del tables
+    own = preload is None
+    preload = preload or Preload(sources, schema)
+    try:
+        rows = preload.rows()
+    finally:
+        if own:
+            preload.close()
 
     def one(spec: ShardSpec) -> dict:
-        part = table.take(pa.array(spec.seq.rows[spec.start : spec.stop]))
-        return _write(_with_order_columns(part, spec, schema), root, spec)
+        return _write(_with_order_columns(rows.take(spec.seq.rows[spec.start : spec.stop]), spec, schema), root, spec)
 
-    # Shards are independent files, so two are gathered and compressed at once (Arrow drops the GIL).
-    ex = ThreadPoolExecutor(max(1, threads))
+    # Shards are independent files, so several are gathered and compressed at once (Arrow drops the GIL).
+    ex = ThreadPoolExecutor(threads or write_threads())
     try:
         futures = [ex.submit(one, spec) for spec in specs]
         for spec, fut in zip(specs, futures):
@@ -135,8 +229,14 @@ def gather_in_memory(sources: list[Source], schema: pa.Schema, specs: list[Shard
 
 
 def gather_spill(
-    sources: list[Source], schema: pa.Schema, specs: list[ShardSpec], root: Path, work: Path, bucket_rows: int, on_shard: Callable[[ShardSpec, dict], None],
-    threads: int = 2,
+    sources: list[Source],
+    schema: pa.Schema,
+    specs: list[ShardSpec],
+    root: Path,
+    work: Path,
+    bucket_rows: int,
+    on_shard: Callable[[ShardSpec, dict], None],
+    threads: int | None = None,
 ) -> None:
     import pyarrow.ipc as ipc
 
@@ -161,7 +261,7 @@ def gather_spill(
 
     from concurrent.futures import ThreadPoolExecutor
 
-    ex = ThreadPoolExecutor(max(1, threads))
+    ex = ThreadPoolExecutor(threads or write_threads())
     try:
         for b in range(n_buckets):
             mine = [spec for spec, bb in zip(specs, bucket_of_shard) if bb == b]
@@ -225,9 +325,7 @@ def scatter(
         offset += rb.num_rows
 
 
-def cut(
-    parts: list[pa.Table], specs: list[ShardSpec], schema: pa.Schema, root: Path, map_: Callable[..., Iterable[dict]] = map
-) -> Iterable[dict]:
+def cut(parts: list[pa.Table], specs: list[ShardSpec], schema: pa.Schema, root: Path, map_: Callable[..., Iterable[dict]] = map) -> Iterable[dict]:
     """One bucket's parts (any order) → its shards' records (path, rows, bytes, sha256), in spec order.
 
     The parts become one chunk per column before the `take`: a take on many chunks is several times slower,

@@ -29,12 +29,12 @@ def plot_curriculum(
 ) -> None:
     from curate.errors import require
 
-    mpl = require("matplotlib", "pip install matplotlib", "curriculum.png")
-    mpl.use("Agg")
-    import matplotlib.pyplot as plt
+    require("matplotlib", "pip install matplotlib", "curriculum.png")
+    from matplotlib.figure import Figure  # not pyplot: no global state, so it can draw on a thread of its own
 
     s = len(difficulty)
-    fig, (ax, box) = plt.subplots(2, 1, figsize=(10, 8), gridspec_kw={"height_ratios": [3, 2]})
+    fig = Figure(figsize=(10, 8))
+    ax, box = fig.subplots(2, 1, gridspec_kw={"height_ratios": [3, 2]})
     pick = np.unique(np.linspace(0, s - 1, min(s, MAX_POINTS)).astype(np.int64)) if s else np.empty(0, np.int64)
     ax.scatter(pick, difficulty[pick], s=3, alpha=0.35, color="tab:blue", label=f"{key} of each row read", rasterized=True)
     steps = np.arange(len(fraction))
@@ -84,4 +84,3 @@ def plot_curriculum(
     box.legend(handles, labels, fontsize=8, loc="upper left")
     fig.tight_layout()
     fig.savefig(str(path), dpi=110, metadata={"Software": None})
-    plt.close(fig)

@@ -24,7 +24,7 @@ GATHER = ("auto", "memory", "spill")
 EXECUTORS = ("local", "ray")
 RUN_ONLY = ("gather", "memory_mb", "executor", "executor_address")  # how rows are gathered, not which: left out of the manifest
 WHEN_SET = {"band": None, "mix_by": None, "mix": None, "token_budget": None, "token_decay": "linear"}  # recorded only when used
-IN_MEMORY_MAX = 32 * 2**20  # above this (uncompressed) bucketed gathering was faster here, not only smaller
+MEMORY_FACTOR = 2.5  # auto gathers in memory when the input's uncompressed size times this fits the memory budget
 BUCKET_MAX = 32 * 2**20  # a bucket this small keeps the random `take` inside the CPU cache
 
 
@@ -142,7 +142,9 @@ def order(cfg: OrderConfig, log: Any = None, run_info: dict[str, Any] | None = N
     if cfg.executor not in EXECUTORS:
         raise UsageError(f"curate order runs on executor {' or '.join(EXECUTORS)}, not {cfg.executor!r}", "use --executor local or --executor ray")
     if cfg.executor == "ray" and cfg.gather != "auto":
-        raise UsageError(f"--gather {cfg.gather} applies to the local executor: on Ray, Ray tasks gather the rows", "drop --gather, or use --executor local")
+        raise UsageError(
+            f"--gather {cfg.gather} applies to the local executor: on Ray, Ray tasks gather the rows", "drop --gather, or use --executor local"
+        )
     if cfg.stages < 1:
         raise UsageError(f"--stages must be at least 1 (got {cfg.stages})")
     check_sizes(cfg)
@@ -206,11 +208,8 @@ def move_into_place(src: Path, dest: Path) -> None:
 
 
 def _order_into(cfg: OrderConfig, schedule: Any, keys: list[SortKey], tmp: Path, say: Any, info: dict[str, Any]) -> dict[str, Any]:
-    from curate import __version__
-    from curate.io import expand_inputs, input_hashes
+    from curate.io import expand_inputs
     from curate.order import gather as G
-    from curate.order.materialise import baseline as shuffle_baseline
-    from curate.order.materialise import paced
 
     work, root = tmp / "work", tmp / "out"
     work.mkdir()
@@ -222,9 +221,43 @@ def _order_into(cfg: OrderConfig, schedule: Any, keys: list[SortKey], tmp: Path,
     label = ", ".join(cfg.inputs) if len(cfg.inputs) < 4 else f"{cfg.inputs[0]} (+{len(cfg.inputs) - 1} more)"
     if schema is None:
         raise InputError(f"{label} holds no rows", "check the input")
+    preload = None
+    if cfg.executor == "local" and gather_mode(sources, cfg.gather, cfg.memory_mb) == "memory":
+        preload = G.Preload(sources, schema)  # the rows are read while the index is built and the schedule drawn
+    try:
+        return _ordered(cfg, schedule, keys, root, work, srcs, sources, schema, reader_rejects, label, preload, say, info)
+    finally:
+        if preload is not None:
+            preload.close()
+
+
+def _ordered(
+    cfg: OrderConfig,
+    schedule: Any,
+    keys: list[SortKey],
+    root: Path,
+    work: Path,
+    srcs: list[str],
+    sources: list[Source],
+    schema: Any,
+    reader_rejects: list[Any],
+    label: str,
+    preload: Any,
+    say: Any,
+    info: dict[str, Any],
+) -> dict[str, Any]:
+    from curate import __version__
+    from curate.io import input_hashes
+    from curate.order import gather as G
+    from curate.order.materialise import baseline as shuffle_baseline
+    from curate.order.materialise import paced
+
     index = build_index(sources, keys, cfg.id_field, cfg.seed, label)
     if index.n == 0:
-        raise InputError(f"{label} has no row with a usable sort key ({len(index.rejected)} null, NaN or infinite)", "check the key column, or pick another with --by")
+        raise InputError(
+            f"{label} has no row with a usable sort key ({len(index.rejected)} null, NaN or infinite)",
+            "check the key column, or pick another with --by",
+        )
     say(f"sorted {index.n:,} rows by {', '.join(k.column + (':desc' if k.descending else '') for k in keys)}")
     selected: dict[str, Any] = {}
     if cfg.band is not None:
@@ -232,7 +265,9 @@ def _order_into(cfg: OrderConfig, schedule: Any, keys: list[SortKey], tmp: Path,
 
         index, selected["band"] = select.band(index, sources, cfg.band)
         b = selected["band"]
-        say(f"--band {b['column']}: kept {b['kept']:,} rows in [{b['lo']:g}, {b['hi']:g}]; {b['below']:,} below, {b['above']:,} above, {b['null']:,} without a value")
+        say(
+            f"--band {b['column']}: kept {b['kept']:,} rows in [{b['lo']:g}, {b['hi']:g}]; {b['below']:,} below, {b['above']:,} above, {b['null']:,} without a value"
+        )
     if cfg.mix is not None and cfg.mix_by is not None:
         from curate.order import select
 
@@ -242,8 +277,16 @@ def _order_into(cfg: OrderConfig, schedule: Any, keys: list[SortKey], tmp: Path,
     if cfg.stages > budget.steps:
         raise UsageError(f"--stages {cfg.stages} is more than the {budget.steps} steps", "lower --stages or raise --steps")
     seeds = np.random.SeedSequence(cfg.seed).spawn(2)
-    plan = Plan(index.n, budget.samples, budget.steps, budget.batch_size, cfg.params, np.random.default_rng(seeds[0]),
-                schedule.pacing(budget.steps, cfg.params), cfg.exhausted)
+    plan = Plan(
+        index.n,
+        budget.samples,
+        budget.steps,
+        budget.batch_size,
+        cfg.params,
+        np.random.default_rng(seeds[0]),
+        schedule.pacing(budget.steps, cfg.params),
+        cfg.exhausted,
+    )
     drawn = (schedule.draw or paced)(plan)
     if "mix" in selected:
         from curate.order import select
@@ -267,7 +310,9 @@ def _order_into(cfg: OrderConfig, schedule: Any, keys: list[SortKey], tmp: Path,
     rps = cfg.rows_per_shard or (G.shard_rows_for_mb(cfg.shard_size_mb, bytes_per_row) if cfg.shard_size_mb else DEFAULT_ROWS_PER_SHARD)
     specs = [spec for seq in sequences for spec in G.plan_shards(seq, budget.steps, cfg.stages, rps)]
 
-    rank_of = {"curriculum": drawn.ranks, "baseline": base_ranks}
+    rank_of: dict[str, np.ndarray] = {"curriculum": drawn.ranks}
+    if base_ranks is not None:
+        rank_of["baseline"] = base_ranks
     records: dict[str, list[dict[str, Any]]] = {seq.name: [] for seq in sequences}
 
     def on_shard(spec: G.ShardSpec, rec: dict[str, Any]) -> None:
@@ -276,25 +321,41 @@ def _order_into(cfg: OrderConfig, schedule: Any, keys: list[SortKey], tmp: Path,
         records[spec.seq.name].append(rec)
         say(f"wrote {rec['path']} ({rec['rows']:,} rows)")
 
-    if cfg.executor == "ray":
-        from curate.order.gather_ray import gather_ray
+    picture = None
+    if cfg.plot and index.primary is not None:
+        from concurrent.futures import ThreadPoolExecutor
 
-        info["gather"] = "ray"
-        say(f"gathering on Ray ({info['executor']['cluster_cpus']} CPUs)")
-        gather_ray(sources, schema, specs, root, G.bucket_rows_for(min(_memory_budget(cfg.memory_mb), 4 * BUCKET_MAX), bytes_per_row), on_shard)
-    else:
-        info["gather"] = gather_local(sources, schema, specs, root, work, on_shard, cfg.gather, cfg.memory_mb, say)
+        from curate.order.plot import plot_curriculum
+
+        # Drawn on a thread of its own while the shards are gathered (mostly Arrow code, outside the GIL).
+        painter = ThreadPoolExecutor(1)
+        picture = painter.submit(
+            plot_curriculum,
+            root / "curriculum.png",
+            index.primary[drawn.ranks],
+            index.primary,
+            drawn.fraction,
+            budget.batch_size,
+            cfg.stages,
+            f"curate order: {cfg.schedule} schedule, {budget.samples:,} rows in {budget.steps:,} steps of {budget.batch_size:,}",
+            keys[0].column,
+            index.primary[base_ranks] if base_ranks is not None else None,
+        )
+        painter.shutdown(wait=False)
+    try:
+        _gather(cfg, sources, schema, specs, root, work, on_shard, bytes_per_row, preload, say, info)
+    except BaseException:
+        if picture is not None and not picture.cancel():
+            from concurrent.futures import wait
+
+            wait([picture])  # never leave the thread drawing into a folder about to be removed
+        raise
 
     say("shards written")
     rejects = _write_rejects(root, reader_rejects, index, sources, schema)
-    if cfg.plot and index.primary is not None:
-        from curate.order.plot import plot_curriculum
-
-        plot_curriculum(root / "curriculum.png", index.primary[drawn.ranks], index.primary, drawn.fraction, budget.batch_size, cfg.stages,
-                        f"curate order: {cfg.schedule} schedule, {budget.samples:,} rows in {budget.steps:,} steps of {budget.batch_size:,}",
-                        keys[0].column, index.primary[base_ranks] if base_ranks is not None else None)
-
-    say("picture drawn")
+    if picture is not None:
+        picture.result()  # re-raises what drawing raised
+        say("picture drawn")
     import polars
     import pyarrow
 
@@ -314,8 +375,14 @@ def _order_into(cfg: OrderConfig, schedule: Any, keys: list[SortKey], tmp: Path,
         "config": config,
         "schedule": {"name": schedule.name, "formula": schedule.formula},
         "tie_break": f"polars hash of '{cfg.id_field}' (or the row number when absent) with seed {cfg.seed}",
-        "rows": {"input": index.total_rows + len(reader_rejects), "ordered": index.n, "quarantined": rejects, "read": budget.samples,
-                 "distinct_read": int(np.count_nonzero(np.bincount(drawn.ranks, minlength=index.n))), **selected},
+        "rows": {
+            "input": index.total_rows + len(reader_rejects),
+            "ordered": index.n,
+            "quarantined": rejects,
+            "read": budget.samples,
+            "distinct_read": int(np.count_nonzero(np.bincount(drawn.ranks, minlength=index.n))),
+            **selected,
+        },
         "columns_added": [f.name for f in G.ADDED] + ([G.TOKENS.name] if tokens is not None else []),
         "files": [p for p in ("curriculum.png", "rejects.jsonl") if (root / p).exists()],
         "sets": {name: {"rows": sum(r["rows"] for r in recs), "shards": recs} for name, recs in records.items()},
@@ -324,28 +391,75 @@ def _order_into(cfg: OrderConfig, schedule: Any, keys: list[SortKey], tmp: Path,
     return manifest
 
 
+def _gather(
+    cfg: OrderConfig,
+    sources: list[Source],
+    schema: Any,
+    specs: list[Any],
+    root: Path,
+    work: Path,
+    on_shard: Any,
+    bytes_per_row: float,
+    preload: Any,
+    say: Any,
+    info: dict[str, Any],
+) -> None:
+    from curate.order import gather as G
+
+    if cfg.executor == "ray":
+        from curate.order.gather_ray import gather_ray
+
+        info["gather"] = "ray"
+        say(f"gathering on Ray ({info['executor']['cluster_cpus']} CPUs)")
+        gather_ray(sources, schema, specs, root, G.bucket_rows_for(min(_memory_budget(cfg.memory_mb), 4 * BUCKET_MAX), bytes_per_row), on_shard)
+    else:
+        info["gather"] = gather_local(sources, schema, specs, root, work, on_shard, cfg.gather, cfg.memory_mb, say, preload)
+
+
 def describe_shard(spec: Any, rec: dict[str, Any], batch_size: int, key: str, values: np.ndarray | None) -> None:
     """A shard's manifest entry: its stage, steps, positions and the first sort key's min/mean/max."""
-    rec.update(stage=spec.stage, steps=[spec.start // batch_size, max(spec.start, spec.stop - 1) // batch_size], positions=[spec.start, spec.stop - 1])
+    rec.update(
+        stage=spec.stage, steps=[spec.start // batch_size, max(spec.start, spec.stop - 1) // batch_size], positions=[spec.start, spec.stop - 1]
+    )
     if values is not None and len(values):
         rec[key] = {"min": float(values.min()), "mean": float(values.mean()), "max": float(values.max())}
 
 
-def gather_local(sources: list[Source], schema: Any, specs: list[Any], root: Path, work: Path, on_shard: Any, gather: str = "auto",
-                 memory_mb: float | None = None, say: Any = None) -> str:
-    """Write `specs` from `sources` in this process, in memory or through spill buckets (see curate.order.gather); returns which."""
+def gather_mode(sources: list[Source], gather: str = "auto", memory_mb: float | None = None) -> str:
+    """memory or spill: what `--gather` asks for; for auto, memory when the input fits the budget."""
+    if gather != "auto":
+        return gather
+    total_bytes = sum(s.bytes_uncompressed for s in sources)
+    return "memory" if total_bytes * MEMORY_FACTOR <= _memory_budget(memory_mb) else "spill"
+
+
+def gather_local(
+    sources: list[Source],
+    schema: Any,
+    specs: list[Any],
+    root: Path,
+    work: Path,
+    on_shard: Any,
+    gather: str = "auto",
+    memory_mb: float | None = None,
+    say: Any = None,
+    preload: Any = None,
+) -> str:
+    """Write `specs` from `sources` in this process, in memory or through spill buckets (see curate.order.gather); returns which.
+
+    `preload`: a `gather.Preload` of `sources` started earlier (memory mode only), so the read overlaps other work.
+    """
     from curate.order import gather as G
 
+    mode = gather_mode(sources, gather, memory_mb)
+    if mode == "memory":
+        G.gather_in_memory(sources, schema, specs, root, on_shard, preload=preload)
+        return "memory"
     total_bytes = sum(s.bytes_uncompressed for s in sources)
     bytes_per_row = total_bytes / max(1, sum(s.rows for s in sources))
-    budget_bytes = _memory_budget(memory_mb)
-    fits = total_bytes * 2.5 <= budget_bytes
-    if gather == "memory" or (gather == "auto" and fits and total_bytes <= IN_MEMORY_MAX):
-        G.gather_in_memory(sources, schema, specs, root, on_shard)
-        return "memory"
-    if say:
-        say(f"input is {total_bytes / 2**20:,.0f} MiB uncompressed: gathering through spill buckets")
-    G.gather_spill(sources, schema, specs, root, work, G.bucket_rows_for(min(budget_bytes, 4 * BUCKET_MAX), bytes_per_row), on_shard)
+    if say and gather == "auto":
+        say(f"input is {total_bytes / 2**20:,.0f} MiB uncompressed, more than the memory budget allows: gathering through spill buckets")
+    G.gather_spill(sources, schema, specs, root, work, G.bucket_rows_for(min(_memory_budget(memory_mb), 4 * BUCKET_MAX), bytes_per_row), on_shard)
     return "spill"
 
 
@@ -354,6 +468,14 @@ def _memory_budget(memory_mb: float | None) -> int:
 
 
 def _default_memory() -> int:
+    """Half the memory available now: MemAvailable (free memory plus what the page cache can give back) where Linux tells it."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024 // 2
+    except OSError:
+        pass
     try:
         avail = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     except (ValueError, OSError, AttributeError):  # pragma: no cover
@@ -368,7 +490,9 @@ def _parquet_sources(srcs: list[str], work: Path, id_field: str | None) -> tuple
     from curate.io import read_batches
     from curate.io.readers import ReadOptions, _kind
 
-    files, rejects, pending = [], [], []
+    files: list[str] = []
+    rejects: list[Any] = []
+    pending: list[Any] = []
 
     def flush_pending() -> None:
         if not pending:

@@ -60,7 +60,7 @@ class OrderOptions(StageOptions):
     id_field: str = "id"
     """Row id column; its hash with --seed breaks ties."""
     memory_mb: float | None = Field(None, ge=0.001)
-    """Memory budget for gathering rows (default: half the free memory); larger inputs spill to disk."""
+    """Memory budget for gathering rows (default: half the available memory). An input needing more (2.5× its uncompressed size) is gathered through spill files on disk, in bounded memory."""
     gather: str = "auto"
     """How rows are gathered into shards: auto, memory (read the input once, whole) or spill (bucketed, bounded memory)."""
     executor: str | None = None

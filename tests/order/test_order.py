@@ -177,6 +177,24 @@ def test_spill_gather_writes_the_same_bytes_as_in_memory(data, tmp_path):
     assert len(manifests) == 1 and b'"gather"' not in manifests.pop()
 
 
+def test_in_memory_gather_across_files_and_row_groups_writes_the_same_bytes_as_spill(data, tmp_path):
+    """Rows taken from many record batches of several files, read in parallel, land where the spill gather puts them."""
+    table = pq.read_table(data)
+    half = table.num_rows // 2
+    pq.write_table(table.slice(0, half), tmp_path / "a.parquet", row_group_size=37)
+    pq.write_table(table.slice(half), tmp_path / "b.parquet", row_group_size=53)
+    assert pq.ParquetFile(tmp_path / "a.parquet").metadata.num_row_groups > 4
+    inputs = [str(tmp_path / "a.parquet"), str(tmp_path / "b.parquet")]
+    cfg = dict(schedule="cyclical", num_samples=900, batch_size=30, rows_per_shard=110, stages=3, seed=5)
+    how: list[dict] = [{}, {}]
+    order(OrderConfig(inputs, str(tmp_path / "mem"), gather="memory", **cfg), run_info=how[0])
+    order(OrderConfig(inputs, str(tmp_path / "spill"), gather="spill", **cfg), run_info=how[1])
+    assert [h["gather"] for h in how] == ["memory", "spill"]
+    assert _bytes(tmp_path / "mem") == _bytes(tmp_path / "spill")
+    rows = pl.read_parquet(shard_files(tmp_path / "mem"))
+    assert rows.height == 900 and set(rows["id"]) <= set(table.column("id").to_pylist())
+
+
 def test_a_crash_mid_write_leaves_no_shard_set(data, tmp_path, monkeypatch):
     out = tmp_path / "out"
     real = G._write
