@@ -15,6 +15,7 @@ SCORE_SUMMARY = "score-summary.json"
 SYNTH_SUMMARY = "synth-summary.json"
 MANIFEST = "manifest.json"
 COMPARE = "compare/compare.json"  # what `curate compare ... -o DIR/compare` writes
+TRIAL_COMPARE = "trial/compare/compare.json"  # what a pipeline's `trial:` stage writes
 
 
 @dataclass
@@ -76,15 +77,17 @@ def find_scored(root: Path, scored: list[str] | None = None) -> list[str]:
 
 
 def find_compare(root: Path, compare: str | None = None) -> Path | None:
-    """`--compare` (a compare.json or the folder holding it) if given, else DIR/compare/compare.json."""
+    """`--compare` (a compare.json or the folder holding it) if given, else DIR/compare/compare.json, else DIR/trial/compare/compare.json."""
     if compare:
         p = Path(compare)
         file = p / "compare.json" if p.is_dir() else p
         if not file.is_file():
             raise InputError(f"--compare '{compare}' is not a compare.json nor a folder holding one", "pass the folder `curate compare -o` wrote")
         return file
-    file = root / COMPARE
-    return file if file.is_file() else None
+    for name in (COMPARE, TRIAL_COMPARE):
+        if (root / name).is_file():
+            return root / name
+    return None
 
 
 def load_run(folder: str | Path, scored: list[str] | None = None, compare: str | None = None) -> RunData:

@@ -53,6 +53,7 @@ class ReportStage:
             "ordered/manifest.json",
             "feedback/manifest.json",
             "compare/compare.json",
+            "trial/compare/compare.json",
         ]
         return Placement(
             {"folder": str(slot.run_dir)}, str(slot.run_dir / "report.html"), None, passes_rows=False, inputs=[str(slot.run_dir / n) for n in names]

@@ -19,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = Path(__file__).with_name("golden_fake.json")
 PIPELINES = sorted((ROOT / "pipelines").glob("*.yaml"))
-VOLATILE = {"curate_version", "libraries", "inputs", "sha256", "path", "bytes", "manifest_sha256"}
+VOLATILE = {"curate_version", "libraries", "inputs", "sha256", "path", "folder", "bytes", "manifest_sha256"}
 
 
 def small_input(dest: Path, n: int = 20) -> Path:

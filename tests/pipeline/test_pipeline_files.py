@@ -108,15 +108,16 @@ def test_demo_pipeline_on_the_real_bundled_model(vllm_engine, runner, tmp_path):
     sets += [
         "stages.0.score.k=2",
         "stages.0.score.max_tokens=48",
-        "stages.1.synthesize.max_seeds=1",
-        "stages.1.synthesize.k=2",
-        "stages.1.synthesize.solve_max_tokens=64",
-        "stages.1.synthesize.seed_max_pass_rate=1.0",
         "stages.2.synthesize.max_seeds=1",
         "stages.2.synthesize.k=2",
         "stages.2.synthesize.solve_max_tokens=64",
-        "stages.3.score.k=2",
-        "stages.3.score.max_tokens=48",
+        "stages.2.synthesize.seed_max_pass_rate=1.0",
+        "stages.3.synthesize.max_seeds=1",
+        "stages.3.synthesize.k=2",
+        "stages.3.synthesize.solve_max_tokens=64",
+        "stages.4.score.k=2",
+        "stages.4.score.max_tokens=48",
+        "stages.6.trial.seeds=1",
     ]
     res = runner.invoke(app, ["run", str(ROOT / "pipelines" / "demo.yaml"), *sum((["--set", s] for s in sets), [])])
     assert res.exit_code == 0, res.output
@@ -133,6 +134,13 @@ def test_demo_pipeline_on_the_real_bundled_model(vllm_engine, runner, tmp_path):
     manifest = json.loads((out / "ordered" / "manifest.json").read_text())
     shard_rows = sum(s["rows"] for s in manifest["sets"]["curriculum"]["shards"])
     assert shard_rows == len(scored)
+    model = json.loads((out / "model" / "model.json").read_text())
+    fit = json.loads((out / "stages" / "02-fit.summary.json").read_text())
+    first = pl.read_parquet(out / "stages" / "01-score.parquet")
+    assert model["label"] == "score_pass_rate" and fit["rows_labelled"] == first["score_pass_rate"].is_not_null().sum() > 0
+    compare = json.loads((out / "trial" / "compare" / "compare.json").read_text())
+    assert set(compare["arms"]) == {"root", "baseline"} and "root" in compare["vs_baseline"]
+    assert "root" in (out / "report.html").read_text()
 
 
 def test_shell_pipe_score_synthesize_order(tmp_path):
