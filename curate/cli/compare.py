@@ -19,11 +19,9 @@ def compare_cmd(
     metric: Annotated[Optional[str], flag(O, "metric", "--metric", "-m")] = None,
     higher_is_better: Annotated[bool, flag(O, "higher_is_better")] = False,
     target: Annotated[Optional[float], flag(O, "target")] = None,
-    resamples: Annotated[int, flag(O, "resamples")] = 9999,
     no_plot: Annotated[bool, flag(O, "no_plot")] = False,
-    seed: Annotated[int, flag(O, "seed")] = 0,
 ) -> None:
-    """Compare training runs of several arms (several seeds each) with a baseline: final metric, area under the curve and steps to a target, with bootstrap 95 % CIs and a verdict.
+    """Compare training runs of several arms (several seeds each) with a baseline: final metric, area under the curve and steps to a target, with Student-t 95 % CIs across seeds and a verdict.
 
     Reads HF trainer_state.json (a run folder), CSV/JSONL logs (W&B and TensorBoard exports) and `curate trial` folders; writes compare.json and compare.png (docs/evidence.md).
 

@@ -67,18 +67,36 @@ def _print(data: dict) -> None:
         f"[bold]fit[/]: {data['rows_labelled']:,} labelled rows ({data['rows_unlabelled']:,} unlabelled, {data['quarantined']:,} quarantined), "
         f"{data['kind']} by {data['learner']} (strength {data['strength']:g}) in {data['seconds']:.1f}s"
     )
+    ci = lambda lo, hi, note: "95% CI not computable" if note else f"95% CI {fmt(lo)} … {fmt(hi)}"  # noqa: E731
+    folds = cv.get("folds", [])
     info(
-        f"  cross-validated Spearman {fmt(pooled.get('spearman'))} (95% CI {fmt(lo)} … {fmt(hi)}); per fold: "
-        + ", ".join(fmt(f.get("spearman")) for f in cv.get("folds", []))
+        f"  cross-validated Spearman {fmt(pooled.get('spearman'))} ({ci(lo, hi, pooled.get('spearman_ci95_note'))}); per fold: "
+        + ", ".join(fmt(f.get("spearman")) for f in folds)
     )
+    for key in ("spearman_note", "spearman_ci95_note"):
+        if pooled.get(key):
+            info(f"    {'pooled Spearman' if key == 'spearman_note' else '95% CI'} {escape(pooled[key])}")
+    for note, where in _group(folds, "spearman_note").items():
+        info(f"    — in fold{'s' if len(where) > 1 else ''} {', '.join(map(str, where))}: {escape(note)}")
     if "auc" in pooled:
         alo, ahi = pooled.get("auc_ci95") or (None, None)
-        info(f"  AUC {fmt(pooled.get('auc'))} (95% CI {fmt(alo)} … {fmt(ahi)})")
+        info(f"  AUC {fmt(pooled.get('auc'))} ({ci(alo, ahi, pooled.get('auc_ci95_note'))})")
+        if pooled.get("auc_ci95_note"):
+            info(f"    95% CI {escape(pooled['auc_ci95_note'])}")
     for imp in data.get("importances", [])[:10]:
         info(f"  {imp['weight']:+.4f}  {escape(imp['feature'])}")
     info(f"model: {escape(data['model_dir'])}")
     if data.get("suggest"):
         info(f"rows to label next: {escape(data['suggest']['path'])} ({data['suggest']['rows']} rows)")
+
+
+def _group(folds: list[dict], key: str) -> dict[str, list[int]]:
+    """The folds that carry a note under `key`, grouped by the note (in fold order)."""
+    out: dict[str, list[int]] = {}
+    for f in folds:
+        if f.get(key):
+            out.setdefault(f[key], []).append(f["fold"])
+    return out
 
 
 def register(app: typer.Typer) -> None:

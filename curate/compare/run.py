@@ -7,7 +7,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import Any
 
 import numpy as np
 
@@ -23,12 +23,6 @@ DEFAULT_BASELINE = "baseline"
 DEFAULT_METRIC = "eval_loss"
 _HIGHER_NAMES = re.compile(r"acc|accuracy|f1|bleu|rouge|exact_match|pass@|pass_rate|auroc|precision|recall|score", re.I)
 _LOWER_NAMES = re.compile(r"loss|perplexity|ppl|error|nll|wer|cer", re.I)
-
-
-class _Bootstrap(TypedDict):
-    seed: int
-    n_resamples: int
-    level: float
 
 
 @dataclass(frozen=True)
@@ -63,8 +57,6 @@ def compare(
     metric: str = DEFAULT_METRIC,
     lower_is_better: bool = True,
     target: float | None = None,
-    seed: int = 0,
-    n_resamples: int = stats.N_RESAMPLES,
     confidence: float = stats.CONFIDENCE,
     plot: bool = True,
 ) -> CompareResult:
@@ -85,12 +77,9 @@ def compare(
         raise UsageError(f"--target {target} is not a finite number", "pass the metric value to reach, e.g. --target 3.2")
     if not 0 < confidence < 1:
         raise UsageError(f"confidence level {confidence} is not between 0 and 1", "e.g. 0.95")
-    if n_resamples < 100:
-        raise UsageError(f"{n_resamples} bootstrap resamples are too few", "use at least 100 (default 9999)")
 
     series: dict[str, list[Series]] = {name: [_read(name, p, metric) for p in paths] for name, paths in arms.items()}
     window = stats.common_window(series)
-    kw = _Bootstrap(seed=seed, n_resamples=n_resamples, level=confidence)
     notes: list[str] = []
     if (n := _direction_note(metric, lower_is_better)) is not None:
         notes.append(n)
@@ -126,9 +115,9 @@ def compare(
             ],
             "n_runs": len(runs),
             "final": float(np.mean(finals)),
-            "final_ci": _ci(stats.mean_ci(finals, **kw)),
+            "final_ci": _ci(stats.mean_ci(finals, level=confidence)),
             "auc": float(np.mean(aucs)),
-            "auc_ci": _ci(stats.mean_ci(aucs, **kw)),
+            "auc_ci": _ci(stats.mean_ci(aucs, level=confidence)),
             "steps_to_target": None,
         }
         if target is not None:
@@ -139,7 +128,7 @@ def compare(
                 "reached": len(got),
                 "of": len(runs),
                 "mean": float(np.mean(got)) if every else None,
-                "ci": _ci(stats.mean_ci(np.array(got), **kw)) if every else None,
+                "ci": _ci(stats.mean_ci(np.array(got), level=confidence)) if every else None,
             }
             if every:
                 per[name]["steps"] = np.array(got)
@@ -152,18 +141,29 @@ def compare(
         if name == baseline:
             continue
         mine = per[name]
-        d_final = stats.mean_difference(mine["final"], base["final"], **kw)
-        d_auc = stats.mean_difference(mine["auc"], base["auc"], **kw)
+        d_final = stats.mean_difference(mine["final"], base["final"], level=confidence)
+        d_auc = stats.mean_difference(mine["auc"], base["auc"], level=confidence)
         d_steps, steps_note, steps_means = None, None, None
         if target is not None:
             if "steps" in mine and "steps" in base:
-                d_steps = stats.relative_difference(mine["steps"], base["steps"], **kw)
-                steps_means = (float(np.mean(mine["steps"])), float(np.mean(base["steps"])))
+                d_steps = stats.relative_difference(mine["steps"], base["steps"], level=confidence)
                 if d_steps is None:
-                    steps_note = f"{baseline} is at the target from its first logged step"
+                    at_zero = " and ".join(n for n in (name, baseline) if np.any(per[n]["steps"] <= 0))
+                    steps_note = (
+                        f"{at_zero} {'is' if ' and ' not in at_zero else 'are'} at the target from step 0 (a ratio of steps needs steps above 0)"
+                    )
+                else:
+                    steps_means = (_gmean(mine["steps"]), _gmean(base["steps"]))
             else:
                 r_arm, r_base = out_arms[name]["steps_to_target"], out_arms[baseline]["steps_to_target"]
                 steps_note = f"{name} reached it in {r_arm['reached']} of {r_arm['of']} runs, {baseline} in {r_base['reached']} of {r_base['of']}"
+        for label, d, per_seed in (
+            ("final", d_final, "difference"),
+            ("mean over the window", d_auc, "difference"),
+            ("steps to target", d_steps, "ratio"),
+        ):
+            if d is not None and d.no_spread:
+                notes.append(_no_spread_note(name, baseline, label, per_seed, d))
         v = verdict(
             arm=name,
             baseline=baseline,
@@ -199,20 +199,20 @@ def compare(
         "baseline": baseline,
         "target": target,
         "window": {"start": window.start, "end": window.end, "grid_points": int(len(window.grid))},
-        "bootstrap": {
-            "library": "scipy.stats.bootstrap",
-            "method": "percentile",
+        "confidence_intervals": {
+            "method": "student-t",
+            "library": "scipy.stats.ttest_1samp (an arm's mean; paired differences), scipy.stats.ttest_ind equal_var=False (unpaired: Welch)",
             "confidence_level": confidence,
-            "n_resamples": n_resamples,
-            "seed": seed,
         },
         "definitions": {
             "window": "steps from the latest first step to the earliest last step over all runs (the range every run covers)",
             "final": "the value at the window's end, linearly interpolated between logged steps; mean over an arm's runs",
             "auc": "area under the linearly interpolated curve over the window divided by its width (the curve's mean, metric's scale)",
             "steps_to_target": "first step at which a run's curve reaches the target (interpolated), over its own steps",
-            "differences": "arm − baseline on the metric's scale; steps_to_target_change = mean(arm) / mean(baseline) − 1",
-            "pairing": "paired by seed index when both arms have the same number of runs; unpaired bootstrap otherwise; no CI with one run",
+            "differences": "arm − baseline on the metric's scale; steps_to_target_change = gmean(arm) / gmean(baseline) − 1 (geometric means)",
+            "confidence_intervals": "Student-t across seeds: of an arm's mean; of the per-seed differences when paired; Welch's when unpaired; "
+            "for steps_to_target_change, on log steps and back-transformed with exp(·) − 1",
+            "pairing": "paired by seed index when both arms have the same number of runs; unpaired (Welch) otherwise; no CI with one run",
         },
         "arms": out_arms,
         "vs_baseline": vs,
@@ -240,6 +240,17 @@ def _read(arm: str, path: str, metric: str) -> Series:
         return read_series(path, metric)
     except InputError as exc:  # the same error, saying which arm the run belongs to
         raise InputError(f"arm {arm}: {exc.what}", exc.fix) from None
+
+
+def _gmean(x: np.ndarray) -> float:
+    from scipy.stats import gmean
+
+    return float(gmean(x))
+
+
+def _no_spread_note(arm: str, baseline: str, label: str, per_seed: str, d: stats.Difference) -> str:
+    what = f"every seed's {per_seed}" if d.pairing == "paired" else "every run of each arm"
+    return f"{arm} vs {baseline}, {label}: {what} is the same, so its CI is that one value ({d.estimate:+.6g}): the seeds did not vary it"
 
 
 def _span(values: list[float]) -> str:

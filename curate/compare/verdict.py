@@ -1,9 +1,10 @@
 """Plain-words verdicts on arm − baseline differences.
 
-A difference is *detected* when its 95 % CI excludes 0; its direction is then "better" or "worse"
-by the metric's direction (fewer steps to target is always better). A CI that contains 0 is "no
-difference detectable" with the seeds there were; without a CI (one run in an arm) nothing is
-claimed — the single-pair difference is shown and called what it is.
+A difference is *detected* when its 95 % CI (Student-t across seeds, curate.compare.stats)
+excludes 0; its direction is then "better" or "worse" by the metric's direction (fewer steps to
+target is always better). A CI that contains 0 is "no difference detectable" with the seeds there
+were; without a CI (one run in an arm) nothing is claimed — the single-pair difference is shown
+and called what it is.
 """
 
 from __future__ import annotations
@@ -69,7 +70,7 @@ def _seeds(n_arm: int, n_base: int, arm: str, baseline: str) -> str:
 
 
 def _pairing(how: str) -> str:
-    return {"paired": "paired by seed index", "unpaired": "unpaired bootstrap", "none": "no CI"}[how]
+    return {"paired": "paired by seed index", "unpaired": "unpaired, Welch's t", "none": "no CI"}[how]
 
 
 def _value(label: str, d: Difference, f: str, compact: bool) -> str:
@@ -86,7 +87,7 @@ def _value(label: str, d: Difference, f: str, compact: bool) -> str:
 
 
 def _steps(target: float, d: Difference, f: str, means: tuple[float, float], compact: bool) -> str:
-    ms = f"{num(means[0])} vs {num(means[1])} steps"
+    ms = f"geometric means {num(means[0])} vs {num(means[1])} steps"
     if f in (BETTER, WORSE):
         assert d.ci is not None  # finding() says better or worse only with a CI
         lo, hi = sorted((abs(d.ci[0]), abs(d.ci[1])))

@@ -12,6 +12,11 @@ Metrics (scipy / scikit-learn):
   (a held-out fold whose labels run high leaves a training mean that runs low: without the
   centring that shift alone makes pure noise look anti-correlated), with a percentile bootstrap
   95 % CI over rows (`scipy.stats.bootstrap`, paired, seeded).
+
+Undefined figures are null with a note saying why (`spearman_note` on a fold; `spearman_ci95_note`,
+`auc_ci95_note` on the pooled figures): Spearman needs three rows and more than one label and one
+prediction value; the bootstrap CI needs every resample's statistic to exist, which fails when
+some resamples draw a single label value (a label that is nearly constant over the rows).
 """
 
 from __future__ import annotations
@@ -44,10 +49,21 @@ class CVResult:
         return {"learner": self.learner, "strength": self.strength, "folds": self.folds, "pooled": self.pooled, "candidates": self.candidates}
 
 
+def no_rank_correlation(pred: np.ndarray, label: np.ndarray) -> str | None:
+    """Why Spearman of (prediction, label) is undefined, or None when it is defined."""
+    if len(pred) < 3:
+        return f"{len(pred)} rows (a rank correlation needs 3)"
+    if np.ptp(label) == 0:
+        return f"every label is {label[0]:g}"
+    if np.ptp(pred) == 0:
+        return "every prediction is the same"
+    return None
+
+
 def spearman(a: np.ndarray, b: np.ndarray) -> float:
     from scipy.stats import spearmanr
 
-    if len(a) < 3 or np.ptp(a) == 0 or np.ptp(b) == 0:
+    if no_rank_correlation(a, b) is not None:
         return float("nan")
     return float(spearmanr(a, b).statistic)
 
@@ -60,13 +76,28 @@ def auc(score: np.ndarray, y: np.ndarray) -> float:
     return float(roc_auc_score(y, score))
 
 
-def bootstrap_ci(stat: Any, a: np.ndarray, b: np.ndarray, seed: int, n_resamples: int = BOOTSTRAP_RESAMPLES) -> tuple[float | None, float | None]:
-    """Percentile bootstrap 95 % CI of `stat(a, b)` over paired rows (scipy.stats.bootstrap)."""
-    from scipy.stats import bootstrap
+@dataclass(frozen=True)
+class BootstrapCI:
+    low: float | None
+    high: float | None
+    note: str | None = None  # why there is no CI
+
+
+def bootstrap_ci(stat: Any, a: np.ndarray, b: np.ndarray, seed: int, undefined: str, n_resamples: int = BOOTSTRAP_RESAMPLES) -> BootstrapCI:
+    """Percentile bootstrap 95 % CI of `stat(a, b)` over paired rows (scipy.stats.bootstrap).
+
+    No CI when a resample's statistic is undefined (NaN: `undefined` says when that happens): the
+    percentile of a distribution with holes is not a CI. scipy's DegenerateDataWarning for that case
+    becomes the note.
+    """
+    import warnings
+
+    from scipy.stats import DegenerateDataWarning, bootstrap
 
     if len(a) < 4:
-        return None, None
-    with np.errstate(invalid="ignore", divide="ignore"):
+        return BootstrapCI(None, None, f"{len(a)} rows (a bootstrap CI needs 4)")
+    with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", DegenerateDataWarning)  # reported below, from the resamples themselves
         res = bootstrap(
             (a, b),
             stat,
@@ -77,7 +108,10 @@ def bootstrap_ci(stat: Any, a: np.ndarray, b: np.ndarray, seed: int, n_resamples
             method="percentile",
             rng=np.random.default_rng(seed),
         )
-    return finite_or_none(res.confidence_interval.low), finite_or_none(res.confidence_interval.high)
+    holes = int(np.count_nonzero(~np.isfinite(res.bootstrap_distribution)))
+    if holes:
+        return BootstrapCI(None, None, f"not computable: {holes:,} of {n_resamples:,} bootstrap resamples {undefined}")
+    return BootstrapCI(finite_or_none(res.confidence_interval.low), finite_or_none(res.confidence_interval.high))
 
 
 def make_splits(y: np.ndarray, kind: str, folds: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -127,6 +161,8 @@ def cross_validate(
     for i, (tr, te) in enumerate(splits):
         fold_of[te] = i
         row: dict[str, Any] = {"fold": i, "train": len(tr), "test": len(te), "spearman": finite_or_none(spearman(best_oof[te], y[te]))}
+        if (why := no_rank_correlation(best_oof[te], y[te])) is not None:
+            row["spearman_note"] = f"no rank correlation: {why} among the held-out rows"
         if kind == "binary":
             row["auc"] = finite_or_none(auc(best_oof[te], y[te]))
         fold_rows.append(row)
@@ -135,12 +171,18 @@ def cross_validate(
         sel = fold_of == i
         centred[sel] -= centred[sel].mean()
     rho = spearman(centred, y)
-    lo, hi = bootstrap_ci(spearman, centred, y, seed)
-    pooled: dict[str, Any] = {"spearman": finite_or_none(rho), "spearman_ci95": [lo, hi], "rows": len(y)}
+    ci = bootstrap_ci(spearman, centred, y, seed, "drew a single label value (or a single prediction), which has no rank correlation")
+    pooled: dict[str, Any] = {"spearman": finite_or_none(rho), "spearman_ci95": [ci.low, ci.high], "rows": len(y)}
+    if (why := no_rank_correlation(centred, y)) is not None:
+        pooled["spearman_note"] = f"no rank correlation: {why}"
+    elif ci.note is not None:
+        pooled["spearman_ci95_note"] = ci.note
     if kind == "binary":
         a = auc(best_oof, y)
-        alo, ahi = bootstrap_ci(auc, best_oof, y, seed)
-        pooled.update(auc=finite_or_none(a), auc_ci95=[alo, ahi])
+        aci = bootstrap_ci(auc, best_oof, y, seed, "drew a single class, which has no AUC")
+        pooled.update(auc=finite_or_none(a), auc_ci95=[aci.low, aci.high])
+        if aci.note is not None:
+            pooled["auc_ci95_note"] = aci.note
     else:
         pooled["rmse"] = finite_or_none(float(np.sqrt(np.mean((best_oof - y) ** 2))))
     return CVResult(learner, strength, fold_rows, pooled, candidates, best_oof, fold_of, splits)

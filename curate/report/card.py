@@ -152,7 +152,7 @@ def _compare_lines(run: RunData) -> list[str]:
     better = "lower" if data.get("lower_is_better", True) else "higher"
     lines = [
         f"Measured with `curate compare` on `{data.get('metric', '?')}` ({better} is better), against the "
-        f"`{data.get('baseline', 'baseline')}` arm (95 % bootstrap CIs across seeds):",
+        f"`{data.get('baseline', 'baseline')}` arm (95 % Student-t CIs across seeds):",
         "",
     ]
     lines += [f"- **{name}**: {v.get('verdict')}" for name, v in vs.items() if isinstance(v, dict) and v.get("verdict")] or ["- no arm compared"]

@@ -48,6 +48,11 @@ def _fmt(v: Any) -> str:
     return "—" if v is None else f"{v:.3f}"
 
 
+def _ci(lo: Any, hi: Any, note: str | None) -> str:
+    """ "95% CI lo … hi", or the note saying why there is none."""
+    return f"95% CI {escape(note)}" if note else f"95% CI {_fmt(lo)} … {_fmt(hi)}"
+
+
 def render(root: Path, score_summary: dict[str, Any] | None, table: Any, missing: Any) -> str:
     """HTML for the section ("" when the run has neither a model nor a calibration); `table` and `missing` are the page's helpers."""
     from curate.report import charts
@@ -76,11 +81,11 @@ def render(root: Path, score_summary: dict[str, Any] | None, table: Any, missing
         )
         line = (
             f"{escape(meta['learner'])} (strength {meta['strength']:g}) on {meta['training']['rows']:,} labelled rows, {meta.get('folds')}-fold CV: "
-            f"<b>Spearman {_fmt(pooled.get('spearman'))}</b> (95% CI {_fmt(lo)} … {_fmt(hi)})"
+            f"<b>Spearman {_fmt(pooled.get('spearman'))}</b> ({_ci(lo, hi, pooled.get('spearman_ci95_note'))})"
         )
         if "auc" in pooled:
             alo, ahi = pooled.get("auc_ci95") or (None, None)
-            line += f", AUC {_fmt(pooled['auc'])} (95% CI {_fmt(alo)} … {_fmt(ahi)})"
+            line += f", AUC {_fmt(pooled['auc'])} ({_ci(alo, ahi, pooled.get('auc_ci95_note'))})"
         out.append(f"<p>{line}</p>")
         out.append(
             table(
@@ -92,6 +97,11 @@ def render(root: Path, score_summary: dict[str, Any] | None, table: Any, missing
                 {1, 2, 3, 4},
             )
         )
+        notes = [f"fold {f['fold']}: {f['spearman_note']}" for f in cv.get("folds", []) if f.get("spearman_note")]
+        if pooled.get("spearman_note"):
+            notes.insert(0, f"pooled: {pooled['spearman_note']}")
+        if notes:
+            out.append(f'<p class="note">Spearman — {escape("; ".join(notes))}.</p>')
         out.append('<div class="row">')
         cvp = d / "cv.parquet"
         agreement = None

@@ -486,7 +486,7 @@ def _compare(run: RunData) -> str:
             if _number(window.get("start")) and _number(window.get("end"))
             else ""
         )
-        + "95 % CIs: bootstrap across seeds (paired by seed where the arms have equal seed counts); "
+        + "95 % CIs: Student-t across seeds (paired by seed where the arms have equal seed counts, Welch otherwise); "
         "a difference counts only when its CI excludes 0.</p>"
     ]
     vs = data["vs_baseline"] if isinstance(data.get("vs_baseline"), dict) else {}

@@ -28,12 +28,8 @@ class CompareOptions(StageOptions):
     """The metric is better when higher (accuracies); by default lower is better (losses)."""
     target: float | None = None
     """Also report the steps each run needs to reach this value of the metric, and compare them."""
-    resamples: int = Field(9999, ge=100)
-    """Bootstrap resamples per confidence interval."""
     no_plot: bool = False
     """Do not draw compare.png."""
-    seed: int = 0
-    """Bootstrap seed: the same logs and seed give identical output."""
 
     @field_validator("arms")
     @classmethod
@@ -104,8 +100,6 @@ class CompareStage:
             metric=o.metric or trial_metric or DEFAULT_METRIC,
             lower_is_better=not o.higher_is_better,
             target=o.target,
-            seed=o.seed,
-            n_resamples=o.resamples,
             plot=not o.no_plot,
         )
         d = res.data

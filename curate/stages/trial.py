@@ -20,7 +20,7 @@ class TrialOptions(StageOptions):
     output: str
     """Trial folder: trial.json, runs/<arm>/seed-<n>/ (trainer_state.json, row_losses.jsonl), sweep/, data/, compare/."""
     seeds: int = Field(2, ge=1)
-    """Runs per arm, seeds 0…N-1 (the seed sets the model's initialisation; runs pair across arms by seed)."""
+    """Runs per arm, seeds 0…N-1 (the seed sets the model's initialisation; runs pair across arms by seed). A 95 % CI from 2 seeds is ±12.7 standard errors, from 3 ±4.3: use 3–5 for a verdict."""
     controls: list[str] = Field(default_factory=list)
     """More arms ordered from the same rows with other schedules, e.g. anti,random (see `curate schedules`)."""
     lr: float = Field(1e-3, gt=0)

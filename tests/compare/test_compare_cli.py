@@ -60,7 +60,6 @@ def test_higher_is_better_and_metric_flags(runner, tmp_path):
         ([], 2, "nothing to compare"),
         (["--arm", "baseline"], 2, "is not NAME=PATH"),
         (["--arm", "root=x"], 2, "no arm named 'baseline'"),
-        (["--resamples", "5", "--arm", "a=x"], 2, "--resamples"),
         (["--arm", "baseline=nope", "--arm", "root=nope2"], 3, "arm baseline: run log 'nope' does not exist"),
     ],
 )

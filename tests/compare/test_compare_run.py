@@ -79,7 +79,19 @@ def test_steps_to_target_known_answer(tmp_path):
     v = res.data["vs_baseline"]["root"]
     assert v["steps_to_target_change"] == pytest.approx(361.111 / 450 - 1, rel=1e-5)
     assert v["steps_to_target_change_ci"] == pytest.approx([361.111 / 450 - 1] * 2, rel=1e-5)  # no seed noise
-    assert "reaches 3.2 in 20 % fewer steps (361 vs 450 steps), 95 % CI [20 %, 20 %]" in v["verdict"]
+    assert "reaches 3.2 in 20 % fewer steps (geometric means 361 vs 450 steps), 95 % CI [20 %, 20 %]" in v["verdict"]
+    # no seed noise: every per-seed difference is the same, so each CI is one value, and a note says why
+    assert sum("every seed's" in n and "the seeds did not vary it" in n for n in res.data["notes"]) == 3
+
+
+def test_an_arm_at_the_target_from_step_0_is_not_compared_on_steps(tmp_path):
+    base = _arm(tmp_path, "baseline", lambda s: curve(seed=s))
+    fast = _arm(tmp_path, "root", lambda s: curve(seed=s, scale=0.5))  # starts at 2.5, below the target
+    res = compare({"baseline": base, "root": fast}, tmp_path / "out", target=3.0, plot=False)
+    assert [r["steps_to_target"] for r in res.data["arms"]["root"]["runs"]] == [0.0, 0.0, 0.0]
+    v = res.data["vs_baseline"]["root"]
+    assert v["findings"]["steps_to_target"] == "not compared" and v["steps_to_target_change"] is None
+    assert "steps to reach 3 not compared: root is at the target from step 0 (a ratio of steps needs steps above 0)" in v["verdict"]
 
 
 def test_target_not_reached_by_every_run_is_not_compared(tmp_path):
@@ -117,15 +129,15 @@ def test_unequal_seed_counts_are_unpaired_and_say_so(tmp_path):
     res = compare({"baseline": base, "root": lower}, tmp_path / "out", plot=False)
     v = res.data["vs_baseline"]["root"]
     assert v["pairing"] == "unpaired" and v["n_runs"] == [2, 3]
-    assert "unpaired bootstrap, 2 seeds for root, 3 for baseline" in v["verdict"]
+    assert "unpaired, Welch's t, 2 seeds for root, 3 for baseline" in v["verdict"]
 
 
 def test_one_seed_per_arm_has_no_ci_and_no_verdict(tmp_path):
     base = _arm(tmp_path, "baseline", lambda s: curve(seed=s), seeds=(0,))
     lower = _arm(tmp_path, "root", lambda s: curve(seed=s, scale=0.5), seeds=(0,))
-    res = compare({"baseline": base, "root": lower}, tmp_path / "out", target=3.0, plot=False)
+    res = compare({"baseline": base, "root": lower}, tmp_path / "out", target=2.2, plot=False)
     v = res.data["vs_baseline"]["root"]
-    assert v["final_diff"] < 0  # the single-pair difference is reported
+    assert v["final_diff"] < 0 and v["steps_to_target_change"] < 0  # the single-pair differences are reported
     assert v["final_diff_ci"] is None and v["auc_diff_ci"] is None and v["steps_to_target_change_ci"] is None
     assert res.data["arms"]["root"]["final_ci"] is None
     assert set(v["findings"].values()) == {"no CI"}

@@ -2,6 +2,7 @@
 
 import json
 import math
+import warnings
 
 import numpy as np
 import pyarrow as pa
@@ -100,3 +101,45 @@ def test_suggested_rows_are_more_uncertain_than_typical(tmp_path, rows_file):
     _, std = model.predict(pa.Table.from_pylist([r for r in rows if r["y"] is None]))
     got = [json.loads(line)["score_predicted_std"] for line in (tmp_path / "m" / "suggest.jsonl").read_text().splitlines()]
     assert np.median(got) > np.median(std)
+
+
+def _nearly_constant_label(n: int = 200, odd: int = 4) -> list[dict]:
+    """Every label 0 but `odd` rows at 0.5: some folds hold only zeros, and some bootstrap resamples draw no 0.5."""
+    rows = make_rows(n, seed=12)
+    for i, r in enumerate(rows):
+        r["y"] = 0.5 if i % (n // odd) == 0 else 0.0
+    return rows
+
+
+def test_a_nearly_constant_label_says_why_figures_are_missing(tmp_path, rows_file):
+    from scipy.stats import DegenerateDataWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DegenerateDataWarning)  # scipy's warning becomes the note, never a raw warning
+        s = fit([rows_file(_nearly_constant_label())], FitConfig(label="y", output=str(tmp_path / "m"), seed=0))
+    pooled = s.cv["pooled"]
+    assert pooled["spearman"] is not None and pooled["spearman_ci95"] == [None, None]
+    note = pooled["spearman_ci95_note"]
+    assert note.startswith("not computable: ") and "of 1,000 bootstrap resamples drew a single label value" in note
+    assert int(note.removeprefix("not computable: ").split(" of ")[0]) > 0
+    empty = [f for f in s.cv["folds"] if f["spearman"] is None]
+    assert empty, "four odd rows in five folds: at least one fold holds only zeros"
+    assert all(f["spearman_note"] == "no rank correlation: every label is 0 among the held-out rows" for f in empty)
+    assert all("spearman_note" not in f for f in s.cv["folds"] if f["spearman"] is not None)
+    meta = json.loads((tmp_path / "m" / "model.json").read_text())
+    assert meta["cv"]["pooled"]["spearman_ci95_note"] == note  # model.json keeps its fields and gains the notes
+
+
+def test_cli_prints_why_the_ci_and_fold_figures_are_missing(runner, tmp_path, rows_file):
+    from curate.cli import app
+
+    src = rows_file(_nearly_constant_label())
+    res = runner.invoke(app, ["fit", src, "--label", "y", "-o", str(tmp_path / "m")])
+    assert res.exit_code == 0, res.output
+    out = " ".join(res.output.split())
+    assert "(95% CI not computable); per fold: " in out and "— … —" not in out
+    assert "95% CI not computable: " in out and "bootstrap resamples drew a single label value" in out
+    folds = [f["fold"] for f in json.loads((tmp_path / "m" / "model.json").read_text())["cv"]["folds"] if f["spearman"] is None]
+    where = f"fold{'s' if len(folds) > 1 else ''} {', '.join(map(str, folds))}"
+    assert f"— in {where}: no rank correlation: every label is 0 among the held-out rows" in out
+    assert "DegenerateDataWarning" not in out and "BCa" not in out
