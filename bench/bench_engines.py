@@ -63,9 +63,15 @@ def main() -> None:
     ap.add_argument("--json", default=None)
     args = ap.parse_args()
 
+    import sys
+
     from curate.engines import EngineConfig, build_engine, open_engine
     from curate.pass_rate import PassRateOptions, build_prompt, measure_pass_rate
 
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from _quiet import settle
+
+    settle()  # "before" is the machine's own load, not the tail of a previous benchmark
     rows = load_rows(Path(args.data), args.prompts)
     out: dict = {
         "prompts": len(rows),
@@ -91,11 +97,13 @@ def main() -> None:
     # curate's pass rate (fresh request cache each time: every sample generated, written, verified).
     pairs = []
     for i in range(args.pairs):
+        load_raw = settle()  # each timed run starts on a quiet machine (bench/_quiet.py)
         t0 = time.perf_counter()
         raw = eng.llm.generate(prompts, sp, use_tqdm=False)
         raw_s = time.perf_counter() - t0
         raw_tokens = sum(len(o.token_ids) for r in raw for o in r.outputs)
         cached = open_engine(EngineConfig(), engine=eng, cache_dir=tempfile.mkdtemp(prefix="curate-bench-"))
+        load_cur = settle()
         t0 = time.perf_counter()
         res = measure_pass_rate(cached, rows, opts)
         cur_s = time.perf_counter() - t0
@@ -103,9 +111,18 @@ def main() -> None:
         cur_tokens = sum(r.tokens for r in res)
         ratio = (cur_s / cur_tokens) / (raw_s / raw_tokens)  # time per output token, curate / raw
         pairs.append(
-            {"raw_s": round(raw_s, 2), "raw_tokens": raw_tokens, "curate_s": round(cur_s, 2), "curate_tokens": cur_tokens, "ratio": round(ratio, 4)}
+            {
+                "raw_s": round(raw_s, 2),
+                "raw_tokens": raw_tokens,
+                "curate_s": round(cur_s, 2),
+                "curate_tokens": cur_tokens,
+                "ratio": round(ratio, 4),
+                "load_at_start": [round(load_raw, 2), round(load_cur, 2)],
+            }
         )
-        log(f"pair {i + 1}: raw {raw_tokens} tok in {raw_s:.1f} s, curate {cur_tokens} tok in {cur_s:.1f} s → {ratio:.3f}")
+        log(
+            f"pair {i + 1}: raw {raw_tokens} tok in {raw_s:.1f} s (load {load_raw:.2f}), curate {cur_tokens} tok in {cur_s:.1f} s (load {load_cur:.2f}) → {ratio:.3f}"
+        )
     out["pairs"] = pairs
     out["curate_over_raw_per_token"] = _stats([p["ratio"] for p in pairs])
     out["raw_tok_per_s"] = _stats([p["raw_tokens"] / p["raw_s"] for p in pairs])
@@ -129,7 +146,7 @@ def main() -> None:
         "bucket_agreement": round(agree, 3),
     }
     out["load_after"] = [round(x, 2) for x in os.getloadavg()]
-    busy = max(out["load_before"][0], out["load_after"][0]) > (os.cpu_count() or 2)
+    busy = max(out["load_before"][0], out["load_after"][0], *(max(p["load_at_start"]) for p in pairs)) > 2.0
     out["quiet"] = not busy
     r = out["curate_over_raw_per_token"]
     print(json.dumps(out, indent=2))

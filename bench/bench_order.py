@@ -7,7 +7,9 @@
 Each contender runs in its own fresh process (so peak RSS is its own), interleaved round by round:
 raw, `curate order --no-baseline`, `curate order` (with its `baseline/`), raw, ... Each round gives
 the ratio of each curate run to that round's raw run; the median and min-max over the rounds are
-printed, with the load average before and after. Target: `--no-baseline` ≤ 1.5× raw (wall clock).
+printed, with the load average before and after; each run first waits for the 1-minute load average
+to fall to 1 (bench/_quiet.py), so its load is not its predecessor's. Target: `--no-baseline` ≤ 1.5×
+raw (wall clock).
 A figure taken while the load average exceeds 2 is marked LOADED and claims no target. The
 synthetic input is cached under bench/data/. Not a test: nothing here runs in CI.
 """
@@ -120,21 +122,27 @@ def main() -> None:
         ("curate order --no-baseline", CURATE, [str(data), str(out / "nobase"), json.dumps(base | {"baseline": False})]),
         ("curate order (with baseline/)", CURATE, [str(data), str(out / "full"), json.dumps(base)]),
     ]
+    sys.path.insert(0, str(HERE))
+    from _quiet import settle
+
+    settle()  # "before" is the machine's own load, not the tail of a previous benchmark
     load_before = os.getloadavg()
     print(f"load average before: {load_before[0]:.2f} (1 min), {load_before[1]:.2f} (5 min) on {os.cpu_count()} cores", file=sys.stderr)
     runs: dict[str, list[tuple[float, float, float]]] = {name: [] for name, _, _ in cases}
+    starts: list[float] = []
     for r in range(args.rounds):
         for name, code, cargs in cases:
+            starts.append(settle())  # each run starts on a quiet machine, not in the wake of the previous one
             wall, cpu, rss = run(code, *cargs)
             runs[name].append((wall, cpu, rss))
             print(
-                f"round {r + 1}  {name:36s} wall {wall:7.2f} s   cpu {cpu:7.2f} s   peak RSS {rss:7,.0f} MiB   load {os.getloadavg()[0]:.2f}",
+                f"round {r + 1}  {name:36s} wall {wall:7.2f} s   cpu {cpu:7.2f} s   peak RSS {rss:7,.0f} MiB   load at start {starts[-1]:.2f}",
                 flush=True,
             )
             target = Path(cargs[1])
             shutil.rmtree(target, ignore_errors=True) if target.is_dir() else target.unlink(missing_ok=True)
     load_after = os.getloadavg()
-    loaded = max(load_before[0], load_after[0]) > LOADED
+    loaded = max(load_before[0], load_after[0], *starts) > LOADED
     raw = runs[cases[0][0]]
     results = []
     for name, _, _ in cases:

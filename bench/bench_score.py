@@ -9,7 +9,8 @@ a fresh process, wall clock including start-up:
   (c) the floor: a zlib-only loop over the same rows, JSONL in -> JSONL out, one process.
 The three run interleaved, a b c a b c ..., for `--rounds` rounds (at least 5). Each round gives
 the ratios (b)/(a) (target >= 10) and (a)/(c) (target <= 3); the median and min-max over the
-rounds are printed, with the load average before and after. A figure taken while the load average
+rounds are printed, with the load average before and after. Each run waits for the 1-minute load
+average to fall to 1 first (bench/_quiet.py), so a run's load is not its predecessor's. A figure taken while the load average
 exceeds 2 is marked LOADED and no target is claimed from it. CPU seconds of each run are printed
 beside the wall clock: they grow less than wall clock when other programs load the machine, but
 they still do grow.
@@ -214,6 +215,9 @@ def main() -> None:
     b_cmd = [sys.executable, __file__, "--naive", str(one), str(OUT / "naive.jsonl")]
     c_cmd = [sys.executable, __file__, "--zlib", str(one), str(OUT / "zlib.jsonl")]
 
+    from _quiet import settle
+
+    settle()  # "before" is the machine's own load, not the tail of a previous benchmark
     load_before = os.getloadavg()
     print(
         f"corpus: {one} ({rows} rows, {one_bytes / 1e6:.2f} MB of text); (a) reads {args.copies} cop{'y' if args.copies == 1 else 'ies'}; "
@@ -222,10 +226,13 @@ def main() -> None:
     )
     runs: list[dict] = []
     for r in range(args.rounds):
-        load = os.getloadavg()[0]
+        loads = [settle()]  # each run starts on a quiet machine, not in the wake of the previous one
         a = _run(a_cmd)
+        loads.append(settle())
         b = _run(b_cmd)
+        loads.append(settle())
         c = _run(c_cmd)
+        load = max(loads)
         runs.append({"round": r + 1, "load": load, "a": a, "b": b, "c": c})
         a_mb = one_bytes * args.copies / 1e6
         print(
