@@ -60,7 +60,7 @@ def _plain(cfg: Any) -> dict[str, Any]:
         from omegaconf import DictConfig, OmegaConf
 
         if isinstance(cfg, DictConfig):
-            return dict(OmegaConf.to_container(cfg, resolve=True))  # type: ignore[arg-type]
+            return dict(OmegaConf.to_container(cfg, resolve=True))  # type: ignore[arg-type, unused-ignore]  # typed only where omegaconf is installed
     except ImportError:
         pass
     return dict(cfg)
