@@ -140,10 +140,16 @@ def _get(ray: Any, ref: Any) -> Any:
 
 
 def _stop(ray: Any, pending: list[Any]) -> None:
-    """After a failure: cancel the tasks still running, and wait for them, before the temporary folder is removed."""
+    """After a failure: let the tasks still running end (cancelling the stragglers after 30 s), before the temporary folder is removed.
+
+    Cancelling a task just as it completes can abort the driver inside Ray (a known race,
+    ray-project/ray#54527), so only tasks that have not ended within the wait are cancelled.
+    """
     refs = [r for p in pending for r in (p if isinstance(p, list) else [p])]
     if not refs:
         return
-    for r in refs:
+    _, running = ray.wait(refs, num_returns=len(refs), timeout=30)
+    for r in running:
         ray.cancel(r, force=True)
-    ray.wait(refs, num_returns=len(refs), timeout=30)
+    if running:
+        ray.wait(running, num_returns=len(running), timeout=30)
