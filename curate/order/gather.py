@@ -15,7 +15,7 @@ Two ways to gather (`--gather`, default auto):
   temporary folder.
 
 Both write byte-identical shards; shards are compressed on every core at once (Arrow releases the
-GIL), each into memory, hashed there and written once (no re-read for the manifest's sha256).
+GIL), each straight into its file and hashed on the way (no re-read for the manifest's sha256).
 The spill mode's two steps are the module-level `scatter` (input batches → bucket parts) and `cut`
 (one bucket's parts → its shards), so that `curate.order.gather_ray` runs the same code as Ray tasks.
 """
@@ -23,12 +23,14 @@ The spill mode's two steps are the module-level `scatter` (input batches → buc
 from __future__ import annotations
 
 import hashlib
+import io
 import math
 import os
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import pyarrow as pa
@@ -45,6 +47,7 @@ ADDED = (
     pa.field("curriculum_fraction", pa.float64()),
 )
 TOKENS = pa.field("curriculum_max_new_tokens", pa.int64())  # added with --token-budget
+SCATTER_BYTES = 8 * 2**20  # input decoded per scatter step (spill mode); a step holds its rows about three times
 
 
 @dataclass
@@ -102,18 +105,38 @@ def _with_order_columns(table: pa.Table, spec: ShardSpec, schema: pa.Schema) -> 
     return table
 
 
+class _HashingFile(io.RawIOBase):
+    """A file being written, hashed as its bytes go by: the shard is neither held whole in memory nor read back."""
+
+    def __init__(self, fh: BinaryIO):
+        self._fh = fh
+        self.sha256 = hashlib.sha256()
+        self.size = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: bytes) -> int:  # type: ignore[override]
+        self.sha256.update(data)
+        self.size += len(data)
+        return self._fh.write(data)
+
+
 def _write(table: pa.Table, root: Path, spec: ShardSpec) -> dict:
     path = root / spec.path
     path.parent.mkdir(parents=True, exist_ok=True)
     # Parquet's bytes depend on how each column is chunked: one chunk per column in every gather mode
     # (a no-op for the single-chunk tables the modes build).
-    sink = pa.BufferOutputStream()
-    pq.write_table(table.combine_chunks(), sink, compression="zstd")
-    data = sink.getvalue()
-    digest = hashlib.sha256(data).hexdigest()  # hashed while in memory: the shard is not read back
+    table = table.combine_chunks()
     with open(path, "wb") as fh:
-        fh.write(data)
-    return {"path": spec.path, "rows": table.num_rows, "bytes": data.size, "sha256": digest}
+        sink = _HashingFile(fh)
+        pq.write_table(table, sink, compression="zstd")
+    return {"path": spec.path, "rows": table.num_rows, "bytes": sink.size, "sha256": sink.sha256.hexdigest()}
+
+
+def release_unused() -> None:
+    """Hand the memory Arrow's allocator keeps for reuse back to the system (mimalloc holds on to freed shards otherwise)."""
+    pa.default_memory_pool().release_unused()
 
 
 def write_threads() -> int:
@@ -147,6 +170,7 @@ class Rows:
         # In input order, one batch at a time: every `take` is on one contiguous batch and reads it front to back.
         parts = [self.batches[c].take(pa.array(wanted[cuts[c] : cuts[c + 1]] - self.starts[c])) for c in np.flatnonzero(cuts[1:] > cuts[:-1])]
         t = pa.Table.from_batches(parts, self.schema).combine_chunks()
+        del parts  # so that at most two copies of the shard's rows are held at once: this one and the next
         back = np.empty(len(rows), dtype=np.int64)
         back[by_row] = np.arange(len(rows), dtype=np.int64)
         return t.take(pa.array(back))  # training order, inside one shard-sized chunk
@@ -246,11 +270,14 @@ def gather_spill(
     spill_schema = schema.append(pa.field(SLOT, pa.int64()))
     paths = [work / f"bucket-{b:05d}.arrow" for b in range(n_buckets)]
     writers: dict[int, ipc.RecordBatchFileWriter] = {}
+    scatter_rows = scatter_rows_for(sources)
     try:
         for s in sources:
-            pf = pq.ParquetFile(s.path)
-            # decoded one batch ahead in a second thread; threads inside the decoder cost 3× the CPU on small batches
-            for b, part in scatter(_ahead(pf.iter_batches(batch_size=65536, use_threads=False)), s.offset, rows, slots, buckets, schema):
+            # Read as it is decoded (pre-buffering would hold the whole compressed file in memory), one batch ahead in a
+            # second thread; threads inside the decoder cost 3× the CPU on small batches.
+            pf = pq.ParquetFile(s.path, pre_buffer=False)
+            batches = pf.iter_batches(batch_size=scatter_rows, use_threads=False)
+            for b, part in scatter(_ahead(batches), s.offset, rows, slots, buckets, schema):
                 if b not in writers:
                     writers[b] = ipc.new_file(str(paths[b]), spill_schema)
                 writers[b].write_table(part)
@@ -272,6 +299,7 @@ def gather_spill(
             for spec, rec in zip(mine, cut(parts, mine, schema, root, ex.map)):
                 on_shard(spec, rec)
             del parts
+            release_unused()
             paths[b].unlink(missing_ok=True)
     finally:
         ex.shutdown(wait=True, cancel_futures=True)
@@ -328,11 +356,14 @@ def scatter(
 def cut(parts: list[pa.Table], specs: list[ShardSpec], schema: pa.Schema, root: Path, map_: Callable[..., Iterable[dict]] = map) -> Iterable[dict]:
     """One bucket's parts (any order) → its shards' records (path, rows, bytes, sha256), in spec order.
 
+    `parts` is emptied once its rows are copied out, so the caller's list does not keep them alive.
+
     The parts become one chunk per column before the `take`: a take on many chunks is several times slower,
     and the written bytes must not depend on how the parts were split.
     """
     if parts:
         t = pa.concat_tables(parts).combine_chunks()
+        parts.clear()  # let go of the unsorted rows: only the sorted copy is held while the shards are written
         t = t.take(pc.sort_indices(t, [(SLOT, "ascending")]))
         first = specs[0].slot0
     else:
@@ -354,6 +385,13 @@ def _ahead(it: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         while (item := fut.result()) is not None:
             fut = ex.submit(next, it, None)
             yield item
+
+
+def scatter_rows_for(sources: list[Source]) -> int:
+    """Input rows decoded per scatter step: about `SCATTER_BYTES` of them (two steps are in flight), 1,024 to 65,536 rows."""
+    total = sum(s.bytes_uncompressed for s in sources)
+    per_row = total / max(1, sum(s.rows for s in sources))
+    return int(min(65536, max(1024, SCATTER_BYTES / max(per_row, 1.0))))
 
 
 def bucket_rows_for(budget_bytes: int, bytes_per_row: float) -> int:
