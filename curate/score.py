@@ -16,6 +16,7 @@ import shutil
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -547,17 +548,20 @@ def score(inputs: list[str], opts: ScoreConfig, on_progress: Callable[[int], Non
         schema = pa.schema(fields + score_fields + [pa.field(DIFFICULTY, pa.float64())])
         sink = open_sink(opts.output, schema, opts.format, opts.rows_per_shard)
         diffs: list[np.ndarray] = []
-        for part in parts:
-            # ParquetFile.read, not pq.read_table, which imports pandas; one chunk either way
-            table = part.combine_chunks() if isinstance(part, pa.Table) else pq.ParquetFile(part).read()
-            d = composite.difficulty(table)
-            diffs.append(d)
-            table = table.append_column(DIFFICULTY, as_arrow(d, pa.float64()))
-            sink.write(conform(table, schema))
-            summary.rows_out += table.num_rows
-        summary.output = sink.close()
-        sink = None
-        _describe(summary, parts, [f.name for f in score_fields])
+        with ThreadPoolExecutor(1, thread_name_prefix="curate-describe") as aside:
+            # the summary's quantiles and agreement are computed while the output is compressed and written
+            described = aside.submit(_describe, summary, parts, [f.name for f in score_fields])
+            for part in parts:
+                # ParquetFile.read, not pq.read_table, which imports pandas; one chunk either way
+                table = part.combine_chunks() if isinstance(part, pa.Table) else pq.ParquetFile(part).read()
+                d = composite.difficulty(table)
+                diffs.append(d)
+                table = table.append_column(DIFFICULTY, as_arrow(d, pa.float64()))
+                sink.write(conform(table, schema))
+                summary.rows_out += table.num_rows
+            summary.output = sink.close()
+            sink = None
+            described.result()
         if diffs:
             d = np.concatenate(diffs)
             d = d[~np.isnan(d)]
