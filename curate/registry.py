@@ -47,6 +47,11 @@ class Registry(Generic[T]):
     def builtin_modules(self) -> tuple[str, ...]:
         return self._builtin_modules
 
+    @property
+    def modules_by_name(self) -> dict[str, str]:
+        """Built-in name → the module that registers it, for the built-ins the registry knows by name."""
+        return dict(self._module_of)
+
     def add(self, name: str, obj: T) -> None:
         self._items[name] = obj
 

@@ -74,13 +74,21 @@ def test_a_builtin_module_that_is_not_installed_is_skipped(widgets):
     """`wgone` does not exist: its names are simply not there, as before (an optional extra not installed)."""
     assert "gone" not in widgets.BY_NAME
     assert widgets.BY_NAME.builtin_modules == ("wone", "wtwo", "wgone")
+    assert widgets.BY_NAME.modules_by_name == {"one": "wone", "two": "wtwo", "gone": "wgone"}
 
 
-def test_every_builtin_stage_lives_in_the_module_named_after_it():
-    """STAGES maps each built-in name to curate/stages/<name>.py: a lookup imports only that module."""
-    from curate.stages.base import STAGES
-
-    names = STAGES.names()
-    assert set(STAGES.builtin_modules) == {f"curate.stages.{n}" for n in names}
-    for name in names:
-        assert type(STAGES.get(name)).__module__ == f"curate.stages.{name}"
+@pytest.mark.parametrize(
+    "module, attr",
+    [
+        ("curate.stages.base", "STAGES"),
+        ("curate.signals.base", "SIGNALS"),
+        ("curate.engines.base", "ENGINES"),
+        ("curate.executors.base", "EXECUTORS"),
+    ],
+)
+def test_each_builtin_is_looked_up_in_the_module_that_registers_it(module, attr):
+    """The name → module maps are complete and true: a lookup imports exactly the module that defines the name."""
+    reg = getattr(importlib.import_module(module), attr)
+    defined_in = {name: reg.get(name).__module__ for name in reg.names()}
+    assert reg.modules_by_name == {name: mod for name, mod in defined_in.items() if mod in reg.builtin_modules}
+    assert set(reg.modules_by_name.values()) == set(reg.builtin_modules)
