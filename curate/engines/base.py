@@ -79,7 +79,7 @@ class Engine(Protocol):
 
 ENGINES: Registry[Any] = Registry(
     "engines",
-    builtin_modules=("curate.engines.fake", "curate.engines.vllm_local", "curate.engines.openai_server"),
+    builtin_modules={"fake": "curate.engines.fake", "vllm": "curate.engines.vllm_local", "openai": "curate.engines.openai_server"},
 )
 
 

@@ -46,7 +46,9 @@ class Executor(Protocol):
     def __exit__(self, *exc: Any) -> None: ...
 
 
-EXECUTORS: Registry[Callable[[ExecutorConfig], Executor]] = Registry("executors", ("curate.executors.local", "curate.executors.ray_data"))
+EXECUTORS: Registry[Callable[[ExecutorConfig], Executor]] = Registry(
+    "executors", {"local": "curate.executors.local", "ray": "curate.executors.ray_data"}
+)
 
 
 def open_executor(cfg: ExecutorConfig | None = None) -> Executor:

@@ -181,14 +181,15 @@ def float_values(col: pa.Array | pa.ChunkedArray) -> Any:
 
 SIGNALS: Registry[type[Signal]] = Registry(
     "signals",
-    builtin_modules=(
-        "curate.signals.length",
-        "curate.signals.compression",
-        "curate.signals.readability",
-        "curate.signals.lexical",
-        "curate.signals.entropy",
-        "curate.signals.pass_rate",
-        "curate.signals.lm",
-        "curate.signals.predicted",
-    ),
+    builtin_modules={
+        "length": "curate.signals.length",
+        "compression_ratio": "curate.signals.compression",
+        "readability": "curate.signals.readability",
+        "lexical_diversity": "curate.signals.lexical",
+        "word_entropy": "curate.signals.entropy",
+        "pass_rate": "curate.signals.pass_rate",
+        "lm_perplexity": "curate.signals.lm",
+        "lm_token_entropy": "curate.signals.lm",
+        "predicted": "curate.signals.predicted",
+    },
 )

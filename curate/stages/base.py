@@ -202,18 +202,10 @@ class Stage(Protocol):
     def run(self, options: Any, ctx: Any) -> Summary: ...
 
 
+# Each built-in stage lives in curate/stages/<name>.py: looking one up imports only its module.
 STAGES: Registry[Stage] = Registry(
     "stages",
-    builtin_modules=(
-        "curate.stages.score",
-        "curate.stages.synthesize",
-        "curate.stages.order",
-        "curate.stages.report",
-        "curate.stages.compare",
-        "curate.stages.fit",
-        "curate.stages.feedback",
-        "curate.stages.trial",
-    ),
+    builtin_modules={name: f"curate.stages.{name}" for name in ("score", "synthesize", "order", "report", "compare", "fit", "feedback", "trial")},
 )
 
 
