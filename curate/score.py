@@ -548,12 +548,18 @@ def score(inputs: list[str], opts: ScoreConfig, on_progress: Callable[[int], Non
         schema = pa.schema(fields + score_fields + [pa.field(DIFFICULTY, pa.float64())])
         sink = open_sink(opts.output, schema, opts.format, opts.rows_per_shard)
         diffs: list[np.ndarray] = []
+        names = [f.name for f in score_fields]
+        kept: list[pa.Table | Path] = []  # spooled: the score columns of each part as pass 2 reads it back
         with ThreadPoolExecutor(1, thread_name_prefix="curate-describe") as aside:
-            # the summary's quantiles and agreement are computed while the output is compressed and written
-            described = aside.submit(_describe, summary, parts, [f.name for f in score_fields])
+            # Held in memory, the summary's quantiles and agreement are computed while the output is
+            # compressed and written; spooled, from the score columns pass 2 reads anyway, after it:
+            # reading the spool a second time costs more memory than the columns themselves.
+            described = None if spool is not None else aside.submit(_describe, summary, parts, names)
             for part in parts:
                 # ParquetFile.read, not pq.read_table, which imports pandas; one chunk either way
                 table = part.combine_chunks() if isinstance(part, pa.Table) else pq.ParquetFile(part).read()
+                if described is None:
+                    kept.append(table.select([c for c in names if c in table.column_names]))
                 d = composite.difficulty(table)
                 diffs.append(d)
                 table = table.append_column(DIFFICULTY, as_arrow(d, pa.float64()))
@@ -561,7 +567,10 @@ def score(inputs: list[str], opts: ScoreConfig, on_progress: Callable[[int], Non
                 summary.rows_out += table.num_rows
             summary.output = sink.close()
             sink = None
-            described.result()
+            if described is None:
+                _describe(summary, kept, names)
+            else:
+                described.result()
         if diffs:
             d = np.concatenate(diffs)
             d = d[~np.isnan(d)]
@@ -689,20 +698,28 @@ def _describe(summary: ScoreResult, parts: list[pa.Table | Path], columns: list[
     present = [c for c in columns if c in lf.collect_schema().names() and lf.collect_schema()[c].is_numeric()]
     if not present:
         return
-    df = lf.select(present).collect()
+    # One column at a time, each kept only as its ranks: the summary reads the spool without
+    # holding every score column, and their ranks, at once.
     qs = (0.0, 0.1, 0.5, 0.9, 1.0)
+    ranks: dict[str, np.ndarray] = {}  # float64, NaN where the value is missing
     for c in present:
-        s = df[c].drop_nans().drop_nulls() if df[c].dtype.is_float() else df[c].drop_nulls()
+        col = lf.select(c).collect().to_series()
+        s = col.drop_nans().drop_nulls() if col.dtype.is_float() else col.drop_nulls()
         summary.quantiles[c] = {f"p{int(q * 100)}": _quantile(s, q) for q in qs}
-    ranks = df.select([pl.col(c).fill_nan(None).rank("average").alias(c) for c in present])
+        del s
+        if col.dtype.is_float():
+            col = col.fill_nan(None)
+        ranks[c] = col.rank("average").cast(pl.Float64).to_numpy()
+        del col
     for a in present:
         summary.agreement[a] = {}
         for b in present:
             if a == b:
                 summary.agreement[a][b] = 1.0
                 continue
-            pair = ranks.select(a, b).drop_nulls()
-            if len(pair) > 2 and pair[a].std() and pair[b].std():
-                summary.agreement[a][b] = round(float(np.corrcoef(pair[a].to_numpy(), pair[b].to_numpy())[0, 1]), 4)
+            both = ~(np.isnan(ranks[a]) | np.isnan(ranks[b]))
+            ra, rb = ranks[a][both], ranks[b][both]
+            if len(ra) > 2 and ra.std() and rb.std():
+                summary.agreement[a][b] = round(float(np.corrcoef(ra, rb)[0, 1]), 4)
             else:
                 summary.agreement[a][b] = None

@@ -119,6 +119,26 @@ def test_summary_has_quantiles_and_agreement(tmp_path):
     assert -1 <= s["agreement_spearman"]["score_toy_len"]["score_toy_len_z"] <= 1
 
 
+def test_spooled_run_matches_in_memory_run(tmp_path, monkeypatch):
+    """Past SPOOL_AFTER_BYTES the scored batches go to disk and the summary is built from pass 2's
+    reads: output bytes, quantiles and agreement are those of a run held in memory."""
+    import curate.score as score_mod
+
+    src = write_jsonl(tmp_path / "in.jsonl", rows(400, seed=3))
+    cfg = dict(signals=["toy_len", "length", "compression_ratio"], workers=1, batch_rows=50)
+    held = score([str(src)], ScoreConfig(output=str(tmp_path / "held.parquet"), **cfg)).as_dict()
+    spooled_dirs = []
+    real_temp_dir = score_mod.temp_dir
+    monkeypatch.setattr(score_mod, "SPOOL_AFTER_BYTES", 1)
+    monkeypatch.setattr(score_mod, "temp_dir", lambda *a, **k: spooled_dirs.append(real_temp_dir(*a, **k)) or spooled_dirs[-1])
+    spooled = score([str(src)], ScoreConfig(output=str(tmp_path / "spooled.parquet"), **cfg)).as_dict()
+    assert spooled_dirs and not spooled_dirs[0].exists()  # it did spool, and the spool is gone
+    assert (tmp_path / "held.parquet").read_bytes() == (tmp_path / "spooled.parquet").read_bytes()
+    assert spooled["quantiles"] == held["quantiles"] and len(held["quantiles"]) >= 5
+    assert spooled["agreement_spearman"] == held["agreement_spearman"]
+    assert held["agreement_spearman"]["score_length_chars"]["score_toy_len"] == 1.0  # toy_len is the length in characters
+
+
 def test_row_store_reuses_unchanged_rows(tmp_path):
     store = tmp_path / "rows.sqlite"
     base = rows(120)
