@@ -549,12 +549,13 @@ def score(inputs: list[str], opts: ScoreConfig, on_progress: Callable[[int], Non
         sink = open_sink(opts.output, schema, opts.format, opts.rows_per_shard)
         diffs: list[np.ndarray] = []
         names = [f.name for f in score_fields]
-        kept: list[pa.Table | Path] = []  # spooled: the score columns of each part as pass 2 reads it back
+        kept: list[pa.Table] = []  # spooled: the score columns of each part as pass 2 reads it back
         with ThreadPoolExecutor(1, thread_name_prefix="curate-describe") as aside:
             # Held in memory, the summary's quantiles and agreement are computed while the output is
             # compressed and written; spooled, from the score columns pass 2 reads anyway, after it:
             # reading the spool a second time costs more memory than the columns themselves.
-            described = None if spool is not None else aside.submit(_describe, summary, parts, names)
+            held_parts = [p for p in parts if isinstance(p, pa.Table)]
+            described = None if spool is not None else aside.submit(_describe, summary, held_parts, names)
             for part in parts:
                 # ParquetFile.read, not pq.read_table, which imports pandas; one chunk either way
                 table = part.combine_chunks() if isinstance(part, pa.Table) else pq.ParquetFile(part).read()
@@ -683,23 +684,19 @@ def _quantile(s: pl.Series, q: float) -> float | None:
     return None if v is None else float(v)
 
 
-def _describe(summary: ScoreResult, parts: list[pa.Table | Path], columns: list[str]) -> None:
-    """Quantiles per score column and Spearman agreement between numeric score columns."""
+def _describe(summary: ScoreResult, parts: list[pa.Table], columns: list[str]) -> None:
+    """Quantiles per score column and Spearman agreement between numeric score columns, from the
+    scored batches held in memory (or their score columns, read back from the spool)."""
     import polars as pl
 
     if not parts:
         return
-    if isinstance(parts[0], Path):
-        lf = pl.scan_parquet([str(p) for p in parts], missing_columns="insert", extra_columns="ignore")
-    else:
-        tables = [t for t in parts if isinstance(t, pa.Table)]  # held in memory: every part is a table
-        frames = [pl.from_arrow(t.select([c for c in columns if c in t.column_names])) for t in tables]
-        lf = pl.concat(frames, how="diagonal_relaxed").lazy()  # type: ignore[type-var, union-attr]  # polars types from_arrow as DataFrame | Series
+    frames = [pl.from_arrow(t.select([c for c in columns if c in t.column_names])) for t in parts]
+    lf = pl.concat(frames, how="diagonal_relaxed").lazy()  # type: ignore[type-var, union-attr]  # polars types from_arrow as DataFrame | Series
     present = [c for c in columns if c in lf.collect_schema().names() and lf.collect_schema()[c].is_numeric()]
     if not present:
         return
-    # One column at a time, each kept only as its ranks: the summary reads the spool without
-    # holding every score column, and their ranks, at once.
+    # One column at a time, each kept only as its ranks, not every column and its ranks at once.
     qs = (0.0, 0.1, 0.5, 0.9, 1.0)
     ranks: dict[str, np.ndarray] = {}  # float64, NaN where the value is missing
     for c in present:
