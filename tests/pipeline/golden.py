@@ -3,7 +3,10 @@
     python tests/pipeline/golden.py --update    # rewrite golden_fake.json from the current code
 
 Each Parquet output is digested as its schema plus every row in order (canonical JSON), so the
-pin holds across pyarrow releases that change file bytes but not content. Manifests are digested
+pin holds across pyarrow releases that change file bytes but not content. Floats are digested at
+9 decimals: linear algebra differs in its last bits between CPUs (fit's cross-validated ridge
+predictions move by ~1e-14 between OpenBLAS's Haswell and Sandybridge kernels), and a pin must
+hold on any machine while still catching a change of substance. Manifests are digested
 without the fields that name versions, paths or hashes of those (they are checked elsewhere).
 """
 
@@ -19,6 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = Path(__file__).with_name("golden_fake.json")
 PIPELINES = sorted((ROOT / "pipelines").glob("*.yaml"))
+FLOAT_DECIMALS = 9
 VOLATILE = {"curate_version", "libraries", "inputs", "sha256", "path", "folder", "bytes", "manifest_sha256"}
 
 
@@ -40,13 +44,23 @@ def _canon(obj):
     return obj
 
 
+def _rounded(obj):
+    if isinstance(obj, dict):
+        return {k: _rounded(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_rounded(v) for v in obj]
+    if isinstance(obj, float):
+        return round(obj, FLOAT_DECIMALS) + 0.0  # + 0.0: -0.0 digests as 0.0
+    return obj
+
+
 def parquet_digest(path: Path) -> str:
     import pyarrow.parquet as pq
 
     t = pq.read_table(path)
     h = hashlib.sha256(str(t.schema.remove_metadata()).encode())
     for row in t.to_pylist():
-        h.update(json.dumps(row, sort_keys=True, default=str).encode())
+        h.update(json.dumps(_rounded(row), sort_keys=True, default=str).encode())
     return h.hexdigest()
 
 
