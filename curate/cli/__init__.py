@@ -9,6 +9,7 @@ other commands; `curate --help` loads them all, to list them.
 from __future__ import annotations
 
 import importlib
+import os
 from collections.abc import Iterator, MutableMapping
 from typing import Any
 
@@ -104,6 +105,10 @@ def _root(
 
 
 def main() -> None:
+    # pydantic looks for plugins of its own by scanning every installed package's entry points
+    # (~0.1 s in a large environment) before the first options model is built; the command line
+    # skips that unless PYDANTIC_DISABLE_PLUGINS is already set (set it empty to load them).
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     from curate.cli._errors import run_app
 
     run_app(app)

@@ -30,7 +30,7 @@ from curate.registry import Registry
 class StageOptions(BaseModel):
     """Base of every stage's options: unknown keys are errors; docstrings are help texts."""
 
-    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True, validate_assignment=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True, validate_assignment=True, populate_by_name=True, defer_build=True)
 
     # Fields a pipeline runner fills in itself for every stage (inputs, outputs, state files); a
     # pipeline file may not set them.
@@ -55,7 +55,7 @@ class StageOptions(BaseModel):
 class Summary(BaseModel):
     """What a stage did. Stage summaries add their own fields; `extra` holds free-form details."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     stage: str
     rows_in: int = 0

@@ -89,3 +89,35 @@ def test_help_loads_every_command_but_nothing_heavy():
     loaded = set(_modules_after(["--help"]))
     assert {f"curate.cli.{m}" for m in _command_modules()} <= loaded
     assert loaded & {"vllm", "torch", "datasets", "transformers"} == set()
+
+
+@pytest.mark.parametrize("preset", [None, "", "logfire"])
+def test_main_skips_pydantic_plugin_discovery_unless_told(preset, monkeypatch):
+    """The command line sets PYDANTIC_DISABLE_PLUGINS (pydantic scans every package's entry points
+    for plugins otherwise); a value the user set, empty included, is left as it is."""
+    import curate.cli._errors
+
+    if preset is None:
+        monkeypatch.delenv("PYDANTIC_DISABLE_PLUGINS", raising=False)
+    else:
+        monkeypatch.setenv("PYDANTIC_DISABLE_PLUGINS", preset)
+    seen = []
+    monkeypatch.setattr(curate.cli._errors, "run_app", lambda app: seen.append(__import__("os").environ.get("PYDANTIC_DISABLE_PLUGINS")))
+    curate.cli.main()
+    assert seen == ["__all__" if preset is None else preset]
+
+
+def test_options_models_are_built_when_first_used():
+    """Stage options and summaries defer their pydantic schemas: importing the score command builds none it does not use."""
+    code = (
+        "import curate.cli.score, curate.stages as s\n"
+        "from curate.stages.base import StageOptions, Summary\n"
+        "def subs(c):\n"
+        "    for k in c.__subclasses__():\n"
+        "        yield k\n"
+        "        yield from subs(k)\n"
+        "built = sorted(k.__name__ for k in [*subs(StageOptions), *subs(Summary)] if k.__pydantic_complete__)\n"
+        "print(built)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True).stdout
+    assert out.strip() == "[]"
