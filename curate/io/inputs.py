@@ -19,6 +19,7 @@ import json
 import os
 import stat
 import sys
+import threading
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -187,8 +188,10 @@ def expand_inputs(spec: str | Iterable[str]) -> list[str]:
     return out
 
 
-def input_hashes(sources: list[str]) -> dict[str, str]:
-    """sha256 of every input file (stdin is recorded as 'stdin', another stream as 'stream': read once, never hashed)."""
+def input_hashes(sources: list[str], stop: threading.Event | None = None) -> dict[str, str]:
+    """sha256 of every input file (stdin is recorded as 'stdin', another stream as 'stream': read once, never hashed).
+
+    `stop`: set from another thread, the hashing ends at the next MiB read and what it returns is incomplete."""
     out: dict[str, str] = {}
     for s in sources:
         if s == "-":
@@ -203,6 +206,8 @@ def input_hashes(sources: list[str]) -> dict[str, str]:
         for f in files:
             with open(f, "rb") as fh:
                 for chunk in iter(lambda: fh.read(1 << 20), b""):
+                    if stop is not None and stop.is_set():
+                        return out
                     h.update(chunk)
         out[s] = "sha256:" + h.hexdigest()
     return out

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 import os
 import shutil
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -208,7 +210,7 @@ def move_into_place(src: Path, dest: Path) -> None:
 
 
 def _order_into(cfg: OrderConfig, schedule: Any, keys: list[SortKey], tmp: Path, say: Any, info: dict[str, Any]) -> dict[str, Any]:
-    from curate.io import expand_inputs
+    from curate.io import expand_inputs, input_hashes
     from curate.order import gather as G
 
     work, root = tmp / "work", tmp / "out"
@@ -221,12 +223,18 @@ def _order_into(cfg: OrderConfig, schedule: Any, keys: list[SortKey], tmp: Path,
     label = ", ".join(cfg.inputs) if len(cfg.inputs) < 4 else f"{cfg.inputs[0]} (+{len(cfg.inputs) - 1} more)"
     if schema is None:
         raise InputError(f"{label} holds no rows", "check the input")
+    # The manifest's sha256 of the inputs is taken while the rows are sorted and gathered (hashlib drops the GIL).
+    stop = threading.Event()
+    hasher = ThreadPoolExecutor(1, thread_name_prefix="curate-hash")
+    hashes = hasher.submit(input_hashes, srcs, stop)
     preload = None
-    if cfg.executor == "local" and gather_mode(sources, cfg.gather, cfg.memory_mb) == "memory":
-        preload = G.Preload(sources, schema)  # the rows are read while the index is built and the schedule drawn
     try:
-        return _ordered(cfg, schedule, keys, root, work, srcs, sources, schema, reader_rejects, label, preload, say, info)
+        if cfg.executor == "local" and gather_mode(sources, cfg.gather, cfg.memory_mb) == "memory":
+            preload = G.Preload(sources, schema)  # the rows are read while the index is built and the schedule drawn
+        return _ordered(cfg, schedule, keys, root, work, hashes, sources, schema, reader_rejects, label, preload, say, info)
     finally:
+        stop.set()  # a failed run does not wait for the rest of a large input to be hashed
+        hasher.shutdown(wait=True)
         if preload is not None:
             preload.close()
 
@@ -237,7 +245,7 @@ def _ordered(
     keys: list[SortKey],
     root: Path,
     work: Path,
-    srcs: list[str],
+    hashes: Future[dict[str, str]],
     sources: list[Source],
     schema: Any,
     reader_rejects: list[Any],
@@ -247,7 +255,6 @@ def _ordered(
     info: dict[str, Any],
 ) -> dict[str, Any]:
     from curate import __version__
-    from curate.io import input_hashes
     from curate.order import gather as G
     from curate.order.materialise import baseline as shuffle_baseline
     from curate.order.materialise import paced
@@ -371,7 +378,7 @@ def _ordered(
         "format_version": FORMAT_VERSION,
         "curate_version": __version__,
         "libraries": {"polars": polars.__version__, "pyarrow": pyarrow.__version__, "numpy": np.__version__},
-        "inputs": input_hashes([s for s in srcs]),
+        "inputs": hashes.result(),
         "config": config,
         "schedule": {"name": schedule.name, "formula": schedule.formula},
         "tie_break": f"polars hash of '{cfg.id_field}' (or the row number when absent) with seed {cfg.seed}",

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import io
 import json
 import sys
+import threading
 from pathlib import Path
 
 import pyarrow as pa
@@ -366,7 +368,10 @@ def test_corrupt_parquet(tmp_path):
 def test_input_hashes(tmp_path):
     p = write_jsonl(tmp_path / "d.jsonl", ROWS)
     h = input_hashes([str(p), "-"])
-    assert h["-"] == "stdin" and h[str(p)].startswith("sha256:") and len(h[str(p)]) == 7 + 64
+    assert h["-"] == "stdin" and h[str(p)] == "sha256:" + hashlib.sha256(p.read_bytes()).hexdigest()
+    stop = threading.Event()
+    stop.set()
+    assert input_hashes([str(p)], stop) == {}  # stopped: nothing hashed is reported as complete
 
 
 # --------------------------------------------------------------------------- outputs

@@ -1,7 +1,9 @@
 """`curate order` end to end: shards in training order, baseline, manifest, picture, determinism, atomicity."""
 
+import hashlib
 import json
 import math
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from curate.cli import app
+from curate.errors import InputError
 from curate.order import OrderConfig, Params, order
 from curate.order import gather as G
 
@@ -120,7 +123,7 @@ def test_manifest_records_config_inputs_and_per_shard_stats(data, tmp_path):
     on_disk = json.loads((out / "manifest.json").read_text())
     assert on_disk == m
     assert m["format_version"] == 1 and m["curate_version"]
-    assert list(m["inputs"].values())[0].startswith("sha256:")
+    assert m["inputs"] == {str(data): "sha256:" + hashlib.sha256(data.read_bytes()).hexdigest()}  # hashed beside the sort
     assert m["config"]["seed"] == 11 and m["config"]["schedule"] == "step" and m["config"]["params"]["k"] == 3
     assert m["config"]["resolved"] == {"samples": 600, "steps": 20, "batch_size": 30, "rows_per_shard": 150}
     shards = m["sets"]["curriculum"]["shards"]
@@ -221,6 +224,23 @@ def test_a_crash_mid_write_leaves_no_shard_set(data, tmp_path, monkeypatch):
     with pytest.raises(RuntimeError):
         order(OrderConfig([str(data)], str(out), batch_size=10, rows_per_shard=100, seed=9))
     assert _bytes(out) == before
+
+
+def test_a_failed_run_leaves_no_hashing_thread(data, tmp_path, monkeypatch):
+    import curate.io
+
+    seen = []
+    real = curate.io.input_hashes
+
+    def hashes(sources, stop=None):
+        seen.append(stop)
+        return real(sources, stop)
+
+    monkeypatch.setattr(curate.io, "input_hashes", hashes)
+    with pytest.raises(InputError, match="no column 'nope'"):
+        order(OrderConfig([str(data)], str(tmp_path / "out"), by=["nope"]))
+    assert len(seen) == 1 and seen[0].is_set()  # told to stop, and waited for
+    assert not [t for t in threading.enumerate() if t.name.startswith("curate-hash")]
 
 
 def test_rerun_replaces_an_earlier_output(data, tmp_path):
