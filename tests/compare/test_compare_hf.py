@@ -46,6 +46,7 @@ def _train(out: Path, lr: float, seed: int) -> list[dict]:
         disable_tqdm=True,
         dataloader_num_workers=0,
     )
+    transformers.set_seed(seed)  # before the model is built: its initial weights come from the global generator
     trainer = transformers.Trainer(model=Regression(), args=args, train_dataset=rows[:192], eval_dataset=rows[192:])
     trainer.train()
     trainer.evaluate()  # logs the last evaluation a second time at the same step
